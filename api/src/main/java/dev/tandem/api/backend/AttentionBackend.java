@@ -1,0 +1,128 @@
+package dev.tandem.api.backend;
+
+import dev.tandem.api.block.BlockMapping;
+import java.util.List;
+
+/**
+ * A compute device that runs a whole model's forward pass. It owns its device memory: weights are
+ * uploaded once, activations live in {@link DeviceTensor}s the model allocates once and reuses
+ * every step, and the paged KV cache (plus its host swap pool) is allocated by {@link
+ * #allocateKvCache}. Per step only ids, positions and {@link AttentionMetadata} go in, and logits
+ * or sampled ids come out.
+ *
+ * <p>Operations may run asynchronously; {@code read} waits for all earlier work. Matrices are
+ * row-major float32; {@code n} is the number of rows in use, which may be fewer than a tensor's
+ * capacity. Unless stated otherwise an output may alias an input of the same shape.
+ *
+ * <p>Implementations are used by one thread at a time.
+ */
+public interface AttentionBackend extends AutoCloseable {
+
+  /** Provider name, e.g. "cpu". */
+  String name();
+
+  /** The device, in words: "CPU, 2 threads, AVX2 (Vector API 256-bit)". */
+  String deviceName();
+
+  /** Device memory the backend could still allocate, in bytes; sizes the KV cache. */
+  long freeMemoryBytes();
+
+  // ---- memory
+
+  /** A new tensor of {@code length} zeros. */
+  DeviceTensor allocate(DataType type, long length);
+
+  /** A new F32 tensor holding {@code data}. */
+  DeviceTensor upload(float[] data);
+
+  void write(DeviceTensor dst, long dstOffset, float[] src, int srcOffset, int length);
+
+  void write(DeviceTensor dst, long dstOffset, int[] src, int srcOffset, int length);
+
+  /** Copies device values to the host, after all earlier operations have finished. */
+  void read(DeviceTensor src, long srcOffset, float[] dst, int dstOffset, int length);
+
+  void read(DeviceTensor src, long srcOffset, int[] dst, int dstOffset, int length);
+
+  /** Releases a tensor; using it afterwards is an error. */
+  void free(DeviceTensor tensor);
+
+  // ---- paged KV cache
+
+  /** Allocates the device pools and the host swap pool; replaces any earlier cache. */
+  void allocateKvCache(KvCacheSpec spec);
+
+  /** Copies blocks device → host swap pool, by (gpu block, cpu block) pairs, for every layer. */
+  void swapOut(List<BlockMapping> gpuToCpu);
+
+  /** Copies blocks host swap pool → device, by (cpu block, gpu block) pairs, for every layer. */
+  void swapIn(List<BlockMapping> cpuToGpu);
+
+  /** Copy-on-write: copies device blocks (src, dst) in every layer's K and V pools. */
+  void copyBlocks(List<BlockMapping> srcToDst);
+
+  // ---- kernels
+
+  /** out(n, dim) = table[ids[i]] * scale; ids is I32 (n). Also gathers rows of any matrix. */
+  void embedding(
+      DeviceTensor ids, int n, DeviceTensor table, int dim, float scale, DeviceTensor out);
+
+  /**
+   * y(n, outDim) = x(n, inDim) · weight(outDim, inDim)ᵀ + bias(outDim). Weight is stored as
+   * HuggingFace stores nn.Linear; bias may be null. y must not alias x.
+   */
+  void linear(
+      DeviceTensor x,
+      int n,
+      int inDim,
+      DeviceTensor weight,
+      DeviceTensor bias,
+      int outDim,
+      DeviceTensor y);
+
+  /** out = a + b, element-wise over {@code count} values. */
+  void add(DeviceTensor a, DeviceTensor b, long count, DeviceTensor out);
+
+  /** out = a * b, element-wise over {@code count} values. */
+  void multiply(DeviceTensor a, DeviceTensor b, long count, DeviceTensor out);
+
+  /** out = x * factor, element-wise over {@code count} values. */
+  void scale(DeviceTensor x, float factor, long count, DeviceTensor out);
+
+  /** out = act(x), element-wise over {@code count} values. */
+  void activation(Activation kind, DeviceTensor x, long count, DeviceTensor out);
+
+  /** T5 LayerNorm: out = x / sqrt(mean(x²) + eps) * weight, per row of (n, dim). */
+  void rmsNorm(DeviceTensor x, int n, int dim, DeviceTensor weight, float eps, DeviceTensor out);
+
+  /** out = (x − mean) / sqrt(var + eps) * weight + bias, per row of (n, dim). */
+  void layerNorm(
+      DeviceTensor x,
+      int n,
+      int dim,
+      DeviceTensor weight,
+      DeviceTensor bias,
+      float eps,
+      DeviceTensor out);
+
+  /**
+   * Attention of the given type (see {@link AttentionType}) over the step's batch. q and out are
+   * (numQueries, numHeads * headDim); k and v are (numKeys, numHeads * headDim), or null for
+   * ENCODER_DECODER at decode, when the keys come from the cross cache. out must not alias q, k, v.
+   */
+  void attention(
+      AttentionType type,
+      AttentionSpec spec,
+      DeviceTensor q,
+      DeviceTensor k,
+      DeviceTensor v,
+      DeviceTensor out,
+      AttentionMetadata metadata);
+
+  /** out[i] = index of the largest value in row i of logits(n, vocab); out is I32 (n). */
+  void argmax(DeviceTensor logits, int n, int vocab, DeviceTensor out);
+
+  /** Frees every tensor and the KV cache. */
+  @Override
+  void close();
+}

@@ -1,0 +1,2 @@
+/** The {@code tandem} command line: generate, bench, plugins. */
+package dev.tandem.cli;

@@ -1,0 +1,2 @@
+/** HuggingFace checkpoints: config.json, generation_config.json, safetensors weights. */
+package dev.tandem.core.checkpoint;

@@ -1,0 +1,2 @@
+/** BART, mBART and Marian. */
+package dev.tandem.core.model.bart;

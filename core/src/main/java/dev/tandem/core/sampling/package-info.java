@@ -1,0 +1,2 @@
+/** Turning logits into tokens: greedy, sampling, penalties, beam search. */
+package dev.tandem.core.sampling;
