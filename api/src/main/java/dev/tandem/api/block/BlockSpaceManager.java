@@ -111,4 +111,13 @@ public interface BlockSpaceManager {
 
   /** Prefix caching: fraction of block lookups that hit the cache, on that device; 0 if none. */
   double prefixCacheHitRate(Device device);
+
+  /**
+   * Audits the manager's internal state: no block both free and in use, every block's reference
+   * count equal to the number of tables (self and cross) holding it, free + used = total in each
+   * pool. O(blocks); for tests and debugging.
+   *
+   * @throws IllegalStateException describing the first violation found
+   */
+  void checkInvariants();
 }
