@@ -123,6 +123,32 @@ class HuggingFaceTokenizerTest {
     assertTrue(e.getMessage().contains(missing.toString()), e.getMessage());
   }
 
+  @Test
+  void cleanUpOfSpacesFollowsTokenizerConfig(@TempDir Path tmp) throws IOException {
+    String spaced = "I do n't know , he 's here .";
+    String cleaned = "I don't know, he's here.";
+    Path unigram = Files.createDirectory(tmp.resolve("unigram"));
+    Path bpe = Files.createDirectory(tmp.resolve("bpe"));
+    Files.copy(
+        Fixtures.fixture("t5-tiny").resolve("tokenizer.json"), unigram.resolve("tokenizer.json"));
+    Files.copy(
+        Fixtures.fixture("bart-tiny").resolve("tokenizer.json"), bpe.resolve("tokenizer.json"));
+    try (Tokenizer plain = HuggingFaceTokenizer.load(unigram.resolve("tokenizer.json"))) {
+      assertEquals(spaced, plain.decode(plain.encode(spaced), true), "off by default");
+    }
+    for (Path dir : new Path[] {unigram, bpe}) {
+      Files.writeString(
+          dir.resolve(HuggingFaceTokenizer.TOKENIZER_CONFIG_FILE),
+          "{\"clean_up_tokenization_spaces\": true}");
+    }
+    try (Tokenizer configured = HuggingFaceTokenizer.load(unigram.resolve("tokenizer.json"))) {
+      assertEquals(cleaned, configured.decode(configured.encode(spaced), true));
+    }
+    try (Tokenizer configured = HuggingFaceTokenizer.load(bpe.resolve("tokenizer.json"))) {
+      assertEquals(spaced, configured.decode(configured.encode(spaced), true), "never for BPE");
+    }
+  }
+
   static JsonNode readJson(Path file) throws IOException {
     return new JsonMapper().readTree(Files.readString(file));
   }
