@@ -26,14 +26,17 @@ import java.util.OptionalInt;
  * BPE models (it would remove real spaces before punctuation).
  */
 public final class HuggingFaceTokenizer implements Tokenizer {
+  /** The tokenizer file of a HuggingFace model directory. */
+  public static final String TOKENIZER_FILE = "tokenizer.json";
+
+  /** Optional settings beside tokenizer.json; only clean_up_tokenization_spaces is used. */
+  public static final String TOKENIZER_CONFIG_FILE = "tokenizer_config.json";
+
   private static final JsonMapper JSON = JsonMapper.builder().build();
 
   /** DJL's defaults would truncate at 512 tokens; HuggingFace's tokenizer(text) does not. */
   private static final Map<String, String> OPTIONS =
       Map.of("truncation", "false", "padding", "false", "addSpecialTokens", "true");
-
-  /** Optional settings beside tokenizer.json; only clean_up_tokenization_spaces is used. */
-  public static final String TOKENIZER_CONFIG_FILE = "tokenizer_config.json";
 
   private static final System.Logger LOG = System.getLogger(HuggingFaceTokenizer.class.getName());
 
@@ -60,13 +63,17 @@ public final class HuggingFaceTokenizer implements Tokenizer {
   }
 
   /**
-   * Loads {@code tokenizerJson}, a HuggingFace {@code tokenizer.json}.
+   * Loads {@code tokenizerJson}, a HuggingFace {@code tokenizer.json}, or the tokenizer.json of the
+   * model directory it names.
    *
    * @throws TokenizerException when the file is missing, is not valid JSON, or the tokenizers
    *     library rejects it
    */
   public static HuggingFaceTokenizer load(Path tokenizerJson) {
     requireNonNull(tokenizerJson, "tokenizerJson is null");
+    if (Files.isDirectory(tokenizerJson)) {
+      tokenizerJson = tokenizerJson.resolve(TOKENIZER_FILE);
+    }
     JsonNode root = readJson(tokenizerJson);
     Map<String, Integer> idByToken = new HashMap<>();
     Map<Integer, String> tokenById = new HashMap<>();

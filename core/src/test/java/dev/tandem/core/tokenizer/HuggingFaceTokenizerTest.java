@@ -98,8 +98,7 @@ class HuggingFaceTokenizerTest {
   void longInputsAreNotTruncated() {
     // Each digit is one token in numwords' tokenizer: "to words: " is 10 tokens, then </s>.
     String digits = "7".repeat(1500);
-    try (Tokenizer tokenizer =
-        HuggingFaceTokenizer.load(Fixtures.numwordsT5().resolve("tokenizer.json"))) {
+    try (Tokenizer tokenizer = HuggingFaceTokenizer.load(Fixtures.numwordsT5())) {
       int prefix = tokenizer.encode("to words: ").length - 1;
       int[] ids = tokenizer.encode("to words: " + digits);
       assertEquals(prefix + 1500 + 1, ids.length);
