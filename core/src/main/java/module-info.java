@@ -1,13 +1,16 @@
 /** Tandem's engine: plugin discovery, configuration, checkpoints, models, scheduler, sampling. */
+// Guice is an automatic module; PluginModule (a Guice module) is public API, hence transitive.
+@SuppressWarnings("requires-transitive-automatic")
 module dev.tandem.core {
   requires transitive dev.tandem.api;
-  requires com.google.guice;
+  requires transitive com.google.guice;
   requires com.fasterxml.jackson.databind;
   requires ai.djl.tokenizers;
   requires java.logging;
 
-  // exports dev.tandem.core.plugin;
-  // exports dev.tandem.core.config;
+  exports dev.tandem.core.plugin;
+  exports dev.tandem.core.config;
+
   // exports dev.tandem.core.checkpoint;
   // exports dev.tandem.core.tokenizer;
   // exports dev.tandem.core.model;
@@ -15,7 +18,9 @@ module dev.tandem.core {
   // exports dev.tandem.core.engine;
   // exports dev.tandem.core.sampling;
 
-  // opens dev.tandem.core.plugin to com.google.guice;
+  opens dev.tandem.core.plugin to
+      com.google.guice;
+
   // opens dev.tandem.core.engine to com.google.guice;
 
   uses dev.tandem.api.block.BlockSpaceManagerProvider;
