@@ -4,6 +4,9 @@ module dev.tandem.core {
   requires com.google.guice;
   requires com.fasterxml.jackson.databind;
   requires ai.djl.tokenizers;
+  // DJL (automatic modules) logs through SLF4J, an explicit module that nothing else would
+  // resolve on the module path.
+  requires org.slf4j;
   requires java.logging;
 
   // exports dev.tandem.core.plugin;
