@@ -3,9 +3,10 @@ package dev.tandem.blockmanager.v1;
 import dev.tandem.api.sequence.Sequence;
 
 /**
- * Content hashes of a decoder sequence's blocks for prefix caching. Block i's hash is chained from
- * block i−1's and covers block i's tokens and their count, so it identifies the whole prefix up to
- * the end of block i (as vLLM's hash of all tokens up to there) in O(blockSize) per block.
+ * Content hashes of a decoder sequence's complete blocks for prefix caching. Block i's hash is
+ * chained from block i−1's and covers block i's tokens, so it identifies the whole prefix up to the
+ * end of block i (as vLLM's hash of all tokens up to there) in O(blockSize) per block. Partial
+ * blocks get no content hash: they are still being written.
  *
  * <p>Content hashes are negative (sign bit set) so they never collide with the allocator's unique
  * keys for unshareable blocks, which count up from 0. Two different prefixes colliding in the other
@@ -17,15 +18,17 @@ final class ContentHash {
 
   private ContentHash() {}
 
-  /** The hashes of the sequence's first {@code numBlocks} blocks (the last may be partial). */
+  /** The hashes of the sequence's first {@code numBlocks} blocks, all complete. */
   static long[] ofBlocks(Sequence seq, int blockSize, int numBlocks) {
+    if (numBlocks * blockSize > seq.length()) {
+      throw new IllegalArgumentException(
+          "sequence " + seq.id() + " has fewer than " + numBlocks + " complete blocks");
+    }
     long[] hashes = new long[numBlocks];
     long previous = SEED;
     for (int block = 0; block < numBlocks; block++) {
-      int start = block * blockSize;
-      int end = Math.min(seq.length(), start + blockSize);
-      long h = previous ^ (end - start);
-      for (int i = start; i < end; i++) {
+      long h = previous;
+      for (int i = block * blockSize; i < (block + 1) * blockSize; i++) {
         // One multiply-rotate round per token (MurmurHash3's body), finalized below per block.
         h = Long.rotateLeft(h ^ (seq.tokenAt(i) * 0x87C37B91114253D5L), 31) * 0x4CF5AD432745937FL;
       }
@@ -38,11 +41,6 @@ final class ContentHash {
   /** The hash of the sequence's block {@code blockIndex}. */
   static long ofBlock(Sequence seq, int blockSize, int blockIndex) {
     return ofBlocks(seq, blockSize, blockIndex + 1)[blockIndex];
-  }
-
-  /** Tokens a block's hash covers: the prefix up to the block's end. */
-  static int numHashedTokens(Sequence seq, int blockSize, int blockIndex) {
-    return Math.min(seq.length(), (blockIndex + 1) * blockSize);
   }
 
   static void check(long contentHash) {

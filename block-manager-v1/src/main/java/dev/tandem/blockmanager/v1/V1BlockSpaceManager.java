@@ -113,16 +113,13 @@ public final class V1BlockSpaceManager implements BlockSpaceManager {
     requireFree(gpu, numPromptBlocks + numCrossBlocks, "request " + group.requestId());
 
     List<PhysicalBlock> promptBlocks = new ArrayList<>(numPromptBlocks);
-    if (prefixCaching) {
-      long[] hashes = ContentHash.ofBlocks(prompt, blockSize, numPromptBlocks);
-      for (int i = 0; i < numPromptBlocks; i++) {
-        promptBlocks.add(
-            gpu.allocate(hashes[i], ContentHash.numHashedTokens(prompt, blockSize, i)));
-      }
-    } else {
-      for (int i = 0; i < numPromptBlocks; i++) {
-        promptBlocks.add(gpu.allocate());
-      }
+    // Only complete blocks are filed by content: a partial block is still written to, so its
+    // content (and hash) would change under anyone sharing it.
+    int numFullBlocks = prefixCaching ? prompt.length() / blockSize : 0;
+    long[] hashes = ContentHash.ofBlocks(prompt, blockSize, numFullBlocks);
+    for (int i = 0; i < numPromptBlocks; i++) {
+      promptBlocks.add(
+          i < numFullBlocks ? gpu.allocate(hashes[i], (i + 1) * blockSize) : gpu.allocate());
     }
     // The waiting sequences share the prompt's blocks: one reference per table.
     for (int s = 0; s < waiting.size(); s++) {
@@ -165,7 +162,7 @@ public final class V1BlockSpaceManager implements BlockSpaceManager {
     List<BlockMapping> copies = List.of();
     for (int i = firstWrittenBlock(length); i < Math.min(table.size(), target); i++) {
       PhysicalBlock shared = table.get(i);
-      if (needsCopyOnWrite(seq, i, shared)) {
+      if (needsCopyOnWrite(shared)) {
         PhysicalBlock copy = allocateDecoderBlock(seq, i);
         table.set(i, copy);
         gpu.free(shared);
@@ -210,7 +207,7 @@ public final class V1BlockSpaceManager implements BlockSpaceManager {
     int target = numBlocks(seq.length() + numLookaheadSlots);
     int needed = Math.max(0, target - table.size());
     for (int i = firstWrittenBlock(seq.length()); i < Math.min(table.size(), target); i++) {
-      if (needsCopyOnWrite(seq, i, table.get(i))) {
+      if (needsCopyOnWrite(table.get(i))) {
         needed++;
       }
     }
@@ -224,16 +221,11 @@ public final class V1BlockSpaceManager implements BlockSpaceManager {
 
   /**
    * A block about to be written must be copied first when another table holds it too, except a
-   * complete block filed by content (prefix caching): its content is final and meant to be shared.
+   * block filed by content (prefix caching): it is complete, so the token "written" is already
+   * there, and it is meant to be shared.
    */
-  private boolean needsCopyOnWrite(Sequence seq, int index, PhysicalBlock block) {
-    if (block.refCount() <= 1) {
-      return false;
-    }
-    int blockEnd = (index + 1) * blockSize;
-    boolean filedComplete =
-        prefixCaching && block.isContentHashed() && block.numHashedTokens() == blockEnd;
-    return !(filedComplete && blockEnd <= seq.length());
+  private static boolean needsCopyOnWrite(PhysicalBlock block) {
+    return block.refCount() > 1 && !block.isContentHashed();
   }
 
   private PhysicalBlock allocateDecoderBlock(Sequence seq, int index) {

@@ -80,11 +80,16 @@ final class BlockManagerModel {
   private final int[][] templates = new int[4][];
   private final List<Request> requests = new ArrayList<>();
   private final Map<Long, Integer> expectedTableLength = new HashMap<>();
+  // Tokens of each sequence that have a slot (a place in its blocks): its length when it was last
+  // allocated or given slots. Tables sharing a block must agree on the tokens both have slots for.
+  private final Map<Long, Integer> slotted = new HashMap<>();
   // Scratch for verify(), per pool (GPU, CPU) and block: its position in the self tables holding
   // it (-1: none), the request holding it in a self table, and the one holding it in a cross table.
   private final int[][] selfPosition = {new int[NUM_GPU_BLOCKS], new int[NUM_CPU_BLOCKS]};
   private final Request[][] selfOwner = {new Request[NUM_GPU_BLOCKS], new Request[NUM_CPU_BLOCKS]};
   private final Request[][] crossOwner = {new Request[NUM_GPU_BLOCKS], new Request[NUM_CPU_BLOCKS]};
+  // ... and the sequence with the most slotted tokens among the self tables holding it.
+  private final Sequence[][] widest = {new Sequence[NUM_GPU_BLOCKS], new Sequence[NUM_CPU_BLOCKS]};
   private long nextSeqId;
   private long nextRequestId;
   private long clock;
@@ -226,6 +231,7 @@ final class BlockManagerModel {
     for (Sequence seq : waiting) {
       assertArrayEquals(shared, manager.getBlockTable(seq), "waiting sequences share the prompt");
       expectedTableLength.put(seq.id(), blocks(seq.length()));
+      slotted.put(seq.id(), seq.length());
       seq.setStatus(SequenceStatus.RUNNING);
       // The prefill produced the first new token; its slot comes with the next decode step.
       seq.appendToken(random.nextInt(3), 0);
@@ -252,6 +258,7 @@ final class BlockManagerModel {
       int[] after = manager.getBlockTable(seq);
       int expected = Math.max(expectedTableLength.get(seq.id()), blocks(seq.length() + lookahead));
       expectedTableLength.put(seq.id(), expected);
+      slotted.put(seq.id(), seq.length());
       assertEquals(expected, after.length, "table length of sequence " + seq.id());
       checkCopiesOnWrite(before, after, copies);
     }
@@ -306,6 +313,7 @@ final class BlockManagerModel {
     assertArrayEquals(manager.getBlockTable(parent), manager.getBlockTable(child));
     assertEquals(gpuFree, manager.numFreeGpuBlocks(), "a fork allocates nothing");
     expectedTableLength.put(child.id(), expectedTableLength.get(parent.id()));
+    slotted.put(child.id(), slotted.get(parent.id()));
   }
 
   private void finishSequence() {
@@ -350,6 +358,7 @@ final class BlockManagerModel {
   private void freeSequence(Sequence seq) {
     manager.free(seq);
     expectedTableLength.remove(seq.id());
+    slotted.remove(seq.id());
     assertThrows(IllegalArgumentException.class, () -> manager.getBlockTable(seq));
   }
 
@@ -462,6 +471,7 @@ final class BlockManagerModel {
     }
     requests.clear();
     expectedTableLength.clear();
+    slotted.clear();
     assertEquals(NUM_GPU_BLOCKS, manager.numFreeGpuBlocks());
     assertEquals(NUM_CPU_BLOCKS, manager.numFreeCpuBlocks());
   }
@@ -484,7 +494,10 @@ final class BlockManagerModel {
       Arrays.fill(selfPosition[pool], -1);
       Arrays.fill(selfOwner[pool], null);
       Arrays.fill(crossOwner[pool], null);
+      Arrays.fill(widest[pool], null);
     }
+    List<Sequence> holders = new ArrayList<>();
+    List<int[]> holderTables = new ArrayList<>();
     for (Request request : requests) {
       if (request.phase == Phase.WAITING) {
         continue;
@@ -494,6 +507,8 @@ final class BlockManagerModel {
       for (Sequence seq : request.live()) {
         int[] table = manager.getBlockTable(seq);
         assertEquals(expectedTableLength.get(seq.id()), table.length, "length of " + seq);
+        holders.add(seq);
+        holderTables.add(table);
         for (int i = 0; i < table.length; i++) {
           int block = checkInPool(table[i], pool);
           int position = selfPosition[pool][block];
@@ -506,23 +521,72 @@ final class BlockManagerModel {
             fail("block " + block + " is shared by " + owner.group.requestId() + " and " + id);
           }
           selfOwner[pool][block] = request;
+          Sequence wide = widest[pool][block];
+          if (wide == null || slotted.get(wide.id()) < slotted.get(seq.id())) {
+            widest[pool][block] = seq;
+          }
         }
       }
       if (request.group.isEncoderDecoder()) {
         int[] cross = manager.getCrossBlockTable(request.group);
         assertEquals(crossBlocks(request.group), cross.length, "cross table length of " + id);
-        for (int block : cross) {
-          Request owner = crossOwner[pool][checkInPool(block, pool)];
-          if (!prefixCaching && owner != null) {
-            fail(
-                "cross block " + block + " is shared by " + owner.group.requestId() + " and " + id);
+        for (int i = 0; i < cross.length; i++) {
+          int block = checkInPool(cross[i], pool);
+          Request owner = crossOwner[pool][block];
+          if (owner != null) {
+            if (!prefixCaching) {
+              fail(
+                  "cross block "
+                      + block
+                      + " is shared by "
+                      + owner.group.requestId()
+                      + " and "
+                      + id);
+            }
+            Sequence encoder = owner.group.encoderSequence();
+            assertSameTokens(
+                encoder, request.group.encoderSequence(), i, encoder.length(), "cross " + block);
           }
           crossOwner[pool][block] = request;
         }
       }
     }
+    // A block shared by several tables holds one content: every holder must have the same tokens
+    // as the holder with the most slotted tokens, over the positions it has slots for.
+    for (int h = 0; h < holders.size(); h++) {
+      Sequence seq = holders.get(h);
+      int pool = seq.status() == SequenceStatus.SWAPPED ? CPU : GPU;
+      int[] table = holderTables.get(h);
+      for (int i = 0; i < table.length; i++) {
+        Sequence wide = widest[pool][table[i]];
+        if (wide != seq) {
+          assertSameTokens(wide, seq, i, slotted.get(seq.id()), "block " + table[i]);
+        }
+      }
+    }
     checkPool(GPU, manager.numFreeGpuBlocks());
     checkPool(CPU, manager.numFreeCpuBlocks());
+  }
+
+  /** Tokens of block {@code index} that {@code b} has slots for (below {@code limit}) match. */
+  private static void assertSameTokens(Sequence a, Sequence b, int index, int limit, String what) {
+    int end = Math.min((index + 1) * BLOCK_SIZE, limit);
+    for (int p = index * BLOCK_SIZE; p < end; p++) {
+      if (a.tokenAt(p) != b.tokenAt(p)) {
+        fail(
+            what
+                + " is shared but token "
+                + p
+                + " differs: "
+                + a.tokenAt(p)
+                + " in sequence "
+                + a.id()
+                + ", "
+                + b.tokenAt(p)
+                + " in sequence "
+                + b.id());
+      }
+    }
   }
 
   private int checkInPool(int block, int pool) {
