@@ -274,7 +274,10 @@ final class BlockManagerModel {
       assertNotEquals(copy.src(), copy.dst(), "a block copied onto itself");
       int position = -1;
       for (int i = 0; i < before.length; i++) {
-        if (before[i] == copy.src() && after[i] == copy.dst()) {
+        // With prefix caching, the copy may have been completed and then replaced by an identical
+        // cached block in the same call (vLLM's v2 does so): the source must still be gone.
+        boolean replaced = after[i] == copy.dst() || (prefixCaching && after[i] != copy.src());
+        if (before[i] == copy.src() && replaced) {
           position = i;
         }
       }
