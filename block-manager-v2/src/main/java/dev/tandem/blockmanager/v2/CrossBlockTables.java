@@ -226,7 +226,7 @@ final class CrossBlockTables {
         throw new IllegalStateException(
             "cross table of requests " + crossTable.users + " is not registered for its input");
       }
-      crossTable.table.checkConsistency("the cross table of requests " + crossTable.users);
+      crossTable.table.checkConsistency(() -> "the cross table of requests " + crossTable.users);
       for (int b = 0; b < crossTable.table.numBlocks(); b++) {
         expectedRefCounts[crossTable.table.blockId(b)]++;
       }

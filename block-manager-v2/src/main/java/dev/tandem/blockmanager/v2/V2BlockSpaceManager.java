@@ -197,10 +197,20 @@ public final class V2BlockSpaceManager implements BlockSpaceManager {
     requireLookahead(numLookaheadSlots);
     int touched = 0;
     for (Sequence seq : group.sequences(SequenceStatus.RUNNING)) {
-      BlockTable table = tableIn(seq, Device.GPU);
-      touched += table.numBlocksTouchedByAppend(table.numUnseenTokens(seq), numLookaheadSlots);
+      touched += numBlocksTouchedByNextAppend(tableIn(seq, Device.GPU), seq, numLookaheadSlots);
     }
     return touched <= allocator.numFreeBlocks(Device.GPU);
+  }
+
+  /**
+   * vLLM's worst case for the next {@link #appendSlots}: for the tokens the sequence has beyond its
+   * table, or for the one token it is about to get if it has none yet (so the answer does not
+   * depend on whether the caller appends the sampled token before or after asking).
+   */
+  private static int numBlocksTouchedByNextAppend(
+      BlockTable table, Sequence seq, int numLookaheadSlots) {
+    int numNewTokens = Math.max(1, table.numUnseenTokens(seq));
+    return table.numBlocksTouchedByAppend(numNewTokens, numLookaheadSlots);
   }
 
   @Override
@@ -238,8 +248,7 @@ public final class V2BlockSpaceManager implements BlockSpaceManager {
     int required = numBlocksToSwap(group, tables, Device.GPU);
     // Room for the tokens the sequences will append once back, as vLLM counts it.
     for (Sequence seq : swapped) {
-      BlockTable table = blockTables.get(seq.id());
-      required += table.numBlocksTouchedByAppend(table.numUnseenTokens(seq), numLookaheadSlots);
+      required += numBlocksTouchedByNextAppend(blockTables.get(seq.id()), seq, numLookaheadSlots);
     }
     if (allocator.numTotalBlocks(Device.GPU) < required) {
       return AllocStatus.NEVER;
@@ -450,7 +459,7 @@ public final class V2BlockSpaceManager implements BlockSpaceManager {
     int[] expectedRefCounts = new int[allocator.numBlocks()];
     for (Map.Entry<Long, BlockTable> entry : blockTables.entrySet()) {
       BlockTable table = entry.getValue();
-      table.checkConsistency("sequence " + entry.getKey());
+      table.checkConsistency(() -> "sequence " + entry.getKey());
       for (int b = 0; b < table.numBlocks(); b++) {
         expectedRefCounts[table.blockId(b)]++;
       }
