@@ -245,7 +245,7 @@ public final class V2BlockSpaceManager implements BlockSpaceManager {
     requireLookahead(numLookaheadSlots);
     List<Sequence> swapped = group.sequences(SequenceStatus.SWAPPED);
     List<BlockTable> tables = tablesToSwap(group, swapped, Device.CPU, Device.GPU);
-    int required = numBlocksToSwap(group, tables, Device.GPU);
+    int required = numBlocksToSwap(group, tables);
     // Room for the tokens the sequences will append once back, as vLLM counts it.
     for (Sequence seq : swapped) {
       required += numBlocksTouchedByNextAppend(blockTables.get(seq.id()), seq, numLookaheadSlots);
@@ -267,7 +267,7 @@ public final class V2BlockSpaceManager implements BlockSpaceManager {
   public boolean canSwapOut(SequenceGroup group) {
     List<BlockTable> tables =
         tablesToSwap(group, group.sequences(SequenceStatus.RUNNING), Device.GPU, Device.CPU);
-    return numBlocksToSwap(group, tables, Device.CPU) <= allocator.numFreeBlocks(Device.CPU);
+    return numBlocksToSwap(group, tables) <= allocator.numFreeBlocks(Device.CPU);
   }
 
   @Override
@@ -283,7 +283,7 @@ public final class V2BlockSpaceManager implements BlockSpaceManager {
   private List<BlockMapping> swap(
       SequenceGroup group, List<Sequence> seqs, Device source, Device target) {
     List<BlockTable> tables = tablesToSwap(group, seqs, source, target);
-    requireFree(target, numBlocksToSwap(group, tables, target), "request " + group.requestId());
+    requireFree(target, numBlocksToSwap(group, tables), "request " + group.requestId());
     Map<Integer, Integer> moved = new LinkedHashMap<>();
     for (BlockTable table : tables) {
       table.moveTo(target, moved);
@@ -310,7 +310,22 @@ public final class V2BlockSpaceManager implements BlockSpaceManager {
     }
     List<BlockTable> tables = new ArrayList<>(seqs.size());
     for (Sequence seq : seqs) {
-      tables.add(tableIn(seq, source));
+      BlockTable table = table(seq);
+      if (table.device() != source) {
+        throw new IllegalStateException(
+            "sequence "
+                + seq.id()
+                + " of request "
+                + requestId
+                + " is "
+                + seq.status()
+                + " but its blocks are in the "
+                + table.device()
+                + " pool, not the "
+                + source
+                + " pool");
+      }
+      tables.add(table);
     }
     if (group.isEncoderDecoder() && crossTables.device(requestId) != source) {
       throw new IllegalStateException(
@@ -326,7 +341,7 @@ public final class V2BlockSpaceManager implements BlockSpaceManager {
   }
 
   /** Distinct blocks of the tables (a shared block moves once) plus the cross table's. */
-  private int numBlocksToSwap(SequenceGroup group, List<BlockTable> tables, Device target) {
+  private int numBlocksToSwap(SequenceGroup group, List<BlockTable> tables) {
     BitSet blocks = new BitSet(allocator.numBlocks());
     for (BlockTable table : tables) {
       for (int b = 0; b < table.numBlocks(); b++) {
@@ -335,7 +350,7 @@ public final class V2BlockSpaceManager implements BlockSpaceManager {
     }
     int required = blocks.cardinality();
     if (group.isEncoderDecoder()) {
-      required += crossTables.numBlocksToSwap(group.requestId(), target);
+      required += crossTables.numBlocksToSwap(group.requestId());
     }
     return required;
   }
