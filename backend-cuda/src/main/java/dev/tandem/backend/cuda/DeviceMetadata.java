@@ -1,7 +1,6 @@
 package dev.tandem.backend.cuda;
 
 import dev.tandem.api.backend.AttentionMetadata;
-import jcuda.driver.CUdeviceptr;
 
 /**
  * One step's {@link AttentionMetadata} packed into a single int array, so that it goes to the
@@ -34,7 +33,7 @@ final class DeviceMetadata {
   final int crossTableStride;
 
   /** The device buffer holding {@link #packed}; set when uploaded. */
-  private CUdeviceptr device;
+  private long device;
 
   DeviceMetadata(AttentionMetadata m) {
     this.source = m;
@@ -133,12 +132,12 @@ final class DeviceMetadata {
     }
   }
 
-  void uploadedTo(CUdeviceptr buffer) {
-    this.device = buffer;
+  void uploadedTo(long address) {
+    this.device = address;
   }
 
   /** The device address of packed[offset]. */
-  CUdeviceptr at(int offset) {
-    return device.withByteOffset((long) offset * Integer.BYTES);
+  long at(int offset) {
+    return device + (long) offset * Integer.BYTES;
   }
 }
