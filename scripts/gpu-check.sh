@@ -102,10 +102,24 @@ junit() {
 
 tests_rc=0
 if ! skipped tests; then
-  phase "2. tests: $packages"
-  junit gpu "$(allow 200)" ${packages//,/ }
-  tests_rc=$?
-  status+=("tests rc=$tests_rc")
+  # The backend's own kernel tests first, with synchronous launches: a kernel fault is then
+  # reported at the operation that launched it, not at some later call.
+  kernel_packages="" other_packages=""
+  for p in ${packages//,/ }; do
+    if [[ "$p" == dev.tandem.backend.* ]]; then kernel_packages+=" $p"; else other_packages+=" $p"; fi
+  done
+  if [[ -n "$kernel_packages" ]]; then
+    phase "2a. backend kernel tests (CUDA_LAUNCH_BLOCKING=1):$kernel_packages"
+    export CUDA_LAUNCH_BLOCKING=1
+    junit kernels "$(allow 120)" $kernel_packages
+    rc=$?; status+=("kernel tests rc=$rc"); (( rc != 0 )) && tests_rc=$rc
+    unset CUDA_LAUNCH_BLOCKING
+  fi
+  if [[ -n "$other_packages" ]]; then
+    phase "2b. core tests over every available backend:$other_packages"
+    junit core "$(allow 200)" $other_packages
+    rc=$?; status+=("core tests rc=$rc"); (( rc != 0 )) && tests_rc=$rc
+  fi
 fi
 
 if ! skipped opencl && [[ -d "$bundle/test-classes/backend-opencl" ]]; then
