@@ -65,6 +65,7 @@ final class CudaAttention {
           prefill(
               spec, q, k, v, out, md.decoderStarts, md.decoderStarts, md, md.maxDecoderLen, true);
         } else {
+          md.checkTablesCover(false);
           decode(spec, c, q, out, md, md.blockTables, md.tableStride, md.seqLens);
         }
       }
@@ -77,6 +78,7 @@ final class CudaAttention {
           prefill(
               spec, q, k, v, out, md.decoderStarts, md.encoderStarts, md, md.maxDecoderLen, false);
         } else {
+          md.checkTablesCover(true);
           decode(spec, c, q, out, md, md.crossBlockTables, md.crossTableStride, md.crossSeqLens);
         }
       }
