@@ -12,8 +12,8 @@ module dev.tandem.core {
   // exports dev.tandem.core.tokenizer;
   // exports dev.tandem.core.model;
   // exports dev.tandem.core.runner;
-  // exports dev.tandem.core.engine;
-  // exports dev.tandem.core.sampling;
+  exports dev.tandem.core.engine;
+  exports dev.tandem.core.sampling;
 
   // opens dev.tandem.core.plugin to com.google.guice;
   // opens dev.tandem.core.engine to com.google.guice;
