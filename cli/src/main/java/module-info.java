@@ -3,5 +3,6 @@ module dev.tandem.cli {
   requires dev.tandem.core;
   requires info.picocli;
 
-// opens dev.tandem.cli to info.picocli;
+  opens dev.tandem.cli to
+      info.picocli;
 }

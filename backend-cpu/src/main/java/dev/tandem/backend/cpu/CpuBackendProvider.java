@@ -1,11 +1,17 @@
 package dev.tandem.backend.cpu;
 
+import static java.util.Objects.requireNonNull;
+
 import dev.tandem.api.Availability;
 import dev.tandem.api.backend.AttentionBackend;
 import dev.tandem.api.backend.AttentionBackendProvider;
 import dev.tandem.api.backend.BackendConfig;
 
-/** Placeholder until this module is implemented: reports itself unavailable. */
+/**
+ * The "cpu" backend: host memory, kernels on the JDK Vector API, a thread pool sized by {@link
+ * BackendConfig#resolvedThreads()}. Available wherever the incubating module {@code
+ * jdk.incubator.vector} is resolved (java --add-modules jdk.incubator.vector).
+ */
 public final class CpuBackendProvider implements AttentionBackendProvider {
 
   @Override
@@ -19,12 +25,44 @@ public final class CpuBackendProvider implements AttentionBackendProvider {
   }
 
   @Override
+  public String description() {
+    return "cpu: host memory, JDK Vector API kernels, one thread per core";
+  }
+
+  @Override
   public Availability availability() {
-    return Availability.notImplementedYet();
+    // A plugin layer may resolve the module itself; on the class path only the boot layer counts.
+    ModuleLayer layer = CpuBackendProvider.class.getModule().getLayer();
+    if ((layer == null ? ModuleLayer.boot() : layer).findModule("jdk.incubator.vector").isEmpty()) {
+      return Availability.unavailable(
+          "the JDK Vector API is not enabled: start java with --add-modules jdk.incubator.vector");
+    }
+    try {
+      int lanes = VectorProbe.floatLanes();
+      if (lanes < 2) {
+        return Availability.unavailable(
+            "the JDK Vector API has no SIMD float vectors on this CPU (" + lanes + " lane)");
+      }
+      return Availability.AVAILABLE;
+    } catch (LinkageError e) {
+      return Availability.unavailable("the JDK Vector API failed to initialize: " + e);
+    }
   }
 
   @Override
   public AttentionBackend create(BackendConfig config) {
-    throw new UnsupportedOperationException("cpu: not implemented yet");
+    requireNonNull(config, "config is null");
+    Availability availability = availability();
+    if (!availability.available()) {
+      throw new IllegalStateException("cpu backend unavailable: " + availability.reason());
+    }
+    return new CpuBackend(config.resolvedThreads());
+  }
+
+  /** Touches the Vector API only when called, so a missing module fails here and not at load. */
+  private static final class VectorProbe {
+    static int floatLanes() {
+      return jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
+    }
   }
 }

@@ -1,0 +1,246 @@
+package dev.tandem.backend.cpu;
+
+import static dev.tandem.backend.cpu.CpuBackend.need;
+
+import dev.tandem.api.backend.AttentionMetadata;
+import dev.tandem.api.backend.AttentionSpec;
+import dev.tandem.api.backend.AttentionType;
+import dev.tandem.api.backend.DeviceTensor;
+import dev.tandem.api.backend.PositionBias;
+import java.util.Arrays;
+
+/**
+ * One attention call as {@link AttentionType} and {@link AttentionMetadata} describe it: checks the
+ * metadata against the tensors and the cache, writes new K/V into the paged cache, plans which keys
+ * each query sees, and runs the kernel.
+ */
+final class AttentionOp {
+
+  private final Attention kernel;
+  private final AttentionPlan plan = new AttentionPlan();
+  private float[] biasByDistance = new float[0]; // (numHeads, distanceSpan), reused
+
+  AttentionOp(Attention kernel) {
+    this.kernel = kernel;
+  }
+
+  void run(
+      AttentionType type,
+      AttentionSpec spec,
+      DeviceTensor q,
+      DeviceTensor k,
+      DeviceTensor v,
+      DeviceTensor out,
+      AttentionMetadata md,
+      KvCache cache) {
+    if (spec.numHeads() < 1 || spec.headDim() < 1) {
+      throw new IllegalArgumentException("cpu: attention needs numHeads, headDim >= 1: " + spec);
+    }
+    int stride = spec.numHeads() * spec.headDim();
+    float[] qa = CpuTensor.floats(q, "q");
+    float[] oa = CpuTensor.floats(out, "out");
+    PositionBias bias = spec.bias();
+    switch (type) {
+      case ENCODER -> {
+        requirePrefill(type, md);
+        int[] lens = md.encoderSeqLens();
+        int tokens = sum(lens);
+        checkRows(qa, oa, tokens, stride, "encoder tokens");
+        float[] ka = rows(k, "k", tokens, stride);
+        float[] va = rows(v, "v", tokens, stride);
+        plan.contiguous(spec.numHeads(), spec.headDim(), spec.scale(), ka, va, lens, lens, false);
+      }
+      case DECODER -> {
+        KvCache kv = requireCache(cache, spec);
+        int tokens = md.numDecoderTokens();
+        checkRows(qa, oa, tokens, stride, "decoder tokens");
+        float[] ka = rows(k, "k", tokens, stride);
+        float[] va = rows(v, "v", tokens, stride);
+        kv.write(spec.layer(), ka, va, 0, md.slotMapping(), tokens);
+        if (md.prefill()) {
+          int[] lens = md.seqLens();
+          checkSum(lens, tokens, "seqLens", "slotMapping");
+          plan.contiguous(spec.numHeads(), spec.headDim(), spec.scale(), ka, va, lens, lens, true);
+        } else {
+          checkDecode(md, md.seqLens(), md.blockTables(), kv, "self");
+          plan.paged(
+              spec.numHeads(),
+              spec.headDim(),
+              spec.scale(),
+              kv.keys(spec.layer()),
+              kv.values(spec.layer()),
+              md.seqLens(),
+              md.blockTables(),
+              md.blockSize());
+        }
+      }
+      case ENCODER_DECODER -> {
+        if (bias != null) {
+          throw new IllegalArgumentException(
+              "cpu: cross-attention takes no relative position bias; pass bias=null");
+        }
+        KvCache kv = requireCache(cache, spec);
+        if (md.prefill()) {
+          int queries = sum(md.seqLens());
+          checkRows(qa, oa, queries, stride, "decoder tokens");
+          int[] encoderLens = md.encoderSeqLens();
+          int keys = md.numEncoderTokens();
+          checkSum(encoderLens, keys, "encoderSeqLens", "crossSlotMapping");
+          float[] ka = rows(k, "k", keys, stride);
+          float[] va = rows(v, "v", keys, stride);
+          kv.write(spec.layer(), ka, va, 0, md.crossSlotMapping(), keys);
+          plan.contiguous(
+              spec.numHeads(),
+              spec.headDim(),
+              spec.scale(),
+              ka,
+              va,
+              md.seqLens(),
+              encoderLens,
+              false);
+        } else {
+          if (k != null || v != null) {
+            throw new IllegalArgumentException(
+                "cpu: cross-attention at decode reads K/V from the cross cache; pass k = v = null");
+          }
+          checkRows(qa, oa, md.numSequences(), stride, "decoder sequences");
+          checkDecode(md, md.crossSeqLens(), md.crossBlockTables(), kv, "cross");
+          plan.paged(
+              spec.numHeads(),
+              spec.headDim(),
+              spec.scale(),
+              kv.keys(spec.layer()),
+              kv.values(spec.layer()),
+              md.crossSeqLens(),
+              md.crossBlockTables(),
+              md.blockSize());
+        }
+      }
+    }
+    kernel.run(plan, qa, oa, bias == null ? null : biasByDistance(bias));
+  }
+
+  private static void requirePrefill(AttentionType type, AttentionMetadata md) {
+    if (!md.prefill()) {
+      throw new IllegalArgumentException("cpu: " + type + " attention runs only at prefill");
+    }
+  }
+
+  private static KvCache requireCache(KvCache cache, AttentionSpec spec) {
+    if (cache == null) {
+      throw new IllegalStateException("cpu: no KV cache: call allocateKvCache first");
+    }
+    cache.checkRowShape(spec.numHeads(), spec.headDim());
+    return cache;
+  }
+
+  private static int sum(int[] lens) {
+    long total = 0;
+    for (int len : lens) {
+      if (len < 0) {
+        throw new IllegalArgumentException(
+            "cpu: negative sequence length in " + Arrays.toString(lens));
+      }
+      total += len;
+    }
+    return Math.toIntExact(total);
+  }
+
+  private static void checkSum(int[] lens, int expected, String lensName, String slotsName) {
+    if (sum(lens) != expected) {
+      throw new IllegalArgumentException(
+          "cpu: "
+              + lensName
+              + " sum to "
+              + sum(lens)
+              + " tokens but "
+              + slotsName
+              + " has "
+              + expected);
+    }
+  }
+
+  private static void checkRows(float[] q, float[] out, int rows, int stride, String what) {
+    String shape = "(" + rows + " " + what + ", " + stride + ")";
+    need(q, (long) rows * stride, "q", shape);
+    need(out, (long) rows * stride, "out", shape);
+  }
+
+  private static float[] rows(DeviceTensor tensor, String role, int rows, int stride) {
+    float[] data = CpuTensor.floats(tensor, role);
+    need(data, (long) rows * stride, role, "(" + rows + ", " + stride + ")");
+    return data;
+  }
+
+  /** Checks one decode step's lengths and block tables against each other and the cache. */
+  private static void checkDecode(
+      AttentionMetadata md, int[] lens, int[][] tables, KvCache cache, String which) {
+    int blockSize = cache.spec().blockSize();
+    if (md.blockSize() != blockSize) {
+      throw new IllegalArgumentException(
+          "cpu: metadata block size " + md.blockSize() + " != KV cache block size " + blockSize);
+    }
+    if (lens.length != md.numSequences() || tables.length != md.numSequences()) {
+      throw new IllegalArgumentException(
+          "cpu: decode with "
+              + md.numSequences()
+              + " sequences got "
+              + lens.length
+              + " "
+              + which
+              + " lengths and "
+              + tables.length
+              + " "
+              + which
+              + " block tables");
+    }
+    for (int s = 0; s < lens.length; s++) {
+      int blocks = (lens[s] + blockSize - 1) / blockSize;
+      if (lens[s] < 0 || tables[s].length < blocks) {
+        throw new IllegalArgumentException(
+            "cpu: sequence "
+                + s
+                + " has "
+                + lens[s]
+                + " "
+                + which
+                + " tokens but a block table of "
+                + tables[s].length
+                + " blocks of "
+                + blockSize);
+      }
+      for (int b = 0; b < blocks; b++) {
+        cache.checkBlock(tables[s][b], which + " table of sequence " + s + ":");
+      }
+    }
+  }
+
+  /**
+   * T5's bias for every relative position the plan can meet, (numHeads, 2 · maxKeys − 1): the
+   * bucket (a logarithm) is computed once per distance, not once per query-key pair.
+   */
+  private float[] biasByDistance(PositionBias bias) {
+    int heads = plan.numHeads();
+    int span = plan.distanceSpan();
+    int maxKeys = plan.maxKeys();
+    float[] table = CpuTensor.floats(bias.table(), "bias table");
+    need(
+        table,
+        (long) bias.numBuckets() * heads,
+        "bias table",
+        "(" + bias.numBuckets() + ", " + heads + ")");
+    if (biasByDistance.length < heads * span) {
+      biasByDistance = new float[heads * span];
+    }
+    for (int d = 0; d < span; d++) {
+      int relative = d - (maxKeys - 1);
+      int bucket =
+          PositionBias.bucket(
+              relative, bias.bidirectional(), bias.numBuckets(), bias.maxDistance());
+      for (int h = 0; h < heads; h++) {
+        biasByDistance[h * span + d] = table[bucket * heads + h];
+      }
+    }
+    return biasByDistance;
+  }
+}

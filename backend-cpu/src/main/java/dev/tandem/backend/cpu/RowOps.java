@@ -1,0 +1,174 @@
+package dev.tandem.backend.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/** Row-wise kernels over (n, dim) matrices: embedding gather, RMS and layer norm, argmax. */
+final class RowOps {
+
+  private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+  private static final int LANES = SPECIES.length();
+
+  /** Values per thread below which one thread is faster. */
+  private static final int MIN_VALUES_PER_THREAD = 1 << 14;
+
+  private final WorkerPool pool;
+
+  RowOps(WorkerPool pool) {
+    this.pool = pool;
+  }
+
+  private int minRows(int dim) {
+    return Math.max(1, MIN_VALUES_PER_THREAD / Math.max(1, dim));
+  }
+
+  /** out(n, dim) = table[ids[i]] * scale. */
+  void embedding(int[] ids, int n, float[] table, int dim, float scale, float[] out) {
+    long rows = table.length / dim;
+    for (int i = 0; i < n; i++) {
+      if (ids[i] < 0 || ids[i] >= rows) {
+        throw new IllegalArgumentException(
+            "cpu: embedding id "
+                + ids[i]
+                + " at position "
+                + i
+                + " outside table rows 0.."
+                + (rows - 1));
+      }
+    }
+    pool.forRange(
+        n,
+        minRows(dim),
+        (worker, start, end) -> {
+          for (int r = start; r < end; r++) {
+            int src = ids[r] * dim;
+            int dst = r * dim;
+            if (scale == 1f) {
+              System.arraycopy(table, src, out, dst, dim);
+            } else {
+              scaleRow(table, src, scale, out, dst, dim);
+            }
+          }
+        });
+  }
+
+  private static void scaleRow(float[] src, int from, float factor, float[] dst, int to, int dim) {
+    int i = 0;
+    for (int bound = SPECIES.loopBound(dim); i < bound; i += LANES) {
+      FloatVector.fromArray(SPECIES, src, from + i).mul(factor).intoArray(dst, to + i);
+    }
+    for (; i < dim; i++) {
+      dst[to + i] = src[from + i] * factor;
+    }
+  }
+
+  /** T5 LayerNorm: out = x / sqrt(mean(x²) + eps) * weight. */
+  void rmsNorm(float[] x, int n, int dim, float[] weight, float eps, float[] out) {
+    pool.forRange(
+        n,
+        minRows(dim),
+        (worker, start, end) -> {
+          for (int r = start; r < end; r++) {
+            int base = r * dim;
+            float inv = (float) (1 / Math.sqrt(sumOfSquares(x, base, dim, 0f) / dim + eps));
+            normalizeRow(x, base, dim, 0f, inv, weight, null, out);
+          }
+        });
+  }
+
+  /** out = (x − mean) / sqrt(var + eps) * weight + bias. */
+  void layerNorm(float[] x, int n, int dim, float[] weight, float[] bias, float eps, float[] out) {
+    pool.forRange(
+        n,
+        minRows(dim),
+        (worker, start, end) -> {
+          for (int r = start; r < end; r++) {
+            int base = r * dim;
+            float mean = sum(x, base, dim) / dim;
+            // Two passes (mean, then squared deviations) avoid E[x²] − E[x]² cancellation.
+            float variance = sumOfSquares(x, base, dim, mean) / dim;
+            float inv = (float) (1 / Math.sqrt(variance + eps));
+            normalizeRow(x, base, dim, mean, inv, weight, bias, out);
+          }
+        });
+  }
+
+  private static float sum(float[] x, int base, int dim) {
+    FloatVector acc = FloatVector.zero(SPECIES);
+    int i = 0;
+    for (int bound = SPECIES.loopBound(dim); i < bound; i += LANES) {
+      acc = acc.add(FloatVector.fromArray(SPECIES, x, base + i));
+    }
+    float s = acc.reduceLanes(VectorOperators.ADD);
+    for (; i < dim; i++) {
+      s += x[base + i];
+    }
+    return s;
+  }
+
+  /** Σ (x − center)². */
+  private static float sumOfSquares(float[] x, int base, int dim, float center) {
+    FloatVector acc = FloatVector.zero(SPECIES);
+    int i = 0;
+    for (int bound = SPECIES.loopBound(dim); i < bound; i += LANES) {
+      FloatVector d = FloatVector.fromArray(SPECIES, x, base + i).sub(center);
+      acc = d.fma(d, acc);
+    }
+    float s = acc.reduceLanes(VectorOperators.ADD);
+    for (; i < dim; i++) {
+      float d = x[base + i] - center;
+      s += d * d;
+    }
+    return s;
+  }
+
+  /** out = (x − center) * inv * weight (+ bias). */
+  private static void normalizeRow(
+      float[] x,
+      int base,
+      int dim,
+      float center,
+      float inv,
+      float[] weight,
+      float[] bias,
+      float[] out) {
+    int i = 0;
+    for (int bound = SPECIES.loopBound(dim); i < bound; i += LANES) {
+      FloatVector v =
+          FloatVector.fromArray(SPECIES, x, base + i)
+              .sub(center)
+              .mul(inv)
+              .mul(FloatVector.fromArray(SPECIES, weight, i));
+      if (bias != null) {
+        v = v.add(FloatVector.fromArray(SPECIES, bias, i));
+      }
+      v.intoArray(out, base + i);
+    }
+    for (; i < dim; i++) {
+      float v = (x[base + i] - center) * inv * weight[i];
+      out[base + i] = bias == null ? v : v + bias[i];
+    }
+  }
+
+  /** out[i] = the first index of the largest value in row i. */
+  void argmax(float[] logits, int n, int vocab, int[] out) {
+    pool.forRange(
+        n,
+        minRows(vocab),
+        (worker, start, end) -> {
+          for (int r = start; r < end; r++) {
+            int base = r * vocab;
+            int best = 0;
+            float bestValue = logits[base];
+            for (int i = 1; i < vocab; i++) {
+              if (logits[base + i] > bestValue) {
+                bestValue = logits[base + i];
+                best = i;
+              }
+            }
+            out[r] = best;
+          }
+        });
+  }
+}
