@@ -23,13 +23,19 @@ import org.junit.jupiter.api.Test;
 class AsyncEngineTest {
 
   private static Engine engine() {
-    return ToyModel.engine("v2", 300, 300, PreemptionMode.RECOMPUTE, 64, 128);
+    return ToyModel.engine(
+        ToyModel.blockManagers().findFirst().orElseThrow(),
+        300,
+        300,
+        PreemptionMode.RECOMPUTE,
+        64,
+        128);
   }
 
   /**
    * Collects a stream and checks it: every output a prefix of the next, one finished at the end.
    */
-  static final class Collector implements Flow.Subscriber<RequestOutput> {
+  static class Collector implements Flow.Subscriber<RequestOutput> {
     final List<RequestOutput> outputs = new CopyOnWriteArrayList<>();
     final CountDownLatch done = new CountDownLatch(1);
     volatile Throwable error;
@@ -122,7 +128,7 @@ class AsyncEngineTest {
 
   @Test
   void cancellingAbortsAndRejectionsCompleteWithError() throws Exception {
-    Engine engine = engine();
+    Engine engine = ToyModel.slowEngine(2);
     try (AsyncEngine async = new AsyncEngine(engine)) {
       RequestHandle longOne =
           async.submit(
@@ -130,17 +136,28 @@ class AsyncEngineTest {
                   "long", "a b", SamplingParams.builder().maxTokens(100).ignoreEos(true).build()));
       RequestHandle bad =
           async.submit(Request.ofTokens("bad", new int[0], SamplingParams.greedy()));
-      Collector collector = new Collector();
+      // Cancel from the stream once 3 outputs arrived; the toy model is fast, so the request may
+      // have run further by then, but not to its end.
+      java.util.concurrent.atomic.AtomicBoolean cancelled =
+          new java.util.concurrent.atomic.AtomicBoolean();
+      Collector collector =
+          new Collector() {
+            @Override
+            public void onNext(RequestOutput item) {
+              super.onNext(item);
+              if (outputs.size() == 3) {
+                cancelled.set(longOne.cancel());
+              }
+            }
+          };
       longOne.outputs().subscribe(collector);
-      while (collector.outputs.size() < 3) {
-        Thread.sleep(1);
-      }
-      assertTrue(longOne.cancel());
-      assertTrue(longOne.result().isCancelled());
       assertTrue(collector.done.await(10, TimeUnit.SECONDS));
+      assertTrue(cancelled.get());
+      assertTrue(longOne.result().isCancelled());
       RequestOutput last = collector.outputs.getLast();
       assertTrue(last.finished());
       assertEquals(FinishReason.ABORT, last.first().finishReason());
+      assertTrue(last.first().tokenIds().length < 100);
       RequestOutput rejected = bad.result().get(10, TimeUnit.SECONDS);
       assertTrue(rejected.failed());
       assertTrue(rejected.first().finishMessage().contains("empty"));

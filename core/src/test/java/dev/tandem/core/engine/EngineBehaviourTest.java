@@ -21,7 +21,13 @@ import org.junit.jupiter.api.Test;
 class EngineBehaviourTest {
 
   private static Engine engine() {
-    return ToyModel.engine("v2", 400, 100, PreemptionMode.RECOMPUTE, 32, 128);
+    return ToyModel.engine(
+        ToyModel.blockManagers().findFirst().orElseThrow(),
+        400,
+        100,
+        PreemptionMode.RECOMPUTE,
+        32,
+        128);
   }
 
   private static final SamplingParams GREEDY = SamplingParams.builder().maxTokens(10).build();
@@ -263,7 +269,14 @@ class EngineBehaviourTest {
 
   @Test
   void aRequestThatCanNeverFitFailsWhileOthersRun() {
-    try (Engine engine = ToyModel.engine("v1", 20, 10, PreemptionMode.RECOMPUTE, 8, 128)) {
+    try (Engine engine =
+        ToyModel.engine(
+            ToyModel.blockManagers().findFirst().orElseThrow(),
+            20,
+            10,
+            PreemptionMode.RECOMPUTE,
+            8,
+            128)) {
       List<RequestOutput> outs =
           engine.generate(
               List.of(

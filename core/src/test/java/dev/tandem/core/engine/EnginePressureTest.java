@@ -22,7 +22,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class EnginePressureTest {
 
   static Stream<Arguments> managersAndModes() {
-    return Stream.of("v1", "v2")
+    return ToyModel.blockManagers()
         .flatMap(m -> Stream.of(PreemptionMode.values()).map(p -> Arguments.of(m, p)));
   }
 

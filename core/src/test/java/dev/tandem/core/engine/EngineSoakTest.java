@@ -12,13 +12,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** A seeded randomized soak: random requests, parameters and aborts against a tight cache. */
 class EngineSoakTest {
 
   @ParameterizedTest
-  @ValueSource(strings = {"v1", "v2"})
+  @MethodSource("dev.tandem.core.engine.ToyModel#blockManagers")
   void everyRequestEndsExactlyOnceWithoutLeaks(String manager) {
     Random random = new Random(2024);
     Map<String, Integer> finals = new HashMap<>();

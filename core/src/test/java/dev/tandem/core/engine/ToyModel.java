@@ -35,6 +35,7 @@ final class ToyModel implements StepExecutor {
   private final int[] cpu;
   private final float[] logits;
   private boolean closed;
+  private int stepMillis;
 
   ToyModel(int vocabSize, BlockSpaceManager blocks, BlockManagerConfig cache, int maxRows) {
     this.vocabSize = vocabSize;
@@ -68,6 +69,35 @@ final class ToyModel implements StepExecutor {
             maxNumSeqs,
             1024,
             preemption));
+  }
+
+  /** An engine over a toy model that takes {@code stepMillis} per step, for timing tests. */
+  static Engine slowEngine(int stepMillis) {
+    BlockManagerConfig cache = new BlockManagerConfig(4, 200, 100, 0.0, false);
+    BlockSpaceManager blocks =
+        blockManager(blockManagers().findFirst().orElseThrow()).create(cache);
+    ToyModel model = new ToyModel(64, blocks, cache, 8);
+    model.stepMillis = stepMillis;
+    return new Engine(
+        new EngineParts(
+            model,
+            blocks,
+            cache,
+            new ToyTokenizer(64),
+            generationConfig(),
+            128,
+            8,
+            1024,
+            PreemptionMode.RECOMPUTE));
+  }
+
+  /** Names of the block managers available here: each behaviour test runs against each. */
+  static java.util.stream.Stream<String> blockManagers() {
+    return ServiceLoader.load(BlockSpaceManagerProvider.class).stream()
+        .map(ServiceLoader.Provider::get)
+        .filter(p -> p.availability().available())
+        .map(BlockSpaceManagerProvider::name)
+        .sorted();
   }
 
   static BlockSpaceManagerProvider blockManager(String name) {
@@ -108,6 +138,13 @@ final class ToyModel implements StepExecutor {
 
   @Override
   public float[] execute(SchedulerOutput step) {
+    if (stepMillis > 0) {
+      try {
+        Thread.sleep(stepMillis);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     for (BlockMapping m : step.swapOut()) {
       System.arraycopy(gpu, m.src() * blockSize, cpu, m.dst() * blockSize, blockSize);
     }
