@@ -15,6 +15,7 @@ module dev.tandem.core {
   // exports dev.tandem.core.runner;
   exports dev.tandem.core.engine;
   exports dev.tandem.core.sampling;
+  exports dev.tandem.core.bench;
 
   // opens dev.tandem.core.plugin to com.google.guice;
   // opens dev.tandem.core.engine to com.google.guice;
