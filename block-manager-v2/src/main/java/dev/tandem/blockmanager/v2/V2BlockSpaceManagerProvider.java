@@ -4,8 +4,9 @@ import dev.tandem.api.Availability;
 import dev.tandem.api.block.BlockManagerConfig;
 import dev.tandem.api.block.BlockSpaceManager;
 import dev.tandem.api.block.BlockSpaceManagerProvider;
+import java.util.Objects;
 
-/** Placeholder until this module is implemented: reports itself unavailable. */
+/** Provides "v2": vLLM's v2 block manager, extended for cross-attention tables. */
 public final class V2BlockSpaceManagerProvider implements BlockSpaceManagerProvider {
 
   @Override
@@ -20,11 +21,17 @@ public final class V2BlockSpaceManagerProvider implements BlockSpaceManagerProvi
 
   @Override
   public Availability availability() {
-    return Availability.notImplementedYet();
+    return Availability.AVAILABLE;
+  }
+
+  @Override
+  public String description() {
+    return "v2: block tables over CPU/GPU allocators, prefix caching (encoder/decoder too),"
+        + " copy-on-write, lookahead slots";
   }
 
   @Override
   public BlockSpaceManager create(BlockManagerConfig config) {
-    throw new UnsupportedOperationException("v2: not implemented yet");
+    return new V2BlockSpaceManager(Objects.requireNonNull(config, "config is null"));
   }
 }

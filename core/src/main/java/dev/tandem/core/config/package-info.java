@@ -1,2 +1,6 @@
-/** Engine configuration: records, and their layered sources (flags > properties > env > file). */
+/**
+ * Engine configuration: {@link dev.tandem.core.config.EngineConfig} and its nested records,
+ * resolved from layered sources (flags > system properties > environment > properties file >
+ * defaults).
+ */
 package dev.tandem.core.config;

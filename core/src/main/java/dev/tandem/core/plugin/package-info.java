@@ -1,2 +1,6 @@
-/** Finding plugin providers in the boot layer and in a plugins directory, and choosing one. */
+/**
+ * Finding plugin providers on the application's module/class path and in a plugins directory
+ * ({@link dev.tandem.core.plugin.Plugins}), choosing them by name or {@code auto}, and binding the
+ * choice with Guice ({@link dev.tandem.core.plugin.PluginModule}).
+ */
 package dev.tandem.core.plugin;

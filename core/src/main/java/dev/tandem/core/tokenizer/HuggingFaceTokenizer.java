@@ -20,46 +20,66 @@ import java.util.OptionalInt;
  * A HuggingFace {@code tokenizer.json}, run by the Rust tokenizers library through DJL's binding,
  * offline and without truncation or padding. The vocabulary (for {@link #tokenToId} and {@link
  * #isSpecial}) is read from the same file, since DJL does not expose it.
+ *
+ * <p>Decoding follows transformers 5: {@code clean_up_tokenization_spaces} is off unless a {@code
+ * tokenizer_config.json} beside the tokenizer.json turns it on, and even then it is not applied to
+ * BPE models (it would remove real spaces before punctuation).
  */
 public final class HuggingFaceTokenizer implements Tokenizer {
+  /** The tokenizer file of a HuggingFace model directory. */
+  public static final String TOKENIZER_FILE = "tokenizer.json";
+
+  /** Optional settings beside tokenizer.json; only clean_up_tokenization_spaces is used. */
+  public static final String TOKENIZER_CONFIG_FILE = "tokenizer_config.json";
+
   private static final JsonMapper JSON = JsonMapper.builder().build();
 
   /** DJL's defaults would truncate at 512 tokens; HuggingFace's tokenizer(text) does not. */
   private static final Map<String, String> OPTIONS =
       Map.of("truncation", "false", "padding", "false", "addSpecialTokens", "true");
 
+  private static final System.Logger LOG = System.getLogger(HuggingFaceTokenizer.class.getName());
+
   private final Path file;
   private final ai.djl.huggingface.tokenizers.HuggingFaceTokenizer djl;
   private final Map<String, Integer> idByToken;
   private final Map<Integer, String> tokenById;
   private final BitSet specialIds;
+  private final boolean cleanUpSpaces;
 
   private HuggingFaceTokenizer(
       Path file,
       ai.djl.huggingface.tokenizers.HuggingFaceTokenizer djl,
       Map<String, Integer> idByToken,
       Map<Integer, String> tokenById,
-      BitSet specialIds) {
+      BitSet specialIds,
+      boolean cleanUpSpaces) {
     this.file = file;
     this.djl = djl;
     this.idByToken = idByToken;
     this.tokenById = tokenById;
     this.specialIds = specialIds;
+    this.cleanUpSpaces = cleanUpSpaces;
   }
 
   /**
-   * Loads {@code tokenizerJson}, a HuggingFace {@code tokenizer.json}.
+   * Loads {@code tokenizerJson}, a HuggingFace {@code tokenizer.json}, or the tokenizer.json of the
+   * model directory it names.
    *
    * @throws TokenizerException when the file is missing, is not valid JSON, or the tokenizers
    *     library rejects it
    */
   public static HuggingFaceTokenizer load(Path tokenizerJson) {
     requireNonNull(tokenizerJson, "tokenizerJson is null");
+    if (Files.isDirectory(tokenizerJson)) {
+      tokenizerJson = tokenizerJson.resolve(TOKENIZER_FILE);
+    }
     JsonNode root = readJson(tokenizerJson);
     Map<String, Integer> idByToken = new HashMap<>();
     Map<Integer, String> tokenById = new HashMap<>();
     BitSet specialIds = new BitSet();
     readVocabulary(tokenizerJson, root, idByToken, tokenById, specialIds);
+    boolean cleanUpSpaces = cleanUpSpaces(tokenizerJson, root.path("model").path("type").asText());
 
     DjlEnvironment.configure();
     ai.djl.huggingface.tokenizers.HuggingFaceTokenizer djl;
@@ -69,7 +89,25 @@ public final class HuggingFaceTokenizer implements Tokenizer {
       throw new TokenizerException(
           tokenizerJson + ": the tokenizers library cannot load it: " + e.getMessage(), e);
     }
-    return new HuggingFaceTokenizer(tokenizerJson, djl, idByToken, tokenById, specialIds);
+    return new HuggingFaceTokenizer(
+        tokenizerJson, djl, idByToken, tokenById, specialIds, cleanUpSpaces);
+  }
+
+  /** Whether decode() removes spaces before punctuation, as transformers 5 decides it. */
+  private static boolean cleanUpSpaces(Path tokenizerJson, String modelType) {
+    Path configFile = tokenizerJson.resolveSibling(TOKENIZER_CONFIG_FILE);
+    if (!Files.isRegularFile(configFile)) {
+      return false;
+    }
+    boolean requested = readJson(configFile).path("clean_up_tokenization_spaces").asBoolean(false);
+    if (requested && modelType.equals("BPE")) {
+      LOG.log(
+          System.Logger.Level.DEBUG,
+          "{0}: ignoring clean_up_tokenization_spaces for a BPE tokenizer, as transformers does",
+          configFile);
+      return false;
+    }
+    return requested;
   }
 
   private static JsonNode readJson(Path file) {
@@ -144,7 +182,22 @@ public final class HuggingFaceTokenizer implements Tokenizer {
   @Override
   public String decode(int[] ids, boolean skipSpecialTokens) {
     requireNonNull(ids, "ids is null");
-    return djl.decode(Arrays.stream(ids).asLongStream().toArray(), skipSpecialTokens);
+    String text = djl.decode(Arrays.stream(ids).asLongStream().toArray(), skipSpecialTokens);
+    return cleanUpSpaces ? cleanUpTokenization(text) : text;
+  }
+
+  /** transformers' {@code clean_up_tokenization}: English spaces that tokenization introduced. */
+  static String cleanUpTokenization(String text) {
+    return text.replace(" .", ".")
+        .replace(" ?", "?")
+        .replace(" !", "!")
+        .replace(" ,", ",")
+        .replace(" ' ", "'")
+        .replace(" n't", "n't")
+        .replace(" 'm", "'m")
+        .replace(" 's", "'s")
+        .replace(" 've", "'ve")
+        .replace(" 're", "'re");
   }
 
   @Override

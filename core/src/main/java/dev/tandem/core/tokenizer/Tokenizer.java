@@ -13,7 +13,7 @@ public interface Tokenizer extends AutoCloseable {
 
   /**
    * The text of {@code ids}, as HuggingFace's {@code tokenizer.decode(ids, skip_special_tokens)}
-   * with {@code clean_up_tokenization_spaces=False}. Ids the tokenizer does not know are skipped.
+   * with the tokenizer's own clean-up setting. Ids the tokenizer does not know are skipped.
    */
   String decode(int[] ids, boolean skipSpecialTokens);
 

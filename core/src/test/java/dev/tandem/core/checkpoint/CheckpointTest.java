@@ -181,6 +181,38 @@ class CheckpointTest {
   }
 
   @Test
+  void readsTensorsBeyondTwoGibibytes() throws IOException {
+    // A sparse file: a 2 GiB tensor of zeros (never written) followed by a small one.
+    long bigElements = 1L << 29;
+    String header =
+        "{\"big\":{\"dtype\":\"F32\",\"shape\":[%d],\"data_offsets\":[0,%d]},"
+                .formatted(bigElements, bigElements * 4)
+            + "\"tail\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[%d,%d]}}"
+                .formatted(bigElements * 4, bigElements * 4 + 8);
+    byte[] json = header.getBytes(StandardCharsets.UTF_8);
+    long dataStart = 8 + json.length;
+    Path file = tmp.resolve("model.safetensors");
+    try (RandomAccessFile out = new RandomAccessFile(file.toFile(), "rw")) {
+      out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(json.length).array());
+      out.write(json);
+      out.seek(dataStart + bigElements * 4);
+      out.write(
+          ByteBuffer.allocate(8)
+              .order(ByteOrder.LITTLE_ENDIAN)
+              .putFloat(1.5f)
+              .putFloat(-2)
+              .array());
+    }
+    Files.writeString(tmp.resolve("config.json"), "{\"model_type\": \"t5\"}");
+    try (Checkpoint checkpoint = Checkpoint.open(tmp)) {
+      assertArrayEquals(new float[] {1.5f, -2}, checkpoint.floats("tail", 2));
+      assertEquals(bigElements * 4, checkpoint.bytes("big").byteSize());
+    } finally {
+      Files.delete(file);
+    }
+  }
+
+  @Test
   void loadsShardedCheckpoints() throws IOException {
     float[] a = {1, 2, 3, 4};
     float[] b = {5, 6};

@@ -98,8 +98,7 @@ class HuggingFaceTokenizerTest {
   void longInputsAreNotTruncated() {
     // Each digit is one token in numwords' tokenizer: "to words: " is 10 tokens, then </s>.
     String digits = "7".repeat(1500);
-    try (Tokenizer tokenizer =
-        HuggingFaceTokenizer.load(Fixtures.numwordsT5().resolve("tokenizer.json"))) {
+    try (Tokenizer tokenizer = HuggingFaceTokenizer.load(Fixtures.numwordsT5())) {
       int prefix = tokenizer.encode("to words: ").length - 1;
       int[] ids = tokenizer.encode("to words: " + digits);
       assertEquals(prefix + 1500 + 1, ids.length);
@@ -121,6 +120,32 @@ class HuggingFaceTokenizerTest {
     Files.writeString(missing, "{\"model\": {\"type\": \"NoSuchModel\", \"vocab\": {\"a\": 0}}}");
     e = assertThrows(TokenizerException.class, () -> HuggingFaceTokenizer.load(missing));
     assertTrue(e.getMessage().contains(missing.toString()), e.getMessage());
+  }
+
+  @Test
+  void cleanUpOfSpacesFollowsTokenizerConfig(@TempDir Path tmp) throws IOException {
+    String spaced = "I do n't know , he 's here .";
+    String cleaned = "I don't know, he's here.";
+    Path unigram = Files.createDirectory(tmp.resolve("unigram"));
+    Path bpe = Files.createDirectory(tmp.resolve("bpe"));
+    Files.copy(
+        Fixtures.fixture("t5-tiny").resolve("tokenizer.json"), unigram.resolve("tokenizer.json"));
+    Files.copy(
+        Fixtures.fixture("bart-tiny").resolve("tokenizer.json"), bpe.resolve("tokenizer.json"));
+    try (Tokenizer plain = HuggingFaceTokenizer.load(unigram.resolve("tokenizer.json"))) {
+      assertEquals(spaced, plain.decode(plain.encode(spaced), true), "off by default");
+    }
+    for (Path dir : new Path[] {unigram, bpe}) {
+      Files.writeString(
+          dir.resolve(HuggingFaceTokenizer.TOKENIZER_CONFIG_FILE),
+          "{\"clean_up_tokenization_spaces\": true}");
+    }
+    try (Tokenizer configured = HuggingFaceTokenizer.load(unigram.resolve("tokenizer.json"))) {
+      assertEquals(cleaned, configured.decode(configured.encode(spaced), true));
+    }
+    try (Tokenizer configured = HuggingFaceTokenizer.load(bpe.resolve("tokenizer.json"))) {
+      assertEquals(spaced, configured.decode(configured.encode(spaced), true), "never for BPE");
+    }
   }
 
   static JsonNode readJson(Path file) throws IOException {

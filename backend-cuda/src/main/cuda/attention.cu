@@ -1,0 +1,259 @@
+// Attention over packed variable-length sequences (prefill) and over the paged KV cache (decode),
+// with T5's relative position bias computed in the kernel.
+//
+// Both kernels use the same online softmax ("flash" style): keys are visited in tiles of 32, one
+// key per lane; the warp keeps a running maximum m, a running denominator l and an output
+// accumulator whose head dimensions are spread over the lanes (lane owns d = lane + 32 * i).
+// A tile costs one warp max/sum, and each probability is broadcast with a shuffle while the lanes
+// accumulate p * v over their dimensions.
+#include "common.cuh"
+
+#define MAX_HEAD_DIM 128
+#define DIMS_PER_LANE (MAX_HEAD_DIM / WARP)
+#define PREFILL_QUERIES 16  // per block: 4 warps x 4 queries
+#define QUERIES_PER_WARP 4
+#define ATTN_THREADS 128
+
+// HuggingFace's T5Attention._relative_position_bucket for rel = kPos - qPos, step for step as
+// dev.tandem.api.backend.PositionBias.bucket computes it: float32 division and product,
+// the logarithm in double rounded to float (Java's (float) Math.log), truncation toward zero.
+__device__ int t5_bucket(int rel, int bidirectional, int numBuckets, int maxDistance) {
+  int bucket = 0;
+  int n = numBuckets;
+  if (bidirectional) {
+    n /= 2;
+    if (rel > 0) bucket += n;
+    rel = abs(rel);
+  } else {
+    rel = -min(rel, 0);
+  }
+  int maxExact = n / 2;
+  if (rel < maxExact) return bucket + rel;
+  float num = (float)log((double)((float)rel / (float)maxExact));
+  float den = (float)log((double)((float)maxDistance / (float)maxExact));
+  float scaled = __fmul_rn(__fdiv_rn(num, den), (float)(n - maxExact));
+  int large = maxExact + (int)scaled;
+  return bucket + min(large, n - 1);
+}
+
+// For the tests: buckets of rel = relStart .. relStart + count - 1.
+extern "C" __global__ void t5_bucket_table(int relStart, int count, int bidirectional,
+                                           int numBuckets, int maxDistance, int* out) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < count) out[i] = t5_bucket(relStart + i, bidirectional, numBuckets, maxDistance);
+}
+
+struct Bias {
+  const float* table;  // (numBuckets, numHeads), or null for no bias
+  int numBuckets, maxDistance, bidirectional;
+};
+
+__device__ __forceinline__ float bias_value(const Bias& bias, int rel, int head, int numHeads) {
+  if (bias.table == nullptr) return 0.0f;
+  return bias.table[t5_bucket(rel, bias.bidirectional, bias.numBuckets, bias.maxDistance) *
+                        numHeads + head];
+}
+
+// Online-softmax state of one query in one warp.
+struct SoftmaxState {
+  float m, l;
+  float acc[DIMS_PER_LANE];
+};
+
+__device__ __forceinline__ void state_init(SoftmaxState& st) {
+  st.m = -INFINITY;
+  st.l = 0.0f;
+#pragma unroll
+  for (int i = 0; i < DIMS_PER_LANE; i++) st.acc[i] = 0.0f;
+}
+
+// Folds one tile of up to 32 keys into the state: s is this lane's score (-inf when masked),
+// value(j, d) returns value row j's dimension d.
+template <typename ValueAt>
+__device__ __forceinline__ void state_update(SoftmaxState& st, float s, int headDim,
+                                             int tileKeys, ValueAt value) {
+  float tileMax = warp_max(s);
+  if (tileMax == -INFINITY) return;  // the whole tile is masked (uniform across the warp)
+  float mNew = fmaxf(st.m, tileMax);
+  float p = s == -INFINITY ? 0.0f : expf(s - mNew);
+  float correction = st.m == -INFINITY ? 0.0f : expf(st.m - mNew);
+  st.l = st.l * correction + warp_sum(p);
+  st.m = mNew;
+  int lane = threadIdx.x % WARP;
+#pragma unroll
+  for (int i = 0; i < DIMS_PER_LANE; i++) st.acc[i] *= correction;
+  for (int j = 0; j < tileKeys; j++) {
+    float pj = __shfl_sync(0xffffffffu, p, j);
+#pragma unroll
+    for (int i = 0; i < DIMS_PER_LANE; i++) {
+      int d = lane + i * WARP;
+      if (d < headDim) st.acc[i] += pj * value(j, d);
+    }
+  }
+}
+
+__device__ __forceinline__ void state_store(const SoftmaxState& st, int headDim, float* dst) {
+  int lane = threadIdx.x % WARP;
+  float inv = st.l > 0.0f ? 1.0f / st.l : 0.0f;
+#pragma unroll
+  for (int i = 0; i < DIMS_PER_LANE; i++) {
+    int d = lane + i * WARP;
+    if (d < headDim) dst[d] = st.acc[i] * inv;
+  }
+}
+
+// Prefill attention over packed sequences: sequence s has queries q[qStarts[s] .. qStarts[s+1])
+// and keys/values k, v[kStarts[s] .. kStarts[s+1]); rows hold numHeads * headDim values.
+// causal: key j is visible to query i when j <= i (positions inside the sequence).
+// Grid: (ceil(max query length / 16), numHeads, numSeqs); block: 128 threads.
+// Shared memory (dynamic): q tile (16 x headDim), k tile (32 x (headDim + 1)), v tile (32 x headDim).
+extern "C" __global__ void __launch_bounds__(ATTN_THREADS)
+    prefill_attention(const float* __restrict__ q, const float* __restrict__ k,
+                      const float* __restrict__ v, float* __restrict__ out,
+                      const int* __restrict__ qStarts, const int* __restrict__ kStarts,
+                      int numHeads, int headDim, float scale, int causal, const float* biasTable,
+                      int numBuckets, int maxDistance, int bidirectional) {
+  extern __shared__ float smem[];
+  int seq = blockIdx.z, head = blockIdx.y;
+  int qBegin = qStarts[seq], qLen = qStarts[seq + 1] - qBegin;
+  int kBegin = kStarts[seq], kLen = kStarts[seq + 1] - kBegin;
+  int q0 = blockIdx.x * PREFILL_QUERIES;
+  if (q0 >= qLen) return;
+  Bias bias{biasTable, numBuckets, maxDistance, bidirectional};
+  int rowStride = numHeads * headDim;
+  int kLd = headDim + 1;  // padding: lane j reads row j, so rows must fall in different banks
+  float* qs = smem;
+  float* ks = qs + PREFILL_QUERIES * headDim;
+  float* vs = ks + WARP * kLd;
+  int lane = threadIdx.x % WARP, warp = threadIdx.x / WARP;
+
+  for (int e = threadIdx.x; e < PREFILL_QUERIES * headDim; e += ATTN_THREADS) {
+    int r = e / headDim, d = e % headDim;
+    qs[e] = q0 + r < qLen ? q[(long long)(qBegin + q0 + r) * rowStride + head * headDim + d] : 0.0f;
+  }
+  SoftmaxState st[QUERIES_PER_WARP];
+#pragma unroll
+  for (int i = 0; i < QUERIES_PER_WARP; i++) state_init(st[i]);
+
+  int kEnd = causal ? min(kLen, q0 + PREFILL_QUERIES) : kLen;
+  for (int kt = 0; kt < kEnd; kt += WARP) {
+    int tileKeys = min(WARP, kLen - kt);
+    __syncthreads();
+    for (int e = threadIdx.x; e < WARP * headDim; e += ATTN_THREADS) {
+      int r = e / headDim, d = e % headDim;
+      bool in = r < tileKeys;
+      long long src = (long long)(kBegin + kt + r) * rowStride + head * headDim + d;
+      ks[r * kLd + d] = in ? k[src] : 0.0f;
+      vs[r * headDim + d] = in ? v[src] : 0.0f;
+    }
+    __syncthreads();
+#pragma unroll
+    for (int i = 0; i < QUERIES_PER_WARP; i++) {
+      int qi = warp * QUERIES_PER_WARP + i;
+      int qPos = q0 + qi;
+      if (qPos >= qLen) break;  // uniform across the warp
+      int kPos = kt + lane;
+      float s = -INFINITY;
+      if (lane < tileKeys && (!causal || kPos <= qPos)) {
+        const float* qRow = qs + qi * headDim;
+        const float* kRow = ks + lane * kLd;
+        float dot = 0.0f;
+        for (int d = 0; d < headDim; d++) dot += qRow[d] * kRow[d];
+        s = dot * scale + bias_value(bias, kPos - qPos, head, numHeads);
+      }
+      state_update(st[i], s, headDim, tileKeys, [&](int j, int d) { return vs[j * headDim + d]; });
+    }
+  }
+#pragma unroll
+  for (int i = 0; i < QUERIES_PER_WARP; i++) {
+    int qPos = q0 + warp * QUERIES_PER_WARP + i;
+    if (qPos < qLen) {
+      state_store(st[i], headDim, out + (long long)(qBegin + qPos) * rowStride + head * headDim);
+    }
+  }
+}
+
+// Decode attention over the paged cache: one query row per sequence, keys 0 .. kvLens[s] - 1 of
+// the sequence's block table (self-attention: its self table, cross-attention: its group's cross
+// table). The query's position is queryLens[s] - 1 (the decoder length), used only by the bias.
+// Pools are (numBlocks, blockSize, numHeads, headDim). Grid: (numSeqs, numHeads); block: 128
+// threads, warp w taking key tiles w, w + 4, ...; the four partial softmax states are merged at
+// the end. Each lane reads its own key row straight from the pool (float4 when aligned), and the
+// value rows are read coalesced, lanes over dimensions.
+extern "C" __global__ void __launch_bounds__(ATTN_THREADS)
+    paged_decode_attention(const float* __restrict__ q, float* __restrict__ out,
+                           const float* __restrict__ kPool, const float* __restrict__ vPool,
+                           const int* __restrict__ blockTables, int tableStride,
+                           const int* __restrict__ kvLens, const int* __restrict__ queryLens,
+                           int blockSize, int numHeads, int headDim, float scale,
+                           const float* biasTable, int numBuckets, int maxDistance,
+                           int bidirectional) {
+  __shared__ float qs[MAX_HEAD_DIM];
+  __shared__ float partM[ATTN_THREADS / WARP], partL[ATTN_THREADS / WARP];
+  __shared__ float partAcc[ATTN_THREADS / WARP][MAX_HEAD_DIM];
+  int seq = blockIdx.x, head = blockIdx.y;
+  int lane = threadIdx.x % WARP, warp = threadIdx.x / WARP, warps = ATTN_THREADS / WARP;
+  int kvLen = kvLens[seq];
+  int qPos = queryLens[seq] - 1;
+  int rowStride = numHeads * headDim;
+  const int* table = blockTables + (long long)seq * tableStride;
+  Bias bias{biasTable, numBuckets, maxDistance, bidirectional};
+  for (int d = threadIdx.x; d < headDim; d += ATTN_THREADS) {
+    qs[d] = q[(long long)seq * rowStride + head * headDim + d];
+  }
+  __syncthreads();
+  bool vec4 = (headDim & 3) == 0;
+
+  SoftmaxState st;
+  state_init(st);
+  for (int kt = warp * WARP; kt < kvLen; kt += warps * WARP) {
+    int tileKeys = min(WARP, kvLen - kt);
+    int kPos = kt + lane;
+    float s = -INFINITY;
+    if (lane < tileKeys) {
+      long long slot = (long long)table[kPos / blockSize] * blockSize + kPos % blockSize;
+      const float* kRow = kPool + (slot * numHeads + head) * headDim;
+      float dot = 0.0f;
+      if (vec4) {
+        for (int d = 0; d < headDim; d += 4) {
+          float4 kv = *reinterpret_cast<const float4*>(kRow + d);
+          dot += qs[d] * kv.x + qs[d + 1] * kv.y + qs[d + 2] * kv.z + qs[d + 3] * kv.w;
+        }
+      } else {
+        for (int d = 0; d < headDim; d++) dot += qs[d] * kRow[d];
+      }
+      s = dot * scale + bias_value(bias, kPos - qPos, head, numHeads);
+    }
+    state_update(st, s, headDim, tileKeys, [&](int j, int d) {
+      int key = kt + j;
+      long long slot = (long long)table[key / blockSize] * blockSize + key % blockSize;
+      return vPool[(slot * numHeads + head) * headDim + d];
+    });
+  }
+
+  // Merge the warps' states: rescale each to the global maximum.
+  if (lane == 0) {
+    partM[warp] = st.m;
+    partL[warp] = st.l;
+  }
+#pragma unroll
+  for (int i = 0; i < DIMS_PER_LANE; i++) {
+    int d = lane + i * WARP;
+    if (d < headDim) partAcc[warp][d] = st.acc[i];
+  }
+  __syncthreads();
+  float m = -INFINITY;
+  for (int w = 0; w < warps; w++) m = fmaxf(m, partM[w]);
+  float l = 0.0f;
+  for (int w = 0; w < warps; w++) {
+    if (partM[w] != -INFINITY) l += partL[w] * expf(partM[w] - m);
+  }
+  float inv = l > 0.0f ? 1.0f / l : 0.0f;
+  for (int d = threadIdx.x; d < headDim; d += ATTN_THREADS) {
+    float sum = 0.0f;
+    for (int w = 0; w < warps; w++) {
+      if (partM[w] != -INFINITY) sum += partAcc[w][d] * expf(partM[w] - m);
+    }
+    out[(long long)seq * rowStride + head * headDim + d] = sum * inv;
+  }
+}

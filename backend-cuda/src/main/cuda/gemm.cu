@@ -1,0 +1,246 @@
+// y(M, N) = x(M, K) * w(N, K)^T + bias(N): nn.Linear with both operands K-contiguous ("NT").
+//
+// Three kernels, chosen per call by the host (CudaLinear):
+//  - gemv_nt: M <= 8 (decode at small batch). Memory-bound on w, so one warp streams one row of w
+//    with float4 loads and reuses it for every row of x.
+//  - gemm_nt_<BM>x<BN>: tiled SGEMM, shared-memory tiles of BK = 8 along K, each thread
+//    accumulating a TM x TN register block; 128x128 for large M, 64x64 and 32x32 to keep enough
+//    blocks in flight when M or N is small.
+//  - gemm_nt_tf32: tensor cores (wmma m16n16k8, TF32 inputs, float32 accumulation), sm_80+ only,
+//    used only when the backend is configured with cuda.tf32=true.
+#include <mma.h>
+#include "common.cuh"
+
+#define GEMV_MAX_M 8
+#define GEMV_WARPS 8
+
+extern "C" __global__ void gemv_nt(const float* __restrict__ x, const float* __restrict__ w,
+                                   const float* __restrict__ bias, float* __restrict__ y, int M,
+                                   int N, int K) {
+  int lane = threadIdx.x % WARP;
+  int n = blockIdx.x * GEMV_WARPS + threadIdx.x / WARP;
+  if (n >= N) return;
+  const float* wRow = w + (long long)n * K;
+  float acc[GEMV_MAX_M];
+#pragma unroll
+  for (int m = 0; m < GEMV_MAX_M; m++) acc[m] = 0.0f;
+  if ((K & 3) == 0) {
+    // 128-bit loads: a warp reads 512 contiguous bytes of w per iteration.
+    const float4* w4 = reinterpret_cast<const float4*>(wRow);
+    for (int k4 = lane; k4 < K / 4; k4 += WARP) {
+      float4 wv = w4[k4];
+#pragma unroll
+      for (int m = 0; m < GEMV_MAX_M; m++) {
+        if (m < M) {
+          float4 xv = reinterpret_cast<const float4*>(x + (long long)m * K)[k4];
+          acc[m] += wv.x * xv.x + wv.y * xv.y + wv.z * xv.z + wv.w * xv.w;
+        }
+      }
+    }
+  } else {
+    for (int k = lane; k < K; k += WARP) {
+      float wv = wRow[k];
+#pragma unroll
+      for (int m = 0; m < GEMV_MAX_M; m++) {
+        if (m < M) acc[m] += wv * x[(long long)m * K + k];
+      }
+    }
+  }
+  float b = bias != nullptr ? bias[n] : 0.0f;
+#pragma unroll
+  for (int m = 0; m < GEMV_MAX_M; m++) {
+    if (m < M) {
+      float s = warp_sum(acc[m]);
+      if (lane == 0) y[(long long)m * N + n] = s + b;
+    }
+  }
+}
+
+// Loads a (ROWS x BK) tile of a K-contiguous matrix into shared memory transposed, as
+// tile[k][row], so the compute loop reads TM (TN) consecutive rows with one vector load.
+template <int ROWS, int BK, int THREADS>
+__device__ __forceinline__ void load_tile_transposed(const float* __restrict__ src, int rows,
+                                                     int K, int row0, int k0, bool vec4,
+                                                     float (*tile)[ROWS + 4]) {
+  constexpr int QUADS = ROWS * BK / 4;
+  for (int q = threadIdx.x; q < QUADS; q += THREADS) {
+    int r = q / (BK / 4);
+    int c = (q % (BK / 4)) * 4;
+    int gr = row0 + r, gc = k0 + c;
+    float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    if (gr < rows) {
+      const float* p = src + (long long)gr * K + gc;
+      if (vec4 && gc + 3 < K) {
+        v = *reinterpret_cast<const float4*>(p);
+      } else {
+        if (gc < K) v.x = p[0];
+        if (gc + 1 < K) v.y = p[1];
+        if (gc + 2 < K) v.z = p[2];
+        if (gc + 3 < K) v.w = p[3];
+      }
+    }
+    tile[c][r] = v.x;
+    tile[c + 1][r] = v.y;
+    tile[c + 2][r] = v.z;
+    tile[c + 3][r] = v.w;
+  }
+}
+
+template <int BM, int BN, int BK, int TM, int TN>
+__device__ __forceinline__ void gemm_nt_tiled(const float* __restrict__ x,
+                                              const float* __restrict__ w,
+                                              const float* __restrict__ bias,
+                                              float* __restrict__ y, int M, int N, int K) {
+  constexpr int THREADS = (BM / TM) * (BN / TN);
+  // +4 keeps rows 16-byte aligned for float4 reads and staggers the transposed stores.
+  __shared__ __align__(16) float xs[BK][BM + 4];
+  __shared__ __align__(16) float ws[BK][BN + 4];
+  int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
+  int tRow = threadIdx.x / (BN / TN), tCol = threadIdx.x % (BN / TN);
+  bool vec4 = (K & 3) == 0;
+  float acc[TM][TN];
+#pragma unroll
+  for (int i = 0; i < TM; i++)
+#pragma unroll
+    for (int j = 0; j < TN; j++) acc[i][j] = 0.0f;
+
+  for (int k0 = 0; k0 < K; k0 += BK) {
+    load_tile_transposed<BM, BK, THREADS>(x, M, K, m0, k0, vec4, xs);
+    load_tile_transposed<BN, BK, THREADS>(w, N, K, n0, k0, vec4, ws);
+    __syncthreads();
+#pragma unroll
+    for (int k = 0; k < BK; k++) {
+      float a[TM], b[TN];
+#pragma unroll
+      for (int i = 0; i < TM; i++) a[i] = xs[k][tRow * TM + i];
+#pragma unroll
+      for (int j = 0; j < TN; j++) b[j] = ws[k][tCol * TN + j];
+      // TM x TN independent accumulators: the outer product keeps the FMA pipes full.
+#pragma unroll
+      for (int i = 0; i < TM; i++)
+#pragma unroll
+        for (int j = 0; j < TN; j++) acc[i][j] += a[i] * b[j];
+    }
+    __syncthreads();
+  }
+#pragma unroll
+  for (int i = 0; i < TM; i++) {
+    int m = m0 + tRow * TM + i;
+    if (m >= M) continue;
+#pragma unroll
+    for (int j = 0; j < TN; j++) {
+      int n = n0 + tCol * TN + j;
+      if (n < N) y[(long long)m * N + n] = acc[i][j] + (bias != nullptr ? bias[n] : 0.0f);
+    }
+  }
+}
+
+extern "C" __global__ void __launch_bounds__(256)
+    gemm_nt_128x128(const float* x, const float* w, const float* bias, float* y, int M, int N,
+                    int K) {
+  gemm_nt_tiled<128, 128, 8, 8, 8>(x, w, bias, y, M, N, K);
+}
+
+extern "C" __global__ void __launch_bounds__(256)
+    gemm_nt_64x64(const float* x, const float* w, const float* bias, float* y, int M, int N,
+                  int K) {
+  gemm_nt_tiled<64, 64, 8, 4, 4>(x, w, bias, y, M, N, K);
+}
+
+extern "C" __global__ void __launch_bounds__(256)
+    gemm_nt_32x32(const float* x, const float* w, const float* bias, float* y, int M, int N,
+                  int K) {
+  gemm_nt_tiled<32, 32, 8, 2, 2>(x, w, bias, y, M, N, K);
+}
+
+// TF32 tensor cores: a 64x64 block tile, 4 warps of 32x32 (2x2 wmma 16x16 fragments), BK = 32.
+#define TC_BM 64
+#define TC_BN 64
+#define TC_BK 32
+#define TC_LD (TC_BK + 4)
+
+extern "C" __global__ void __launch_bounds__(128)
+    gemm_nt_tf32(const float* __restrict__ x, const float* __restrict__ w,
+                 const float* __restrict__ bias, float* __restrict__ y, int M, int N, int K) {
+#if __CUDA_ARCH__ >= 800
+  using namespace nvcuda;
+  // The operand tiles, then reused for the 64x64 output tile.
+  __shared__ __align__(32) float smem[2 * TC_BM * TC_LD];
+  float* xs = smem;                   // (64 rows of x, BK)
+  float* ws = smem + TC_BM * TC_LD;   // (64 rows of w, BK) = w^T tile stored column-major
+  int m0 = blockIdx.y * TC_BM, n0 = blockIdx.x * TC_BN;
+  int warp = threadIdx.x / WARP;
+  int wm = (warp / 2) * 32, wn = (warp % 2) * 32;
+  bool vec4 = (K & 3) == 0;
+  wmma::fragment<wmma::accumulator, 16, 16, 8, float> acc[2][2];
+#pragma unroll
+  for (int i = 0; i < 2; i++)
+#pragma unroll
+    for (int j = 0; j < 2; j++) wmma::fill_fragment(acc[i][j], 0.0f);
+
+  for (int k0 = 0; k0 < K; k0 += TC_BK) {
+    for (int q = threadIdx.x; q < TC_BM * TC_BK / 4; q += 128) {
+      int r = q / (TC_BK / 4), c = (q % (TC_BK / 4)) * 4, gc = k0 + c;
+#pragma unroll
+      for (int operand = 0; operand < 2; operand++) {
+        const float* src = operand == 0 ? x : w;
+        int gr = (operand == 0 ? m0 : n0) + r, rows = operand == 0 ? M : N;
+        float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        if (gr < rows) {
+          const float* p = src + (long long)gr * K + gc;
+          if (vec4 && gc + 3 < K) {
+            v = *reinterpret_cast<const float4*>(p);
+          } else {
+            if (gc < K) v.x = p[0];
+            if (gc + 1 < K) v.y = p[1];
+            if (gc + 2 < K) v.z = p[2];
+            if (gc + 3 < K) v.w = p[3];
+          }
+        }
+        float* dst = (operand == 0 ? xs : ws) + r * TC_LD + c;
+        dst[0] = v.x;
+        dst[1] = v.y;
+        dst[2] = v.z;
+        dst[3] = v.w;
+      }
+    }
+    __syncthreads();
+#pragma unroll
+    for (int kk = 0; kk < TC_BK; kk += 8) {
+      wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> a[2];
+      wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::col_major> b[2];
+#pragma unroll
+      for (int i = 0; i < 2; i++) {
+        wmma::load_matrix_sync(a[i], xs + (wm + i * 16) * TC_LD + kk, TC_LD);
+#pragma unroll
+        for (int t = 0; t < a[i].num_elements; t++) a[i].x[t] = wmma::__float_to_tf32(a[i].x[t]);
+        wmma::load_matrix_sync(b[i], ws + (wn + i * 16) * TC_LD + kk, TC_LD);
+#pragma unroll
+        for (int t = 0; t < b[i].num_elements; t++) b[i].x[t] = wmma::__float_to_tf32(b[i].x[t]);
+      }
+#pragma unroll
+      for (int i = 0; i < 2; i++)
+#pragma unroll
+        for (int j = 0; j < 2; j++) wmma::mma_sync(acc[i][j], a[i], b[j], acc[i][j]);
+    }
+    __syncthreads();
+  }
+  // Stage the 64x64 result in shared memory (ld 64 + 4) to apply bias and bounds.
+  constexpr int LDC = TC_BN + 4;
+  float* cs = smem;
+#pragma unroll
+  for (int i = 0; i < 2; i++)
+#pragma unroll
+    for (int j = 0; j < 2; j++)
+      wmma::store_matrix_sync(cs + (wm + i * 16) * LDC + wn + j * 16, acc[i][j], LDC,
+                              wmma::mem_row_major);
+  __syncthreads();
+  for (int e = threadIdx.x; e < TC_BM * TC_BN; e += 128) {
+    int r = e / TC_BN, c = e % TC_BN, m = m0 + r, n = n0 + c;
+    if (m < M && n < N) y[(long long)m * N + n] = cs[r * LDC + c] + (bias != nullptr ? bias[n] : 0.0f);
+  }
+#else
+  // Tensor-core TF32 needs sm_80; the host refuses cuda.tf32=true below compute capability 8.0.
+  __trap();
+#endif
+}

@@ -1,0 +1,220 @@
+package dev.tandem.backend.cuda;
+
+import dev.tandem.api.backend.AttentionSpec;
+import dev.tandem.api.backend.AttentionType;
+import dev.tandem.api.backend.PositionBias;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUstream;
+
+/**
+ * Runs one attention call: the cache writes its type implies, then the prefill (packed sequences)
+ * or paged decode kernel with the step's device metadata.
+ *
+ * <ul>
+ *   <li>ENCODER: bidirectional over each encoder sequence; no cache.
+ *   <li>DECODER prefill: K/V written to the self slots, then causal attention over the prompt's own
+ *       K/V (they are exactly what the cache now holds for these sequences).
+ *   <li>DECODER decode: the new token's K/V written to its slot, then paged attention over the
+ *       sequence's self block table.
+ *   <li>ENCODER_DECODER prefill: the encoder K/V written to the cross slots, then each decoder
+ *       sequence attends over its group's encoder tokens. Decode: paged attention over the cross
+ *       block tables.
+ * </ul>
+ */
+final class CudaAttention {
+
+  private static final int THREADS = 128;
+  private static final int PREFILL_QUERIES = 16;
+  private static final int KEY_TILE = 32;
+
+  private final CudaKernels kernels;
+  private final CUstream stream;
+
+  CudaAttention(CudaKernels kernels, CUstream stream) {
+    this.kernels = kernels;
+    this.stream = stream;
+  }
+
+  void run(
+      AttentionType type,
+      AttentionSpec spec,
+      DeviceMetadata md,
+      CudaKvCache cache,
+      CudaTensor q,
+      CudaTensor k,
+      CudaTensor v,
+      CudaTensor out) {
+    if (out == q || out == k || out == v) {
+      throw new IllegalArgumentException("attention: out must not alias q, k or v");
+    }
+    boolean prefill = md.source.prefill();
+    int rowElems = spec.numHeads() * spec.headDim();
+    switch (type) {
+      case ENCODER -> {
+        if (!prefill) {
+          throw new IllegalArgumentException("ENCODER attention runs only in a prefill step");
+        }
+        requireKv(type, k, v);
+        prefill(
+            spec, q, k, v, out, md.encoderStarts, md.encoderStarts, md, md.maxEncoderLen, false);
+      }
+      case DECODER -> {
+        requireKv(type, k, v);
+        CudaKvCache c = requireCache(cache, spec);
+        writeKv(c, spec.layer(), k, v, md.at(md.slots), md.source.numDecoderTokens(), rowElems);
+        if (prefill) {
+          prefill(
+              spec, q, k, v, out, md.decoderStarts, md.decoderStarts, md, md.maxDecoderLen, true);
+        } else {
+          decode(spec, c, q, out, md, md.blockTables, md.tableStride, md.seqLens);
+        }
+      }
+      case ENCODER_DECODER -> {
+        CudaKvCache c = requireCache(cache, spec);
+        if (prefill) {
+          requireKv(type, k, v);
+          writeKv(
+              c, spec.layer(), k, v, md.at(md.crossSlots), md.source.numEncoderTokens(), rowElems);
+          prefill(
+              spec, q, k, v, out, md.decoderStarts, md.encoderStarts, md, md.maxDecoderLen, false);
+        } else {
+          decode(spec, c, q, out, md, md.crossBlockTables, md.crossTableStride, md.crossSeqLens);
+        }
+      }
+    }
+  }
+
+  private static void requireKv(AttentionType type, CudaTensor k, CudaTensor v) {
+    if (k == null || v == null) {
+      throw new IllegalArgumentException(type + " attention in this step needs k and v");
+    }
+  }
+
+  private static CudaKvCache requireCache(CudaKvCache cache, AttentionSpec spec) {
+    if (cache == null) {
+      throw new IllegalStateException("no KV cache: call allocateKvCache first");
+    }
+    if (cache.spec.numHeads() != spec.numHeads() || cache.spec.headDim() != spec.headDim()) {
+      throw new IllegalArgumentException(
+          "attention of "
+              + spec.numHeads()
+              + " heads x "
+              + spec.headDim()
+              + " does not match the KV cache's "
+              + cache.spec.numHeads()
+              + " x "
+              + cache.spec.headDim());
+    }
+    return cache;
+  }
+
+  private void writeKv(
+      CudaKvCache cache,
+      int layer,
+      CudaTensor k,
+      CudaTensor v,
+      CUdeviceptr slots,
+      int tokens,
+      int rowElems) {
+    if (tokens == 0) {
+      return;
+    }
+    CudaKernels.launch(
+        kernels.writeKv,
+        tokens,
+        1,
+        1,
+        Math.min(256, (rowElems + 31) / 32 * 32),
+        0,
+        stream,
+        KernelArgs.of()
+            .ptr(k)
+            .ptr(v)
+            .ptr(cache.pool(layer, false))
+            .ptr(cache.pool(layer, true))
+            .ptr(slots)
+            .i32(rowElems));
+  }
+
+  private void prefill(
+      AttentionSpec spec,
+      CudaTensor q,
+      CudaTensor k,
+      CudaTensor v,
+      CudaTensor out,
+      int queryStarts,
+      int keyStarts,
+      DeviceMetadata md,
+      int maxQueries,
+      boolean causal) {
+    if (maxQueries == 0 || md.numSeqs == 0) {
+      return;
+    }
+    int hd = spec.headDim();
+    int sharedBytes = (PREFILL_QUERIES * hd + KEY_TILE * (hd + 1) + KEY_TILE * hd) * Float.BYTES;
+    KernelArgs args =
+        KernelArgs.of()
+            .ptr(q)
+            .ptr(k)
+            .ptr(v)
+            .ptr(out)
+            .ptr(md.at(queryStarts))
+            .ptr(md.at(keyStarts))
+            .i32(spec.numHeads())
+            .i32(hd)
+            .f32(spec.scale())
+            .i32(causal ? 1 : 0);
+    bias(args, spec.bias());
+    CudaKernels.launch(
+        kernels.prefillAttention,
+        (maxQueries + PREFILL_QUERIES - 1) / PREFILL_QUERIES,
+        spec.numHeads(),
+        md.numSeqs,
+        THREADS,
+        sharedBytes,
+        stream,
+        args);
+  }
+
+  private void decode(
+      AttentionSpec spec,
+      CudaKvCache cache,
+      CudaTensor q,
+      CudaTensor out,
+      DeviceMetadata md,
+      int tables,
+      int tableStride,
+      int kvLens) {
+    if (md.numSeqs == 0) {
+      return;
+    }
+    KernelArgs args =
+        KernelArgs.of()
+            .ptr(q)
+            .ptr(out)
+            .ptr(cache.pool(spec.layer(), false))
+            .ptr(cache.pool(spec.layer(), true))
+            .ptr(md.at(tables))
+            .i32(tableStride)
+            .ptr(md.at(kvLens))
+            .ptr(md.at(md.seqLens))
+            .i32(cache.spec.blockSize())
+            .i32(spec.numHeads())
+            .i32(spec.headDim())
+            .f32(spec.scale());
+    bias(args, spec.bias());
+    CudaKernels.launch(
+        kernels.pagedDecodeAttention, md.numSeqs, spec.numHeads(), 1, THREADS, 0, stream, args);
+  }
+
+  private static void bias(KernelArgs args, PositionBias bias) {
+    if (bias == null) {
+      args.nullPtr().i32(0).i32(0).i32(0);
+    } else {
+      args.ptr((CudaTensor) bias.table())
+          .i32(bias.numBuckets())
+          .i32(bias.maxDistance())
+          .i32(bias.bidirectional() ? 1 : 0);
+    }
+  }
+}

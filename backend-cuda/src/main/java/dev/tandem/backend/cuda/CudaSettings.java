@@ -1,0 +1,57 @@
+package dev.tandem.backend.cuda;
+
+import dev.tandem.api.backend.BackendConfig;
+import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The CUDA backend's options, from {@link BackendConfig#options()}:
+ *
+ * <ul>
+ *   <li>{@code cuda.device} (default 0): the device index;
+ *   <li>{@code cuda.tf32} (default false): linear layers on TF32 tensor cores (sm_80+); about 1e-3
+ *       relative error instead of float32's 1e-6;
+ *   <li>{@code cuda.kernels} (default fatbin): {@code fatbin} (SASS for sm_80 / sm_90, PTX for the
+ *       rest) or {@code ptx} (always JIT-compile the compute_75 PTX).
+ * </ul>
+ *
+ * Other {@code cuda.*} keys are rejected; keys of other backends are ignored.
+ */
+record CudaSettings(int deviceIndex, boolean tf32, CudaKernels.Image image) {
+
+  static final Set<String> KEYS = Set.of("cuda.device", "cuda.tf32", "cuda.kernels");
+
+  static CudaSettings from(BackendConfig config) {
+    for (String key : config.options().keySet()) {
+      if (key.startsWith("cuda.") && !KEYS.contains(key)) {
+        throw new IllegalArgumentException(
+            "unknown CUDA backend option " + key + "; known: " + new TreeSet<>(KEYS));
+      }
+    }
+    String device = config.option("cuda.device", "0");
+    int index;
+    try {
+      index = Integer.parseInt(device.trim());
+    } catch (NumberFormatException e) {
+      index = -1;
+    }
+    if (index < 0) {
+      throw new IllegalArgumentException("cuda.device=" + device + ": must be a device index >= 0");
+    }
+    String tf32 = config.option("cuda.tf32", "false").trim().toLowerCase(Locale.ROOT);
+    if (!tf32.equals("true") && !tf32.equals("false")) {
+      throw new IllegalArgumentException("cuda.tf32=" + tf32 + ": must be true or false");
+    }
+    String kernels = config.option("cuda.kernels", "fatbin").trim().toLowerCase(Locale.ROOT);
+    CudaKernels.Image image =
+        switch (kernels) {
+          case "fatbin" -> CudaKernels.Image.FATBIN;
+          case "ptx" -> CudaKernels.Image.PTX;
+          default ->
+              throw new IllegalArgumentException(
+                  "cuda.kernels=" + kernels + ": must be fatbin or ptx");
+        };
+    return new CudaSettings(index, tf32.equals("true"), image);
+  }
+}

@@ -1,0 +1,36 @@
+package dev.tandem.backend.cuda;
+
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUstream;
+import jcuda.driver.JCudaDriver;
+
+/**
+ * A device buffer reused across steps that grows (doubling) when a step needs more, so per-step
+ * inputs never cost an allocation in the steady state.
+ */
+final class DeviceBuffer implements AutoCloseable {
+
+  private final CUdeviceptr pointer = new CUdeviceptr();
+  private long capacity;
+
+  /** The buffer, at least {@code bytes} long; waits for the stream before replacing it. */
+  CUdeviceptr ensure(long bytes, CUstream stream) {
+    if (bytes > capacity) {
+      if (capacity > 0) {
+        JCudaDriver.cuStreamSynchronize(stream); // kernels may still read the old buffer
+        JCudaDriver.cuMemFree(pointer);
+      }
+      capacity = Math.max(bytes, 2 * capacity);
+      JCudaDriver.cuMemAlloc(pointer, capacity);
+    }
+    return pointer;
+  }
+
+  @Override
+  public void close() {
+    if (capacity > 0) {
+      JCudaDriver.cuMemFree(pointer);
+      capacity = 0;
+    }
+  }
+}

@@ -1,0 +1,144 @@
+package dev.tandem.backend.cuda;
+
+import dev.tandem.api.backend.AttentionMetadata;
+import jcuda.driver.CUdeviceptr;
+
+/**
+ * One step's {@link AttentionMetadata} packed into a single int array, so that it goes to the
+ * device in one copy per step instead of one per array and layer. Offsets are in ints.
+ *
+ * <p>Prefill: {@code encoderStarts (n + 1) | decoderStarts (n + 1) | crossSlotMapping |
+ * slotMapping}, where the starts are prefix sums of the lengths. Decode: {@code seqLens (n) |
+ * slotMapping (n) | crossSeqLens (n) | blockTables (n, tableStride) | crossBlockTables (n,
+ * crossTableStride)}, tables padded with block 0 (never read: the lengths bound every read).
+ */
+final class DeviceMetadata {
+
+  final AttentionMetadata source;
+  final int[] packed;
+  final int numSeqs;
+  // prefill
+  final int encoderStarts;
+  final int decoderStarts;
+  final int crossSlots;
+  final int maxEncoderLen;
+  final int maxDecoderLen;
+  // both
+  final int slots;
+  // decode
+  final int seqLens;
+  final int crossSeqLens;
+  final int blockTables;
+  final int tableStride;
+  final int crossBlockTables;
+  final int crossTableStride;
+
+  /** The device buffer holding {@link #packed}; set when uploaded. */
+  private CUdeviceptr device;
+
+  DeviceMetadata(AttentionMetadata m) {
+    this.source = m;
+    this.numSeqs = m.numSequences();
+    int n = numSeqs;
+    if (m.prefill()) {
+      encoderStarts = 0;
+      decoderStarts = n + 1;
+      crossSlots = 2 * (n + 1);
+      slots = crossSlots + m.crossSlotMapping().length;
+      int total = slots + m.slotMapping().length;
+      packed = new int[total];
+      maxEncoderLen = prefixSums(m.encoderSeqLens(), packed, encoderStarts);
+      maxDecoderLen = prefixSums(m.seqLens(), packed, decoderStarts);
+      System.arraycopy(m.crossSlotMapping(), 0, packed, crossSlots, m.crossSlotMapping().length);
+      System.arraycopy(m.slotMapping(), 0, packed, slots, m.slotMapping().length);
+      seqLens = crossSeqLens = blockTables = crossBlockTables = -1;
+      tableStride = crossTableStride = 0;
+    } else {
+      if (m.slotMapping().length != n
+          || m.blockTables().length != n
+          || m.crossBlockTables().length != n
+          || m.crossSeqLens().length != n) {
+        throw new IllegalArgumentException(
+            "decode metadata needs one slot, block table, cross block table and cross length per"
+                + " sequence: "
+                + n
+                + " sequences, "
+                + m.slotMapping().length
+                + " slots, "
+                + m.blockTables().length
+                + " tables, "
+                + m.crossBlockTables().length
+                + " cross tables, "
+                + m.crossSeqLens().length
+                + " cross lengths");
+      }
+      seqLens = 0;
+      slots = n;
+      crossSeqLens = 2 * n;
+      blockTables = 3 * n;
+      tableStride = Math.max(1, AttentionMetadata.maxLength(m.blockTables()));
+      crossBlockTables = blockTables + n * tableStride;
+      crossTableStride = Math.max(1, AttentionMetadata.maxLength(m.crossBlockTables()));
+      packed = new int[crossBlockTables + n * crossTableStride];
+      System.arraycopy(m.seqLens(), 0, packed, seqLens, n);
+      System.arraycopy(m.slotMapping(), 0, packed, slots, n);
+      System.arraycopy(m.crossSeqLens(), 0, packed, crossSeqLens, n);
+      for (int i = 0; i < n; i++) {
+        checkTable(m.blockTables()[i], m.seqLens()[i], m.blockSize(), "self", i);
+        checkTable(m.crossBlockTables()[i], m.crossSeqLens()[i], m.blockSize(), "cross", i);
+        System.arraycopy(
+            m.blockTables()[i],
+            0,
+            packed,
+            blockTables + i * tableStride,
+            m.blockTables()[i].length);
+        System.arraycopy(
+            m.crossBlockTables()[i],
+            0,
+            packed,
+            crossBlockTables + i * crossTableStride,
+            m.crossBlockTables()[i].length);
+      }
+      encoderStarts = decoderStarts = crossSlots = -1;
+      maxEncoderLen = maxDecoderLen = 0;
+    }
+  }
+
+  /** Writes the prefix sums of lens at dst[at ..], returns the largest length. */
+  private static int prefixSums(int[] lens, int[] dst, int at) {
+    int sum = 0;
+    int max = 0;
+    dst[at] = 0;
+    for (int i = 0; i < lens.length; i++) {
+      sum += lens[i];
+      max = Math.max(max, lens[i]);
+      dst[at + i + 1] = sum;
+    }
+    return max;
+  }
+
+  private static void checkTable(int[] table, int len, int blockSize, String kind, int seq) {
+    if ((long) table.length * blockSize < len) {
+      throw new IllegalArgumentException(
+          kind
+              + " block table of sequence "
+              + seq
+              + " has "
+              + table.length
+              + " blocks of "
+              + blockSize
+              + " for "
+              + len
+              + " tokens");
+    }
+  }
+
+  void uploadedTo(CUdeviceptr buffer) {
+    this.device = buffer;
+  }
+
+  /** The device address of packed[offset]. */
+  CUdeviceptr at(int offset) {
+    return device.withByteOffset((long) offset * Integer.BYTES);
+  }
+}
