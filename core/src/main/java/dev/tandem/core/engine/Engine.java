@@ -6,6 +6,8 @@ import dev.tandem.api.sequence.SamplingParams;
 import dev.tandem.api.sequence.Sequence;
 import dev.tandem.api.sequence.SequenceGroup;
 import dev.tandem.core.checkpoint.GenerationConfig;
+import dev.tandem.core.config.EngineConfig;
+import dev.tandem.core.plugin.Plugins;
 import dev.tandem.core.sampling.BeamSearch;
 import dev.tandem.core.sampling.Sampler;
 import dev.tandem.core.sampling.TokenRules;
@@ -71,6 +73,22 @@ public final class Engine implements AutoCloseable {
     this.processor =
         new OutputProcessor(
             scheduler, sampler, vocabSize, parts.maxModelLen(), () -> nextSequenceId++);
+  }
+
+  /**
+   * An engine as configured: the chosen backend and block manager (discovered on the module/class
+   * path and in the plugins directory), the checkpoint, a KV cache sized by the cache settings.
+   */
+  public static Engine create(EngineConfig config) {
+    requireNonNull(config, "config is null");
+    return create(config, Plugins.discover(config.pluginsDirectory()));
+  }
+
+  /** As {@link #create(EngineConfig)}, choosing among the given plugins. */
+  public static Engine create(EngineConfig config, Plugins plugins) {
+    requireNonNull(config, "config is null");
+    requireNonNull(plugins, "plugins is null");
+    return EngineAssembly.create(config, plugins);
   }
 
   /**
@@ -293,6 +311,11 @@ public final class Engine implements AutoCloseable {
   /** The model's vocabulary size (rows of the logits). */
   public int vocabSize() {
     return sampler.vocabSize();
+  }
+
+  /** The backend and device the model runs on, in words. */
+  public String device() {
+    return parts.executor().device();
   }
 
   public int maxModelLen() {

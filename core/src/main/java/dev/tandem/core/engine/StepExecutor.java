@@ -8,6 +8,11 @@ package dev.tandem.core.engine;
  */
 public interface StepExecutor extends AutoCloseable {
 
+  /** The device the model runs on, in words (for reports). */
+  default String device() {
+    return "unknown device";
+  }
+
   /** Entries per logits row. */
   int vocabSize();
 
