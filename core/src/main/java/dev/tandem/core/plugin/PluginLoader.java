@@ -38,7 +38,7 @@ import java.util.stream.Stream;
  *       found through {@code META-INF/services}.
  * </ul>
  *
- * A sub-folder may ask for the class-path route even when api is named, with a file {@value
+ * <p>A sub-folder may ask for the class-path route even when api is named, with a file {@value
  * #UNIT_SETTINGS} that says {@code loader=class-path}: for libraries that only work on the class
  * path, such as JCuda, which unpacks its natives only there.
  *
@@ -96,7 +96,8 @@ final class PluginLoader {
    * Resolves {@code jars} as modules of a new layer whose parent is {@code parent}, one class
    * loader for the layer, and returns the providers its modules declare.
    */
-  static List<DiscoveredProvider<?>> fromModuleLayer(List<Path> jars, ModuleLayer parent) {
+  @SuppressWarnings("restricted") // enableNativeAccess: see below
+  private static List<DiscoveredProvider<?>> fromModuleLayer(List<Path> jars, ModuleLayer parent) {
     ModuleFinder finder = ModuleFinder.of(jars.toArray(Path[]::new));
     Set<String> roots =
         finder.findAll().stream()
@@ -104,8 +105,14 @@ final class PluginLoader {
             .map(ModuleDescriptor::name)
             .collect(Collectors.toSet());
     Configuration configuration = parent.configuration().resolve(finder, ModuleFinder.of(), roots);
-    ModuleLayer layer =
-        parent.defineModulesWithOneLoader(configuration, PluginProvider.class.getClassLoader());
+    ModuleLayer.Controller controller =
+        ModuleLayer.defineModulesWithOneLoader(
+            configuration, List.of(parent), PluginProvider.class.getClassLoader());
+    ModuleLayer layer = controller.layer();
+    // Plugins are trusted code the user installed, and backends call native code (JCuda, OpenCL):
+    // grant what --enable-native-access grants on the command line. Restricted: silent only when
+    // dev.tandem.core itself has native access, else the JDK warns once.
+    layer.modules().forEach(controller::enableNativeAccess);
     List<DiscoveredProvider<?>> found = new ArrayList<>();
     for (PluginKind kind : PluginKind.values()) {
       // ServiceLoader also walks the parent layers: keep only this layer's providers.

@@ -22,7 +22,8 @@ record Golden(
     float[] hidden,
     float[] logits,
     int dModel,
-    int vocab) {
+    int vocab)
+    implements Expected {
 
   static Golden load(String fixture) {
     Path dir = Fixtures.fixture(fixture);
@@ -74,11 +75,13 @@ record Golden(
     return logits.length / batch() / vocab;
   }
 
-  float hidden(int b, int t, int j) {
+  @Override
+  public float hidden(int b, int t, int j) {
     return hidden[(b * maxInput() + t) * dModel + j];
   }
 
-  float logit(int b, int t, int v) {
+  @Override
+  public float logit(int b, int t, int v) {
     return logits[(b * steps() + t) * vocab + v];
   }
 }

@@ -78,6 +78,7 @@ class ModuleLayerDiscoveryTest {
     Module modularModule = call(modular, "provider").getClass().getModule();
     assertEquals("test.modular", modularModule.getName());
     assertEquals(List.of(engine), modularModule.getLayer().parents(), "parent: the api layer");
+    assertTrue(modularModule.isNativeAccessEnabled(), "plugins may call native code");
     assertEquals(
         "module test.modular (" + dir.resolve("modular.jar") + ")",
         call(modular, "source").toString());
