@@ -50,9 +50,10 @@ public final class Benchmark {
     flags.put("num-kv-blocks", String.valueOf(perRequest * config.batchSize() + 16));
     flags.put("swap-blocks", "64");
     flags.put("max-num-seqs", String.valueOf(Math.max(config.batchSize(), 1)));
-    flags.put(
-        "max-model-len",
-        String.valueOf(Math.max(512, config.inputLength() + config.outputLength() + 1)));
+    int needed = Math.max(config.inputLength(), config.outputLength() + 1);
+    if (needed > 512) {
+      flags.put("max-model-len", String.valueOf(needed)); // above T5's default of 512
+    }
     flags.putAll(config.engineFlags());
     return EngineConfig.resolve(flags, Optional.empty(), Map.of(), Map.of());
   }

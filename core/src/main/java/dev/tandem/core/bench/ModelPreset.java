@@ -12,6 +12,10 @@ import java.util.stream.Collectors;
  * @param gatedGelu T5 v1.1 / Flan-T5 feed-forward (gated GELU, untied LM head)
  */
 public enum ModelPreset {
+  /** The shape of fixtures/t5-tiny: smoke tests of the harness. */
+  T5_TINY("t5-tiny", "t5", 64, 2, 2, 4, 16, 128, 1008, false, 512),
+  /** The shape of fixtures/bart-tiny. */
+  BART_TINY("bart-tiny", "bart", 64, 2, 2, 4, 16, 128, 1008, false, 128),
   T5_SMALL("t5-small", "t5", 512, 6, 6, 8, 64, 2048, 32128, false, 512),
   T5_BASE("t5-base", "t5", 768, 12, 12, 12, 64, 3072, 32128, false, 512),
   FLAN_T5_SMALL("flan-t5-small", "t5", 512, 8, 8, 6, 64, 1024, 32128, true, 512),
