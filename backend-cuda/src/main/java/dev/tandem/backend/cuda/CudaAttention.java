@@ -3,7 +3,6 @@ package dev.tandem.backend.cuda;
 import dev.tandem.api.backend.AttentionSpec;
 import dev.tandem.api.backend.AttentionType;
 import dev.tandem.api.backend.PositionBias;
-import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUstream;
 
 /**
@@ -66,6 +65,7 @@ final class CudaAttention {
           prefill(
               spec, q, k, v, out, md.decoderStarts, md.decoderStarts, md, md.maxDecoderLen, true);
         } else {
+          md.checkTablesCover(false);
           decode(spec, c, q, out, md, md.blockTables, md.tableStride, md.seqLens);
         }
       }
@@ -78,6 +78,7 @@ final class CudaAttention {
           prefill(
               spec, q, k, v, out, md.decoderStarts, md.encoderStarts, md, md.maxDecoderLen, false);
         } else {
+          md.checkTablesCover(true);
           decode(spec, c, q, out, md, md.crossBlockTables, md.crossTableStride, md.crossSeqLens);
         }
       }
@@ -113,7 +114,7 @@ final class CudaAttention {
       int layer,
       CudaTensor k,
       CudaTensor v,
-      CUdeviceptr slots,
+      long slots,
       int tokens,
       int rowElems) {
     if (tokens == 0) {
@@ -127,7 +128,8 @@ final class CudaAttention {
         Math.min(256, (rowElems + 31) / 32 * 32),
         0,
         stream,
-        KernelArgs.of()
+        kernels
+            .args()
             .ptr(k)
             .ptr(v)
             .ptr(cache.pool(layer, false))
@@ -153,7 +155,8 @@ final class CudaAttention {
     int hd = spec.headDim();
     int sharedBytes = (PREFILL_QUERIES * hd + KEY_TILE * (hd + 1) + KEY_TILE * hd) * Float.BYTES;
     KernelArgs args =
-        KernelArgs.of()
+        kernels
+            .args()
             .ptr(q)
             .ptr(k)
             .ptr(v)
@@ -189,7 +192,8 @@ final class CudaAttention {
       return;
     }
     KernelArgs args =
-        KernelArgs.of()
+        kernels
+            .args()
             .ptr(q)
             .ptr(out)
             .ptr(cache.pool(spec.layer(), false))
@@ -209,7 +213,7 @@ final class CudaAttention {
 
   private static void bias(KernelArgs args, PositionBias bias) {
     if (bias == null) {
-      args.nullPtr().i32(0).i32(0).i32(0);
+      args.ptr(0L).i32(0).i32(0).i32(0);
     } else {
       args.ptr((CudaTensor) bias.table())
           .i32(bias.numBuckets())
