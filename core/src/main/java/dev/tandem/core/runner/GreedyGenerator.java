@@ -34,6 +34,15 @@ public final class GreedyGenerator {
     this.runner = requireNonNull(runner, "runner is null");
     this.blocks = requireNonNull(blocks, "blocks is null");
     this.generation = requireNonNull(generation, "generation is null");
+    if (generation.repetitionPenalty() != 1 || generation.noRepeatNgramSize() > 0) {
+      throw new IllegalArgumentException(
+          "greedy static-batch decoding applies min_new_tokens, min_length and forced BOS/EOS"
+              + " only, but the generation config also sets repetition_penalty="
+              + generation.repetitionPenalty()
+              + ", no_repeat_ngram_size="
+              + generation.noRepeatNgramSize()
+              + "; decode with the engine's sampler instead");
+    }
   }
 
   /**

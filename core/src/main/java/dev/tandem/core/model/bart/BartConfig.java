@@ -35,6 +35,7 @@ record BartConfig(
   static BartConfig from(ConfigJson json) {
     int vocab = json.getInt("vocab_size");
     int padTokenId = json.getInt("pad_token_id", 1);
+    int[] eosTokenIds = json.optIntArray("eos_token_id").orElse(new int[] {2});
     return new BartConfig(
         json.source(),
         vocab,
@@ -51,9 +52,9 @@ record BartConfig(
         json.getBoolean("share_encoder_decoder_embeddings", true),
         Activations.fromHuggingFace(
             json.getString("activation_function", "gelu"), json.source() + " activation_function"),
-        json.getInt("decoder_start_token_id", json.getInt("eos_token_id", 2)),
+        json.getInt("decoder_start_token_id", eosTokenIds.length > 0 ? eosTokenIds[0] : 2),
         padTokenId,
-        json.optIntArray("eos_token_id").orElse(new int[] {2}));
+        eosTokenIds);
   }
 
   /** Token embeddings are multiplied by this: sqrt(d_model) when scale_embedding. */

@@ -63,9 +63,12 @@ public final class BartFamily implements ModelFamily {
     BartConfig config = BartConfig.from(json);
     try (WeightLoader weights = new WeightLoader(checkpoint, backend, config.source())) {
       int d = config.dModel();
+      // Marian with share_encoder_decoder_embeddings=false has no shared table: each stack has
+      // its own, and the decoder's vocabulary may differ.
       String encoderName =
-          weights.firstPresent("model.shared.weight", "model.encoder.embed_tokens.weight");
-      // Marian with share_encoder_decoder_embeddings=false has its own decoder vocabulary.
+          config.sharedEmbeddings()
+              ? weights.firstPresent("model.shared.weight", "model.encoder.embed_tokens.weight")
+              : "model.encoder.embed_tokens.weight";
       String decoderName =
           config.sharedEmbeddings()
               ? weights.firstPresent("model.shared.weight", "model.decoder.embed_tokens.weight")

@@ -57,22 +57,27 @@ final class Workspace implements AutoCloseable {
     this.dModel = dModel;
     this.vocabSize = vocabSize;
     long tokens = limits.maxBatchedTokens();
-    encoderIds = allocate(DataType.I32, tokens);
-    encoderPositions = allocate(DataType.I32, tokens);
-    decoderIds = allocate(DataType.I32, tokens);
-    decoderPositions = allocate(DataType.I32, tokens);
-    logitRows = allocate(DataType.I32, tokens);
-    encoderHidden = allocate(DataType.F32, tokens * dModel);
-    decoderHidden = allocate(DataType.F32, tokens * dModel);
-    normed = allocate(DataType.F32, tokens * dModel);
-    blockOut = allocate(DataType.F32, tokens * dModel);
-    query = allocate(DataType.F32, tokens * attentionDim);
-    key = allocate(DataType.F32, tokens * attentionDim);
-    value = allocate(DataType.F32, tokens * attentionDim);
-    context = allocate(DataType.F32, tokens * attentionDim);
-    ffn = allocate(DataType.F32, tokens * ffnDim);
-    ffnGate = gated ? allocate(DataType.F32, tokens * ffnDim) : null;
-    growLogits(limits.maxSequences());
+    try {
+      encoderIds = allocate(DataType.I32, tokens);
+      encoderPositions = allocate(DataType.I32, tokens);
+      decoderIds = allocate(DataType.I32, tokens);
+      decoderPositions = allocate(DataType.I32, tokens);
+      logitRows = allocate(DataType.I32, tokens);
+      encoderHidden = allocate(DataType.F32, tokens * dModel);
+      decoderHidden = allocate(DataType.F32, tokens * dModel);
+      normed = allocate(DataType.F32, tokens * dModel);
+      blockOut = allocate(DataType.F32, tokens * dModel);
+      query = allocate(DataType.F32, tokens * attentionDim);
+      key = allocate(DataType.F32, tokens * attentionDim);
+      value = allocate(DataType.F32, tokens * attentionDim);
+      context = allocate(DataType.F32, tokens * attentionDim);
+      ffn = allocate(DataType.F32, tokens * ffnDim);
+      ffnGate = gated ? allocate(DataType.F32, tokens * ffnDim) : null;
+      growLogits(limits.maxSequences());
+    } catch (RuntimeException e) {
+      close(); // e.g. out of device memory half-way: give back what was allocated
+      throw e;
+    }
   }
 
   /** (rows, dModel) buffer for the selected decoder rows, with room for at least {@code rows}. */
