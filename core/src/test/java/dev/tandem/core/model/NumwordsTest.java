@@ -46,8 +46,15 @@ class NumwordsTest {
     run(backendProvider, manager, 100);
   }
 
+  /** Every backend with one block manager: a hundred sequential runs are the slow part. */
+  static Stream<Arguments> sequentialCases() {
+    return Providers.blockManagers().stream()
+        .limit(1)
+        .flatMap(m -> Providers.backends().stream().map(b -> Arguments.of(b, m)));
+  }
+
   @ParameterizedTest(name = "{0} {1}", allowZeroInvocations = true)
-  @MethodSource("cases")
+  @MethodSource("sequentialCases")
   void oneAtATime(AttentionBackendProvider backendProvider, BlockSpaceManagerProvider manager) {
     run(backendProvider, manager, 1);
   }
