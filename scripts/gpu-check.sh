@@ -11,6 +11,8 @@
 #   1. environment (nvidia-smi, CPU, memory, the runtime)
 #   2. tests through the JUnit console: GPU_CHECK_TEST_PACKAGES (default: backend-cuda's kernel
 #      tests, core's backend conformance suite, model parity and engine tests)
+#   2c. the engine under block pressure on each GPU backend (scripts/gpu/GpuPressure.java):
+#      numwords-t5 prompts with preemption by swap, outputs equal to an ample cache and to cpu
 #   3. OpenCL tests, when the bundle holds backend-opencl tests (hook for the OpenCL backend)
 #   4. Tandem's benchmark (scripts/gpu/GpuBench.java over the engine's harness): t5-small and
 #      bart-base, 128 in / 128 out, greedy; GPU backends at B = 1, 32, 256; cpu at 2 and 16 threads
@@ -20,7 +22,7 @@
 # Environment knobs: GPU_CHECK_SECONDS, GPU_CHECK_TEST_PACKAGES (comma-separated),
 # GPU_CHECK_GPU_BACKENDS (default "cuda"; add opencl), GPU_CHECK_GPU_BATCHES (1,32,256),
 # GPU_CHECK_CPU_BATCHES (1,32), GPU_CHECK_CPU_THREADS (2,16), GPU_CHECK_MODELS (t5-small,bart-base),
-# GPU_CHECK_SKIP (comma-separated phases to skip: tests,opencl,bench,hf).
+# GPU_CHECK_SKIP (comma-separated phases to skip: tests,pressure,opencl,bench,hf).
 set -uo pipefail
 
 mode="${1:-}"
@@ -129,6 +131,17 @@ if ! skipped tests; then
     junit core "$(allow 200)" $other_packages
     rc=$?; status+=("core tests rc=$rc"); (( rc != 0 )) && tests_rc=$rc
   fi
+fi
+
+if ! skipped pressure; then
+  for backend in ${gpu_backends//,/ }; do
+    phase "2c. engine under block pressure on $backend (preemption by swap through pinned memory)"
+    timeout -k 5 "$(allow 150)" "$java" "${jvm_flags[@]}" -cp "$classpath" \
+      dev.tandem.gpucheck.GpuPressure "$backend" models/numwords-t5 > "$out/pressure-$backend.txt" 2>&1
+    rc=$?
+    grep -v -e "^WARNING" -e "^INFO" -e " AM dev\.tandem" -e " PM dev\.tandem" "$out/pressure-$backend.txt" | tail -25
+    status+=("pressure $backend rc=$rc")
+  done
 fi
 
 if ! skipped opencl && [[ -d "$bundle/test-classes/backend-opencl" ]]; then
