@@ -81,6 +81,15 @@ if [[ ! -x "$runtime/bin/java" ]]; then
   fi
 fi
 java="$runtime/bin/java"
+# NVIDIA's OpenCL driver through Debian's ICD loader, when the bundle carries it (opencl/), for
+# every phase: the opencl backend's tests, core's tests over every backend, the benchmarks.
+nv_ocl="$(ls /usr/local/nvidia/lib64/libnvidia-opencl.so* /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so* 2>/dev/null | head -1)"
+if [[ -f "$bundle/opencl/libOpenCL.so.1" && -n "$nv_ocl" ]]; then
+  mkdir -p "$out/icd"
+  echo "$nv_ocl" > "$out/icd/nvidia.icd"
+  export OCL_ICD_VENDORS="$out/icd" LD_LIBRARY_PATH="$bundle/opencl:${LD_LIBRARY_PATH:-}"
+  echo "OpenCL: ICD loader $bundle/opencl/libOpenCL.so.1 -> $nv_ocl"
+fi
 "$java" -version 2>&1 || { echo "the bundled Java runtime does not start"; exit 1; }
 jvm_flags=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED
   -Dai.djl.offline=true -Dguice_bytecode_gen_option=DISABLED -Xss4m)
@@ -146,13 +155,6 @@ fi
 
 if ! skipped opencl && [[ -d "$bundle/test-classes/backend-opencl" ]]; then
   phase "3. OpenCL tests"
-  # NVIDIA's OpenCL driver through Debian's ICD loader, when the bundle carries it (opencl/).
-  nv_ocl="$(ls /usr/local/nvidia/lib64/libnvidia-opencl.so* /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so* 2>/dev/null | head -1)"
-  if [[ -f "$bundle/opencl/libOpenCL.so.1" && -n "$nv_ocl" ]]; then
-    mkdir -p "$out/icd"
-    echo "$nv_ocl" > "$out/icd/nvidia.icd"
-    export OCL_ICD_VENDORS="$out/icd" LD_LIBRARY_PATH="$bundle/opencl:${LD_LIBRARY_PATH:-}"
-  fi
   junit opencl "$(allow 120)" dev.tandem.backend.opencl
   status+=("opencl tests rc=$?")
 fi
