@@ -46,9 +46,9 @@ public final class GpuPressure {
       }
       requests.add(Request.ofTokens("p" + i, ids, params.build()));
     }
-    Map<String, RequestOutput> reference = run("cpu", model, requests, 4096, 64, "reference");
     Map<String, RequestOutput> ample = run(backend, model, requests, 4096, 64, "ample cache");
     Map<String, RequestOutput> tight = run(backend, model, requests, 40, 1024, "tight cache");
+    Map<String, RequestOutput> reference = run("cpu", model, requests, 4096, 64, "reference");
     int differ = 0;
     int greedyExact = 0;
     for (int i = 0; i < requests.size(); i++) {
