@@ -6,7 +6,7 @@
 #                    60 MiB), unpacked on the first run into runtime/
 #   lib/             the project's jars and their runtime dependencies; JCuda's natives slimmed to
 #                    libJCudaDriver, DJL tokenizers' and Aparapi's natives to linux-x86_64
-#   opencl/          Debian's libOpenCL.so.1 (ICD loader), when backend-opencl has tests
+#   opencl/          Debian's libOpenCL.so.1 (ICD loader), for the opencl backend
 #   test-classes/    test classes + resources of backend-cuda, core (and backend-opencl if it has tests)
 #   junit-platform-console-standalone.jar
 #   classes/         the benchmark launcher (scripts/gpu/*.java)
@@ -84,8 +84,9 @@ command -v objcopy >/dev/null && strip_native=(--strip-native-debug-symbols "obj
   --no-man-pages "${strip_native[@]}" --output "$work/runtime" 2>&1 | grep -v incubator || true
 tar -C "$work" -cf - runtime | xz -9 -T0 > "$bundle/runtime.tar.xz"
 
-if [[ -d "$bundle/test-classes/backend-opencl" ]]; then
-  # Debian's OpenCL ICD loader: the GPU machine has NVIDIA's OpenCL driver but no loader.
+if compgen -G "$bundle/lib/aparapi-jni-*.jar" >/dev/null; then
+  # Debian's OpenCL ICD loader (package ocl-icd-libopencl1): the GPU machine has NVIDIA's OpenCL
+  # driver but no loader; `gpu-check.sh run` puts it on LD_LIBRARY_PATH with an ICD file.
   icd_loader="$(ls /usr/lib/x86_64-linux-gnu/libOpenCL.so.1 2>/dev/null || true)"
   if [[ -n "$icd_loader" ]]; then
     mkdir -p "$bundle/opencl"
