@@ -369,7 +369,13 @@ public final class Engine implements AutoCloseable {
     return withStart;
   }
 
-  /** max_tokens, else the generation config's max_new_tokens or max_length; within the model. */
+  /** HuggingFace's {@code max_length} when a generation config sets neither limit. */
+  static final int DEFAULT_MAX_LENGTH = 20;
+
+  /**
+   * max_tokens, else the generation config's max_new_tokens, else its max_length (HuggingFace's
+   * default of 20 when unset) minus the decoder prompt; never past the model's maximum length.
+   */
   private int maxTokens(SamplingParams params, int decoderPromptLength) {
     GenerationConfig g = parts.generation();
     int room = parts.maxModelLen() - decoderPromptLength;
@@ -378,10 +384,9 @@ public final class Engine implements AutoCloseable {
       wanted = params.maxTokens();
     } else if (g.maxNewTokens() != null) {
       wanted = g.maxNewTokens();
-    } else if (g.maxLength() != null && g.maxLength() > decoderPromptLength) {
-      wanted = g.maxLength() - decoderPromptLength;
     } else {
-      wanted = room;
+      int maxLength = g.maxLength() != null ? g.maxLength() : DEFAULT_MAX_LENGTH;
+      wanted = Math.max(1, maxLength - decoderPromptLength);
     }
     return Math.min(wanted, room);
   }
