@@ -51,6 +51,8 @@ public final class Engine implements AutoCloseable {
   private long steps;
   private long prefillSteps;
   private int peakBlocksUsed;
+  private long stepNanos;
+  private long modelNanos;
   private boolean closed;
 
   public Engine(EngineParts parts) {
@@ -165,6 +167,15 @@ public final class Engine implements AutoCloseable {
    */
   public List<RequestOutput> step() {
     checkOpen();
+    long start = System.nanoTime();
+    try {
+      return runStep();
+    } finally {
+      stepNanos += System.nanoTime() - start;
+    }
+  }
+
+  private List<RequestOutput> runStep() {
     List<RequestOutput> outputs = new ArrayList<>(pendingFinals);
     pendingFinals.clear();
     SchedulerOutput scheduled = scheduler.schedule();
@@ -183,7 +194,9 @@ public final class Engine implements AutoCloseable {
     if (scheduled.prefill()) {
       prefillSteps++;
     }
+    long modelStart = System.nanoTime();
     float[] logits = parts.executor().execute(scheduled);
+    modelNanos += System.nanoTime() - modelStart;
     List<RequestState> states = new ArrayList<>(scheduled.groups().size());
     for (SequenceGroup group : scheduled.groups()) {
       states.add(unfinished.get(group.requestId()));
@@ -297,7 +310,9 @@ public final class Engine implements AutoCloseable {
         parts.blocks().numFreeGpuBlocks(),
         peakBlocksUsed,
         parts.cache().numCpuBlocks(),
-        parts.blocks().numFreeCpuBlocks());
+        parts.blocks().numFreeCpuBlocks(),
+        stepNanos,
+        modelNanos);
   }
 
   /**
