@@ -16,6 +16,7 @@ final class DeviceMetadata {
   final AttentionMetadata source;
   final int[] packed;
   final int numSeqs;
+  private final int prefillQueries;
   // prefill
   final int encoderStarts;
   final int decoderStarts;
@@ -38,6 +39,7 @@ final class DeviceMetadata {
   DeviceMetadata(AttentionMetadata m) {
     this.source = m;
     this.numSeqs = m.numSequences();
+    this.prefillQueries = m.prefill() ? java.util.Arrays.stream(m.seqLens()).sum() : numSeqs;
     int n = numSeqs;
     if (m.prefill()) {
       encoderStarts = 0;
@@ -99,6 +101,11 @@ final class DeviceMetadata {
       encoderStarts = decoderStarts = crossSlots = -1;
       maxEncoderLen = maxDecoderLen = 0;
     }
+  }
+
+  /** Decoder query rows of this step: prompt tokens at prefill, one per sequence at decode. */
+  int numQueries() {
+    return prefillQueries;
   }
 
   /** Writes the prefix sums of lens at dst[at ..], returns the largest length. */
