@@ -20,12 +20,12 @@ extern "C" __global__ void write_kv(const float* __restrict__ k, const float* __
   }
 }
 
-// For each (src, dst) pair and each pool: pool[dst block] = pool[src block].
-// pools: device addresses of every layer's K and V pool; pairs: (numPairs, 2).
-// Grid: (numPairs, numPools); threads over the block's elements.
-extern "C" __global__ void copy_blocks(const unsigned long long* __restrict__ pools,
-                                       const int* __restrict__ pairs, long long blockElems) {
-  float* pool = reinterpret_cast<float*>(pools[blockIdx.y]);
+// For each (src, dst) pair and each pool: pool[dst block] = pool[src block]. The pools are
+// consecutive in one allocation, poolElems values apart (2 * layer: K, 2 * layer + 1: V);
+// pairs: (numPairs, 2). Grid: (numPairs, numPools); threads over the block's elements.
+extern "C" __global__ void copy_blocks(float* __restrict__ pools, const int* __restrict__ pairs,
+                                       long long blockElems, long long poolElems) {
+  float* pool = pools + blockIdx.y * poolElems;
   const float* src = pool + pairs[2 * blockIdx.x] * blockElems;
   float* dst = pool + pairs[2 * blockIdx.x + 1] * blockElems;
   for (long long e = threadIdx.x; e < blockElems; e += blockDim.x) dst[e] = src[e];

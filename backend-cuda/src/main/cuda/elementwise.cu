@@ -25,7 +25,7 @@ extern "C" __global__ void activation_f32(int kind, const float* x, float* out, 
     float r;
     switch (kind) {
       case 0: r = fmaxf(v, 0.0f); break;
-      case 1: r = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f)); break;
+      case 1: r = 0.5f * v * erfcf(-v * 0.70710678118654752f); break;  // erfc keeps the negative tail
       case 2: {
         float inner = 0.7978845608028654f * (v + 0.044715f * v * v * v);
         r = 0.5f * v * (1.0f + tanhf(inner));

@@ -15,9 +15,9 @@ module dev.tandem.core {
   exports dev.tandem.core.config;
   exports dev.tandem.core.checkpoint;
   exports dev.tandem.core.tokenizer;
+  exports dev.tandem.core.model;
+  exports dev.tandem.core.runner;
 
-  // exports dev.tandem.core.model;
-  // exports dev.tandem.core.runner;
   // exports dev.tandem.core.engine;
   // exports dev.tandem.core.sampling;
 

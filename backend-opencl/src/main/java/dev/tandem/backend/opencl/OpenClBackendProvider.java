@@ -1,12 +1,27 @@
 package dev.tandem.backend.opencl;
 
+import static java.util.Objects.requireNonNull;
+
+import com.aparapi.device.Device;
 import dev.tandem.api.Availability;
 import dev.tandem.api.backend.AttentionBackend;
 import dev.tandem.api.backend.AttentionBackendProvider;
 import dev.tandem.api.backend.BackendConfig;
 
-/** Placeholder until this module is implemented: reports itself unavailable. */
+/**
+ * The "opencl" backend: the whole model on one OpenCL device through Aparapi kernels written in
+ * Java. Option {@code opencl.device}: a device index or name substring (default: the first GPU,
+ * else the first CPU device); the system property {@code tandem.opencl.device} sets the default.
+ * Priority 200 on a GPU, 50 on a CPU device, so {@code auto} prefers an OpenCL GPU to the cpu
+ * backend but not an OpenCL CPU device such as PoCL.
+ */
 public final class OpenClBackendProvider implements AttentionBackendProvider {
+
+  static final String DEVICE_OPTION = "opencl.device";
+
+  private static final Object LOCK = new Object();
+  private static Availability probed; // per JVM: probing builds the kernel once
+  private static boolean probedGpu;
 
   @Override
   public String name() {
@@ -15,16 +30,74 @@ public final class OpenClBackendProvider implements AttentionBackendProvider {
 
   @Override
   public int priority() {
-    return 200;
+    availability();
+    synchronized (LOCK) {
+      return probedGpu ? 200 : 50;
+    }
   }
 
   @Override
+  public String description() {
+    return "opencl: one OpenCL device (Aparapi kernels), option opencl.device=<index|name>";
+  }
+
+  /**
+   * Finds the default device and builds the kernel on it once per JVM: a device whose compiler
+   * rejects the kernel, or where Aparapi would fall back to Java threads, is unavailable.
+   */
+  @Override
   public Availability availability() {
-    return Availability.notImplementedYet();
+    synchronized (LOCK) {
+      if (probed == null) {
+        probed = probe();
+      }
+      return probed;
+    }
+  }
+
+  private static Availability probe() {
+    OpenClDevices.Choice choice = OpenClDevices.choose(System.getProperty("tandem.opencl.device"));
+    if (choice.device() == null) {
+      return Availability.unavailable(choice.problem());
+    }
+    try (DeviceOps ops = new DeviceOps(choice.device())) {
+      probedGpu = choice.device().getType() == Device.TYPE.GPU;
+      return Availability.AVAILABLE;
+    } catch (LinkageError | RuntimeException e) {
+      return Availability.unavailable(
+          "the kernel failed to build or run on "
+              + OpenClDevices.describe(choice.device())
+              + ": "
+              + e.getMessage());
+    }
   }
 
   @Override
   public AttentionBackend create(BackendConfig config) {
-    throw new UnsupportedOperationException("opencl: not implemented yet");
+    requireNonNull(config, "config is null");
+    for (String key : config.options().keySet()) {
+      if (key.startsWith("opencl.") && !key.equals(DEVICE_OPTION)) {
+        throw new IllegalArgumentException(
+            "opencl: unknown option " + key + "; the only option is " + DEVICE_OPTION);
+      }
+    }
+    OpenClDevices.Choice choice =
+        OpenClDevices.choose(
+            config.option(DEVICE_OPTION, System.getProperty("tandem.opencl.device")));
+    if (choice.device() == null) {
+      throw new IllegalStateException("opencl backend unavailable: " + choice.problem());
+    }
+    DeviceOps ops;
+    try {
+      ops = new DeviceOps(choice.device());
+    } catch (RuntimeException e) {
+      throw new IllegalStateException(
+          "opencl backend unavailable: the kernel failed to build or run on "
+              + OpenClDevices.describe(choice.device())
+              + ": "
+              + e.getMessage(),
+          e);
+    }
+    return new OpenClBackend(ops);
   }
 }

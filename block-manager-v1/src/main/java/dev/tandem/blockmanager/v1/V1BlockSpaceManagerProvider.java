@@ -5,7 +5,7 @@ import dev.tandem.api.block.BlockManagerConfig;
 import dev.tandem.api.block.BlockSpaceManager;
 import dev.tandem.api.block.BlockSpaceManagerProvider;
 
-/** Placeholder until this module is implemented: reports itself unavailable. */
+/** Provides block manager "v1": vLLM's v1 design with cross-attention block tables. */
 public final class V1BlockSpaceManagerProvider implements BlockSpaceManagerProvider {
 
   @Override
@@ -20,11 +20,16 @@ public final class V1BlockSpaceManagerProvider implements BlockSpaceManagerProvi
 
   @Override
   public Availability availability() {
-    return Availability.notImplementedYet();
+    return Availability.AVAILABLE;
+  }
+
+  @Override
+  public String description() {
+    return "v1: reference-counted block lists, LRU prefix cache (decoder-only requests)";
   }
 
   @Override
   public BlockSpaceManager create(BlockManagerConfig config) {
-    throw new UnsupportedOperationException("v1: not implemented yet");
+    return new V1BlockSpaceManager(config);
   }
 }

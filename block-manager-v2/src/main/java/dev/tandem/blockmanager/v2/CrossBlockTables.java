@@ -17,22 +17,17 @@ import java.util.Set;
  * The cross-attention block tables, one per encoder/decoder request id.
  *
  * <p><b>Sharing</b> (with prefix caching only): requests whose encoder inputs are identical (same
- * tokens) have identical cross-attention K/V, so they share one table, reference counted by its
- * users' request ids; its blocks are freed when its last user frees it. Sharing happens within a
- * pool: at most one table per encoder input and pool.
+ * tokens) have identical cross-attention K/V, so a request allocated while a device table for its
+ * input exists joins that table instead of allocating its own. A table is reference counted by its
+ * users' request ids and freed when its last user frees it. Each pool registers at most one table
+ * per input, the one new requests join.
  *
- * <p><b>Swapping</b> a request's cross table to the other pool, per user:
- *
- * <ol>
- *   <li>if the other pool holds a table for the same encoder input, the request joins it (no copy:
- *       the data is there) and leaves its current table, which is freed if it was the last user;
- *   <li>else, if the request is the table's only user, the table moves (its blocks are copied and
- *       released here);
- *   <li>else the request takes a copy in the other pool, and the table stays for its other users.
- * </ol>
- *
- * So a shared table is never pulled out from under a request that stays, and a pool never holds two
- * tables for one input.
+ * <p><b>Swapping</b> a request's cross table to the other pool: if the request is the table's only
+ * user, the table moves (its blocks are copied there and released here); otherwise the request gets
+ * its own copy in the other pool and the table stays for its other users. Either way every block of
+ * the request's table is in the swap mapping, as for decoder tables, and a shared table is never
+ * pulled out from under a request that stays. A moved or copied table is registered in its new pool
+ * if that pool has no table for the input yet, else it stays private to its users.
  */
 final class CrossBlockTables {
 
@@ -94,7 +89,8 @@ final class CrossBlockTables {
     EncoderInput input = shareIdenticalInputs ? new EncoderInput(encoderSequence.tokenIds()) : null;
     CrossTable existing = input == null ? null : byInput.get(Device.GPU).get(input);
     if (existing != null) {
-      join(existing, requestId);
+      existing.users.add(requestId);
+      byRequest.put(requestId, existing);
       return;
     }
     BlockTable table = BlockTable.forEncoder(allocator, blockSize);
@@ -102,15 +98,18 @@ final class CrossBlockTables {
     register(new CrossTable(table, input, requestId), requestId);
   }
 
-  private void join(CrossTable crossTable, String requestId) {
-    crossTable.users.add(requestId);
-    byRequest.put(requestId, crossTable);
-  }
-
+  /** Maps the request to the table, which new requests join unless its pool has one already. */
   private void register(CrossTable crossTable, String requestId) {
     byRequest.put(requestId, crossTable);
     if (crossTable.input != null) {
-      byInput.get(crossTable.table.device()).put(crossTable.input, crossTable);
+      byInput.get(crossTable.table.device()).putIfAbsent(crossTable.input, crossTable);
+    }
+  }
+
+  /** Stops new requests from joining the table (if they could). */
+  private void unregister(CrossTable crossTable) {
+    if (crossTable.input != null) {
+      byInput.get(crossTable.table.device()).remove(crossTable.input, crossTable);
     }
   }
 
@@ -143,21 +142,14 @@ final class CrossBlockTables {
   private void leave(CrossTable crossTable, String requestId) {
     crossTable.users.remove(requestId);
     if (crossTable.users.isEmpty()) {
-      if (crossTable.input != null) {
-        byInput.get(crossTable.table.device()).remove(crossTable.input);
-      }
+      unregister(crossTable);
       crossTable.table.free();
     }
   }
 
-  /** Blocks {@link #swap} would take from the target pool: 0 when the request can join a table. */
-  int numBlocksToSwap(String requestId, Device target) {
-    CrossTable crossTable = crossTable(requestId);
-    return sharedTableIn(target, crossTable) != null ? 0 : crossTable.table.numBlocks();
-  }
-
-  private CrossTable sharedTableIn(Device target, CrossTable crossTable) {
-    return crossTable.input == null ? null : byInput.get(target).get(crossTable.input);
+  /** Blocks {@link #swap} takes from the target pool: a copy of every block of the table. */
+  int numBlocksToSwap(String requestId) {
+    return crossTable(requestId).table.numBlocks();
   }
 
   /**
@@ -171,14 +163,8 @@ final class CrossBlockTables {
       throw new IllegalStateException(
           "the cross block table of request " + requestId + " is in the " + target + " pool");
     }
-    CrossTable shared = sharedTableIn(target, crossTable);
-    if (shared != null) {
-      leave(crossTable, requestId);
-      join(shared, requestId);
-    } else if (crossTable.users.size() == 1) {
-      if (crossTable.input != null) {
-        byInput.get(crossTable.table.device()).remove(crossTable.input);
-      }
+    if (crossTable.users.size() == 1) {
+      unregister(crossTable);
       crossTable.table.moveTo(target, moved);
       register(crossTable, requestId);
     } else {
@@ -221,21 +207,18 @@ final class CrossBlockTables {
               "cross table lists request " + user + ", which maps to another table");
         }
       }
-      if (crossTable.input != null
-          && byInput.get(crossTable.table.device()).get(crossTable.input) != crossTable) {
-        throw new IllegalStateException(
-            "cross table of requests " + crossTable.users + " is not registered for its input");
-      }
-      crossTable.table.checkConsistency("the cross table of requests " + crossTable.users);
+      crossTable.table.checkConsistency(() -> "the cross table of requests " + crossTable.users);
       for (int b = 0; b < crossTable.table.numBlocks(); b++) {
         expectedRefCounts[crossTable.table.blockId(b)]++;
       }
     }
-    for (Map<EncoderInput, CrossTable> tables : byInput.values()) {
-      for (CrossTable crossTable : tables.values()) {
+    for (Map.Entry<Device, Map<EncoderInput, CrossTable>> pool : byInput.entrySet()) {
+      for (CrossTable crossTable : pool.getValue().values()) {
         if (crossTable.users.isEmpty()
-            || byRequest.get(crossTable.users.iterator().next()) != crossTable) {
-          throw new IllegalStateException("a cross table registered for its input has no user");
+            || byRequest.get(crossTable.users.iterator().next()) != crossTable
+            || crossTable.table.device() != pool.getKey()) {
+          throw new IllegalStateException(
+              "the " + pool.getKey() + " pool registers a cross table that is freed or elsewhere");
         }
       }
     }

@@ -197,10 +197,20 @@ public final class V2BlockSpaceManager implements BlockSpaceManager {
     requireLookahead(numLookaheadSlots);
     int touched = 0;
     for (Sequence seq : group.sequences(SequenceStatus.RUNNING)) {
-      BlockTable table = tableIn(seq, Device.GPU);
-      touched += table.numBlocksTouchedByAppend(table.numUnseenTokens(seq), numLookaheadSlots);
+      touched += numBlocksTouchedByNextAppend(tableIn(seq, Device.GPU), seq, numLookaheadSlots);
     }
     return touched <= allocator.numFreeBlocks(Device.GPU);
+  }
+
+  /**
+   * vLLM's worst case for the next {@link #appendSlots}: for the tokens the sequence has beyond its
+   * table, or for the one token it is about to get if it has none yet (so the answer does not
+   * depend on whether the caller appends the sampled token before or after asking).
+   */
+  private static int numBlocksTouchedByNextAppend(
+      BlockTable table, Sequence seq, int numLookaheadSlots) {
+    int numNewTokens = Math.max(1, table.numUnseenTokens(seq));
+    return table.numBlocksTouchedByAppend(numNewTokens, numLookaheadSlots);
   }
 
   @Override
@@ -235,11 +245,10 @@ public final class V2BlockSpaceManager implements BlockSpaceManager {
     requireLookahead(numLookaheadSlots);
     List<Sequence> swapped = group.sequences(SequenceStatus.SWAPPED);
     List<BlockTable> tables = tablesToSwap(group, swapped, Device.CPU, Device.GPU);
-    int required = numBlocksToSwap(group, tables, Device.GPU);
+    int required = numBlocksToSwap(group, tables);
     // Room for the tokens the sequences will append once back, as vLLM counts it.
     for (Sequence seq : swapped) {
-      BlockTable table = blockTables.get(seq.id());
-      required += table.numBlocksTouchedByAppend(table.numUnseenTokens(seq), numLookaheadSlots);
+      required += numBlocksTouchedByNextAppend(blockTables.get(seq.id()), seq, numLookaheadSlots);
     }
     if (allocator.numTotalBlocks(Device.GPU) < required) {
       return AllocStatus.NEVER;
@@ -258,7 +267,7 @@ public final class V2BlockSpaceManager implements BlockSpaceManager {
   public boolean canSwapOut(SequenceGroup group) {
     List<BlockTable> tables =
         tablesToSwap(group, group.sequences(SequenceStatus.RUNNING), Device.GPU, Device.CPU);
-    return numBlocksToSwap(group, tables, Device.CPU) <= allocator.numFreeBlocks(Device.CPU);
+    return numBlocksToSwap(group, tables) <= allocator.numFreeBlocks(Device.CPU);
   }
 
   @Override
@@ -274,7 +283,7 @@ public final class V2BlockSpaceManager implements BlockSpaceManager {
   private List<BlockMapping> swap(
       SequenceGroup group, List<Sequence> seqs, Device source, Device target) {
     List<BlockTable> tables = tablesToSwap(group, seqs, source, target);
-    requireFree(target, numBlocksToSwap(group, tables, target), "request " + group.requestId());
+    requireFree(target, numBlocksToSwap(group, tables), "request " + group.requestId());
     Map<Integer, Integer> moved = new LinkedHashMap<>();
     for (BlockTable table : tables) {
       table.moveTo(target, moved);
@@ -301,7 +310,22 @@ public final class V2BlockSpaceManager implements BlockSpaceManager {
     }
     List<BlockTable> tables = new ArrayList<>(seqs.size());
     for (Sequence seq : seqs) {
-      tables.add(tableIn(seq, source));
+      BlockTable table = table(seq);
+      if (table.device() != source) {
+        throw new IllegalStateException(
+            "sequence "
+                + seq.id()
+                + " of request "
+                + requestId
+                + " is "
+                + seq.status()
+                + " but its blocks are in the "
+                + table.device()
+                + " pool, not the "
+                + source
+                + " pool");
+      }
+      tables.add(table);
     }
     if (group.isEncoderDecoder() && crossTables.device(requestId) != source) {
       throw new IllegalStateException(
@@ -317,7 +341,7 @@ public final class V2BlockSpaceManager implements BlockSpaceManager {
   }
 
   /** Distinct blocks of the tables (a shared block moves once) plus the cross table's. */
-  private int numBlocksToSwap(SequenceGroup group, List<BlockTable> tables, Device target) {
+  private int numBlocksToSwap(SequenceGroup group, List<BlockTable> tables) {
     BitSet blocks = new BitSet(allocator.numBlocks());
     for (BlockTable table : tables) {
       for (int b = 0; b < table.numBlocks(); b++) {
@@ -326,7 +350,7 @@ public final class V2BlockSpaceManager implements BlockSpaceManager {
     }
     int required = blocks.cardinality();
     if (group.isEncoderDecoder()) {
-      required += crossTables.numBlocksToSwap(group.requestId(), target);
+      required += crossTables.numBlocksToSwap(group.requestId());
     }
     return required;
   }
@@ -450,7 +474,7 @@ public final class V2BlockSpaceManager implements BlockSpaceManager {
     int[] expectedRefCounts = new int[allocator.numBlocks()];
     for (Map.Entry<Long, BlockTable> entry : blockTables.entrySet()) {
       BlockTable table = entry.getValue();
-      table.checkConsistency("sequence " + entry.getKey());
+      table.checkConsistency(() -> "sequence " + entry.getKey());
       for (int b = 0; b < table.numBlocks(); b++) {
         expectedRefCounts[table.blockId(b)]++;
       }

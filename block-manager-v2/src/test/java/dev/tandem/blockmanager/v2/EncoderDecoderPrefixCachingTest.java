@@ -97,9 +97,8 @@ class EncoderDecoderPrefixCachingTest {
   }
 
   /**
-   * Swapping out one user of a shared cross table copies it (the other user keeps the device
-   * table); a second user swapped out joins the host copy; swapping back in joins the device table
-   * again while it exists.
+   * Swapping out one user of a shared cross table copies it (the others keep the device table); the
+   * last user of a table moves it. Every swap maps every block of the request's tables.
    */
   @Test
   void sharedCrossTablesSwapPerUserWithoutPullingBlocksFromOthers() {
@@ -112,41 +111,63 @@ class EncoderDecoderPrefixCachingTest {
       setStatus(group, SequenceStatus.RUNNING);
     }
     int[] deviceCross = manager.getCrossBlockTable(a);
+    assertEquals(32 - 3 - 2, manager.numFreeGpuBlocks());
 
     List<BlockMapping> outA = manager.swapOut(a);
     setStatus(a, SequenceStatus.SWAPPED);
-    assertEquals(1 + 2, outA.size()); // decoder block + a copy of both cross blocks
+    assertEquals(1 + 2, outA.size()); // the decoder block and a copy of both cross blocks
+    assertEquals(asSet(deviceCross), sources(outA, manager.getBlockTable(first(a))));
     assertArrayEquals(deviceCross, manager.getCrossBlockTable(b));
-    int[] hostCross = manager.getCrossBlockTable(a);
+    assertEquals(32 - 2 - 2, manager.numFreeGpuBlocks()); // only a's decoder block left
     manager.checkInvariants();
 
     List<BlockMapping> outB = manager.swapOut(b);
     setStatus(b, SequenceStatus.SWAPPED);
-    assertEquals(1, outB.size()); // joins a's host copy
-    assertArrayEquals(hostCross, manager.getCrossBlockTable(b));
-    assertEquals(32 - 2 - 2, manager.numFreeCpuBlocks()); // two decoder blocks, one cross copy
+    assertEquals(1 + 2, outB.size());
+    assertEquals(32 - 3 - 3, manager.numFreeCpuBlocks());
     manager.checkInvariants();
 
-    List<BlockMapping> inA = manager.swapIn(a);
-    setStatus(a, SequenceStatus.RUNNING);
-    assertEquals(1, inA.size()); // c still holds the device table: join it
-    assertArrayEquals(deviceCross, manager.getCrossBlockTable(a));
-    manager.checkInvariants();
+    // c finishes: it was the last user of the device table, which is freed.
+    manager.free(first(c));
+    manager.freeCross(c);
+    assertEquals(32, manager.numFreeGpuBlocks());
 
-    // c and a finish: the device table goes; b, the last user of the host table, moves it in.
-    for (SequenceGroup group : List.of(a, c)) {
+    // a, the only user of its copy, moves it back; b joins nothing and moves its own copy.
+    for (SequenceGroup group : List.of(a, b)) {
+      int[] hostCross = manager.getCrossBlockTable(group);
+      List<BlockMapping> in = manager.swapIn(group);
+      setStatus(group, SequenceStatus.RUNNING);
+      assertEquals(1 + 2, in.size());
+      assertEquals(asSet(hostCross), sources(in, manager.getBlockTable(first(group))));
+      manager.checkInvariants();
+    }
+    assertEquals(32, manager.numFreeCpuBlocks());
+    assertEquals(32 - 2 - 4, manager.numFreeGpuBlocks());
+
+    // A new request with the same input joins a table on the device again.
+    SequenceGroup d = request("d", tokens(8, 0), tokens(3, 80), 1, 4);
+    manager.allocate(d);
+    assertTrue(
+        Arrays.equals(manager.getCrossBlockTable(d), manager.getCrossBlockTable(a))
+            || Arrays.equals(manager.getCrossBlockTable(d), manager.getCrossBlockTable(b)));
+    for (SequenceGroup group : List.of(a, b, d)) {
       manager.free(first(group));
       manager.freeCross(group);
     }
-    List<BlockMapping> inB = manager.swapIn(b);
-    setStatus(b, SequenceStatus.RUNNING);
-    assertEquals(1 + 2, inB.size());
-    assertEquals(32, manager.numFreeCpuBlocks());
-    manager.checkInvariants();
-    manager.free(first(b));
-    manager.freeCross(b);
     assertEquals(32, manager.numFreeGpuBlocks());
     manager.checkInvariants();
+  }
+
+  /** The mapping's sources that are not the given decoder table's blocks: the cross blocks. */
+  private static Set<Integer> sources(List<BlockMapping> mapping, int[] decoderTableAfter) {
+    Set<Integer> decoderTargets = asSet(decoderTableAfter);
+    Set<Integer> sources = new HashSet<>();
+    for (BlockMapping m : mapping) {
+      if (!decoderTargets.contains(m.dst())) {
+        sources.add(m.src());
+      }
+    }
+    return sources;
   }
 
   @Test

@@ -2,6 +2,7 @@ package dev.tandem.core.plugin;
 
 import dev.tandem.api.PluginProvider;
 import java.io.IOException;
+import java.io.Reader;
 import java.io.UncheckedIOException;
 import java.lang.module.Configuration;
 import java.lang.module.ModuleDescriptor;
@@ -10,11 +11,13 @@ import java.lang.module.ModuleReference;
 import java.net.MalformedURLException;
 import java.net.URL;
 import java.net.URLClassLoader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Properties;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import java.util.Set;
@@ -35,11 +38,18 @@ import java.util.stream.Stream;
  *       found through {@code META-INF/services}.
  * </ul>
  *
- * A unit that fails to load is reported as a {@link PluginLoadFailure}; the others still load.
+ * <p>A sub-folder may ask for the class-path route even when api is named, with a file {@value
+ * #UNIT_SETTINGS} that says {@code loader=class-path}: for libraries that only work on the class
+ * path, such as JCuda, which unpacks its natives only there.
+ *
+ * <p>A unit that fails to load is reported as a {@link PluginLoadFailure}; the others still load.
  */
 final class PluginLoader {
 
   private static final System.Logger LOG = System.getLogger(PluginLoader.class.getName());
+
+  /** A plugin folder's own settings file; its one key, {@code loader}, picks the route. */
+  static final String UNIT_SETTINGS = "tandem-plugin.properties";
 
   /** What was found: providers of every kind, and the units that failed. */
   record Found(List<DiscoveredProvider<?>> providers, List<PluginLoadFailure> failures) {}
@@ -64,7 +74,7 @@ final class PluginLoader {
     pluginsDirectory.ifPresent(
         dir -> {
           for (Unit unit : units(dir)) {
-            loader.loadUnit(unit.location().toString(), () -> fromJars(unit.jars()));
+            loader.loadUnit(unit.location().toString(), () -> fromUnit(unit));
           }
         });
     return new Found(List.copyOf(loader.providers), List.copyOf(loader.failures));
@@ -72,18 +82,22 @@ final class PluginLoader {
 
   /**
    * Loads the providers of the given jars, in a module layer below the one that holds {@code
-   * dev.tandem.api} when api is a named module, else in a class loader of their own.
+   * dev.tandem.api} when api is a named module (unless the unit asks for the class path), else in a
+   * class loader of their own.
    */
-  static List<DiscoveredProvider<?>> fromJars(List<Path> jars) {
+  private static List<DiscoveredProvider<?>> fromUnit(Unit unit) {
     Module api = PluginProvider.class.getModule();
-    return api.isNamed() ? fromModuleLayer(jars, api.getLayer()) : fromClassLoader(jars);
+    return api.isNamed() && !wantsClassPath(unit.location())
+        ? fromModuleLayer(unit.jars(), api.getLayer())
+        : fromClassLoader(unit.jars());
   }
 
   /**
    * Resolves {@code jars} as modules of a new layer whose parent is {@code parent}, one class
    * loader for the layer, and returns the providers its modules declare.
    */
-  static List<DiscoveredProvider<?>> fromModuleLayer(List<Path> jars, ModuleLayer parent) {
+  @SuppressWarnings("restricted") // enableNativeAccess: see below
+  private static List<DiscoveredProvider<?>> fromModuleLayer(List<Path> jars, ModuleLayer parent) {
     ModuleFinder finder = ModuleFinder.of(jars.toArray(Path[]::new));
     Set<String> roots =
         finder.findAll().stream()
@@ -91,8 +105,14 @@ final class PluginLoader {
             .map(ModuleDescriptor::name)
             .collect(Collectors.toSet());
     Configuration configuration = parent.configuration().resolve(finder, ModuleFinder.of(), roots);
-    ModuleLayer layer =
-        parent.defineModulesWithOneLoader(configuration, PluginProvider.class.getClassLoader());
+    ModuleLayer.Controller controller =
+        ModuleLayer.defineModulesWithOneLoader(
+            configuration, List.of(parent), PluginProvider.class.getClassLoader());
+    ModuleLayer layer = controller.layer();
+    // Plugins are trusted code the user installed, and backends call native code (JCuda, OpenCL):
+    // grant what --enable-native-access grants on the command line. Restricted: silent only when
+    // dev.tandem.core itself has native access, else the JDK warns once.
+    layer.modules().forEach(controller::enableNativeAccess);
     List<DiscoveredProvider<?>> found = new ArrayList<>();
     for (PluginKind kind : PluginKind.values()) {
       // ServiceLoader also walks the parent layers: keep only this layer's providers.
@@ -177,6 +197,30 @@ final class PluginLoader {
       }
     }
     return units;
+  }
+
+  /**
+   * Whether {@code unit} is a folder whose {@value #UNIT_SETTINGS} says {@code loader=class-path}.
+   */
+  private static boolean wantsClassPath(Path unit) {
+    Path settings = unit.resolve(UNIT_SETTINGS);
+    if (!Files.isRegularFile(settings)) {
+      return false;
+    }
+    Properties properties = new Properties();
+    try (Reader reader = Files.newBufferedReader(settings, StandardCharsets.UTF_8)) {
+      properties.load(reader);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + settings, e);
+    }
+    String loader = properties.getProperty("loader", "module-layer").strip();
+    return switch (loader) {
+      case "class-path" -> true;
+      case "module-layer" -> false;
+      default ->
+          throw new IllegalArgumentException(
+              settings + ": loader=" + loader + ": expected class-path or module-layer");
+    };
   }
 
   private static boolean isJar(Path path) {

@@ -4,6 +4,7 @@ import dev.tandem.api.block.Device;
 import dev.tandem.api.sequence.Sequence;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The blocks of one sequence, in token order (vLLM's {@code BlockTable}): a decoder sequence's
@@ -354,17 +355,17 @@ public final class BlockTable {
   /**
    * Checks the table's own bookkeeping.
    *
-   * @param owner names the table in the message, e.g. "sequence 3"
+   * @param owner names the table in a message, e.g. "sequence 3" (built only on failure)
    */
-  public void checkConsistency(String owner) {
+  public void checkConsistency(Supplier<String> owner) {
     if (numFullSlots > numBlocks * blockSize) {
       throw new IllegalStateException(
-          owner + " holds " + numFullSlots + " tokens in " + numBlocks + " blocks");
+          owner.get() + " holds " + numFullSlots + " tokens in " + numBlocks + " blocks");
     }
     for (int b = 0; b < numBlocks; b++) {
       if (allocator.deviceOf(blockIds[b]) != device) {
         throw new IllegalStateException(
-            owner + "'s table is in the " + device + " pool but holds block " + blockIds[b]);
+            owner.get() + "'s table is in the " + device + " pool but holds block " + blockIds[b]);
       }
     }
   }

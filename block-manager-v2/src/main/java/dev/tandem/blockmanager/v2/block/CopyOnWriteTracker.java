@@ -38,6 +38,12 @@ final class CopyOnWriteTracker {
     return copy;
   }
 
+  /** Forgets the recorded copies into {@code blockId}, which was released before the step ran. */
+  void discardCopiesInto(int blockId) {
+    int dst = blockId - allocator.firstBlockId();
+    pending.removeIf(copy -> copy.dst() == dst);
+  }
+
   /** The recorded pairs, in pool-local block numbers, since the last call; then forgets them. */
   List<BlockMapping> clear() {
     List<BlockMapping> copies = List.copyOf(pending);

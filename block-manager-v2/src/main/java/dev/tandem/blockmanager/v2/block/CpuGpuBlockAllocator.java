@@ -84,8 +84,16 @@ public final class CpuGpuBlockAllocator {
     return allocator(device).allocateImmutable(contentHash, numTokensTotal);
   }
 
+  /**
+   * See {@link BlockAllocator#promoteToImmutable}. If the block is released for a cached one, a
+   * copy on write into it recorded by the same append is dropped: it would copy into a free block.
+   */
   public int promoteToImmutable(int blockId, long contentHash, int numTokensTotal) {
-    return allocatorOf(blockId).promoteToImmutable(blockId, contentHash, numTokensTotal);
+    int kept = allocatorOf(blockId).promoteToImmutable(blockId, contentHash, numTokensTotal);
+    if (kept != blockId) {
+      copyOnWrites.discardCopiesInto(blockId);
+    }
+    return kept;
   }
 
   public long contentHash(int blockId) {

@@ -1,0 +1,519 @@
+package dev.tandem.backend.opencl;
+
+import com.aparapi.Kernel;
+
+/**
+ * Every device operation of the backend in one Aparapi kernel. Aparapi gives each Kernel instance
+ * its own OpenCL context, so all device-resident state lives in this one object: the F32 arena
+ * {@link #mem} (weights and activations), the I32 arena {@link #ints}, the K and V cache pools,
+ * attention metadata and the staging buffers host transfers go through. The kernel runs in explicit
+ * mode: arrays are put once when they are created and read back only through the staging buffers.
+ *
+ * <p>{@link #run()} dispatches on {@link #op}; the scalar fields are each op's arguments, set by
+ * {@link DeviceOps} right before a launch (scalars travel with every launch, arrays do not). Code
+ * here is what Aparapi translates to OpenCL C: primitive locals, array fields, Kernel math methods,
+ * no objects, no exceptions. Every op guards {@code gid < count} because the launch range is
+ * rounded up to whole work-groups.
+ */
+final class DeviceKernel extends Kernel {
+
+  static final int OP_PROBE = 0;
+  static final int OP_STAGE_IN = 1;
+  static final int OP_STAGE_OUT = 2;
+  static final int OP_STAGE_IN_INT = 3;
+  static final int OP_STAGE_OUT_INT = 4;
+  static final int OP_FILL = 5;
+  static final int OP_FILL_INT = 6;
+  static final int OP_EMBEDDING = 7;
+  static final int OP_GEMM_4X4 = 8;
+  static final int OP_GEMM_1X4 = 9;
+  static final int OP_ADD = 10;
+  static final int OP_MULTIPLY = 11;
+  static final int OP_SCALE = 12;
+  static final int OP_ACTIVATION = 13;
+  static final int OP_RMS_NORM = 14;
+  static final int OP_LAYER_NORM = 15;
+  static final int OP_ARGMAX = 16;
+  static final int OP_CACHE_WRITE = 17;
+  static final int OP_ATTENTION = 18;
+  static final int OP_BLOCKS_OUT = 19;
+  static final int OP_BLOCKS_IN = 20;
+  static final int OP_COPY_BLOCKS = 21;
+
+  static final int ACT_RELU = 0;
+  static final int ACT_GELU = 1;
+  static final int ACT_GELU_TANH = 2;
+  static final int ACT_SILU = 3;
+
+  /** Header of an attention plan in {@link #meta}, written by {@link AttentionPlans}. */
+  static final int PLAN_QUERIES = 0;
+
+  static final int PLAN_PAGED = 1;
+  static final int PLAN_CAUSAL = 2;
+  static final int PLAN_BLOCK_SIZE = 3;
+  static final int PLAN_QUERY_SEQUENCE = 4;
+  static final int PLAN_QUERY_POSITION = 5;
+  static final int PLAN_KEY_START = 6;
+  static final int PLAN_KEY_COUNT = 7;
+  static final int PLAN_BUCKETS = 8;
+  static final int PLAN_MAX_KEYS = 9;
+  static final int PLAN_HEADER = 10;
+
+  // ---- device-resident arrays (never null: Aparapi binds every array field the code uses)
+
+  /** F32 arena: every F32 tensor is a range of it. */
+  float[] mem = new float[1];
+
+  /** I32 arena: every I32 tensor is a range of it. */
+  int[] ints = new int[1];
+
+  /** K cache: (layer, numBlocks, blockSize, numHeads, headDim). */
+  float[] kPool = new float[1];
+
+  /** V cache, as {@link #kPool}. */
+  float[] vPool = new float[1];
+
+  /** Attention plans and slot mappings of the current step. */
+  int[] meta = new int[1];
+
+  /** Host ↔ device staging for small float transfers; fixed size. */
+  float[] stage = new float[1];
+
+  /** Staging for large float transfers (logits, weights, swapped blocks); grows. */
+  float[] bigStage = new float[1];
+
+  /** Staging for int transfers and block lists. */
+  int[] intStage = new int[1];
+
+  // ---- per-launch arguments
+
+  int op;
+  int count;
+  int out;
+  int in0;
+  int in1;
+  int in2;
+  int rows;
+  int cols;
+  int inner;
+  int mode;
+  float factor;
+
+  @Override
+  public void run() {
+    int gid = getGlobalId();
+    if (gid < count) {
+      if (op == OP_STAGE_IN) {
+        stageIn(gid);
+      } else if (op == OP_STAGE_OUT) {
+        stageOut(gid);
+      } else if (op == OP_STAGE_IN_INT) {
+        ints[out + gid] = intStage[gid];
+      } else if (op == OP_STAGE_OUT_INT) {
+        intStage[gid] = ints[in0 + gid];
+      } else if (op == OP_FILL) {
+        mem[out + gid] = factor;
+      } else if (op == OP_FILL_INT) {
+        ints[out + gid] = mode;
+      } else if (op == OP_EMBEDDING) {
+        embedding(gid);
+      } else if (op == OP_GEMM_4X4) {
+        gemm4x4(gid);
+      } else if (op == OP_GEMM_1X4) {
+        gemm1x4(gid);
+      } else if (op == OP_ADD) {
+        mem[out + gid] = mem[in0 + gid] + mem[in1 + gid];
+      } else if (op == OP_MULTIPLY) {
+        mem[out + gid] = mem[in0 + gid] * mem[in1 + gid];
+      } else if (op == OP_SCALE) {
+        mem[out + gid] = mem[in0 + gid] * factor;
+      } else if (op == OP_ACTIVATION) {
+        mem[out + gid] = activate(mem[in0 + gid]);
+      } else if (op == OP_RMS_NORM) {
+        rmsNorm(gid);
+      } else if (op == OP_LAYER_NORM) {
+        layerNorm(gid);
+      } else if (op == OP_ARGMAX) {
+        argmax(gid);
+      } else if (op == OP_CACHE_WRITE) {
+        cacheWrite(gid);
+      } else if (op == OP_ATTENTION) {
+        attention(gid);
+      } else if (op == OP_BLOCKS_OUT) {
+        blocksOut(gid);
+      } else if (op == OP_BLOCKS_IN) {
+        blocksIn(gid);
+      } else if (op == OP_COPY_BLOCKS) {
+        copyBlocks(gid);
+      }
+    }
+  }
+
+  /** mem[out + i] = stage (mode 0) or bigStage (mode 1) [i]. */
+  private void stageIn(int gid) {
+    if (mode == 0) {
+      mem[out + gid] = stage[gid];
+    } else {
+      mem[out + gid] = bigStage[gid];
+    }
+  }
+
+  private void stageOut(int gid) {
+    if (mode == 0) {
+      stage[gid] = mem[in0 + gid];
+    } else {
+      bigStage[gid] = mem[in0 + gid];
+    }
+  }
+
+  /**
+   * out(rows, inner) = table[ids[i]] * factor; in0 = ids (ints), in1 = table, cols = table rows. An
+   * id outside the table yields NaN rather than reading out of bounds.
+   */
+  private void embedding(int gid) {
+    int row = gid / inner;
+    int col = gid - row * inner;
+    int id = ints[in0 + row];
+    if (id < 0 || id >= cols) {
+      mem[out + gid] = 0f / 0f;
+    } else {
+      mem[out + gid] = mem[in1 + id * inner + col] * factor;
+    }
+  }
+
+  /**
+   * y(rows, cols) = x(rows, inner) · w(cols, inner)ᵀ (+ bias): in0 = x, in1 = w, in2 = bias or −1.
+   * Each work-item owns a 4×4 tile of y: per k step it loads 4 x and 4 w values and does 16 FMAs in
+   * registers, 4× fewer loads per FMA than one output per work-item. Neighbouring work-items take
+   * neighbouring column tiles so they share the x rows in cache. Edge tiles clamp their loads to
+   * the last row/column and skip the stores.
+   */
+  private void gemm4x4(int gid) {
+    int colTiles = (cols + 3) / 4;
+    int r0 = (gid / colTiles) * 4;
+    int c0 = (gid - (gid / colTiles) * colTiles) * 4;
+    int x0 = in0 + min(r0, rows - 1) * inner;
+    int x1 = in0 + min(r0 + 1, rows - 1) * inner;
+    int x2 = in0 + min(r0 + 2, rows - 1) * inner;
+    int x3 = in0 + min(r0 + 3, rows - 1) * inner;
+    int w0 = in1 + min(c0, cols - 1) * inner;
+    int w1 = in1 + min(c0 + 1, cols - 1) * inner;
+    int w2 = in1 + min(c0 + 2, cols - 1) * inner;
+    int w3 = in1 + min(c0 + 3, cols - 1) * inner;
+    float a00 = 0f, a01 = 0f, a02 = 0f, a03 = 0f;
+    float a10 = 0f, a11 = 0f, a12 = 0f, a13 = 0f;
+    float a20 = 0f, a21 = 0f, a22 = 0f, a23 = 0f;
+    float a30 = 0f, a31 = 0f, a32 = 0f, a33 = 0f;
+    for (int k = 0; k < inner; k++) {
+      float xv0 = mem[x0 + k];
+      float xv1 = mem[x1 + k];
+      float xv2 = mem[x2 + k];
+      float xv3 = mem[x3 + k];
+      float wv0 = mem[w0 + k];
+      float wv1 = mem[w1 + k];
+      float wv2 = mem[w2 + k];
+      float wv3 = mem[w3 + k];
+      a00 += xv0 * wv0;
+      a01 += xv0 * wv1;
+      a02 += xv0 * wv2;
+      a03 += xv0 * wv3;
+      a10 += xv1 * wv0;
+      a11 += xv1 * wv1;
+      a12 += xv1 * wv2;
+      a13 += xv1 * wv3;
+      a20 += xv2 * wv0;
+      a21 += xv2 * wv1;
+      a22 += xv2 * wv2;
+      a23 += xv2 * wv3;
+      a30 += xv3 * wv0;
+      a31 += xv3 * wv1;
+      a32 += xv3 * wv2;
+      a33 += xv3 * wv3;
+    }
+    storeRow4(r0, c0, a00, a01, a02, a03);
+    storeRow4(r0 + 1, c0, a10, a11, a12, a13);
+    storeRow4(r0 + 2, c0, a20, a21, a22, a23);
+    storeRow4(r0 + 3, c0, a30, a31, a32, a33);
+  }
+
+  /**
+   * The same product for few rows (decode: one row per sequence): a 1×4 tile, so no work-item
+   * computes rows that do not exist; four independent accumulators hide the FMA latency.
+   */
+  private void gemm1x4(int gid) {
+    int colTiles = (cols + 3) / 4;
+    int r = gid / colTiles;
+    int c0 = (gid - r * colTiles) * 4;
+    int x = in0 + r * inner;
+    int w0 = in1 + min(c0, cols - 1) * inner;
+    int w1 = in1 + min(c0 + 1, cols - 1) * inner;
+    int w2 = in1 + min(c0 + 2, cols - 1) * inner;
+    int w3 = in1 + min(c0 + 3, cols - 1) * inner;
+    float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f;
+    for (int k = 0; k < inner; k++) {
+      float xv = mem[x + k];
+      a0 += xv * mem[w0 + k];
+      a1 += xv * mem[w1 + k];
+      a2 += xv * mem[w2 + k];
+      a3 += xv * mem[w3 + k];
+    }
+    storeRow4(r, c0, a0, a1, a2, a3);
+  }
+
+  /** y[row, c0..c0+3] = values (+ bias), skipping positions outside (rows, cols). */
+  private void storeRow4(int row, int c0, float v0, float v1, float v2, float v3) {
+    if (row < rows) {
+      storeOne(row, c0, v0);
+      storeOne(row, c0 + 1, v1);
+      storeOne(row, c0 + 2, v2);
+      storeOne(row, c0 + 3, v3);
+    }
+  }
+
+  private void storeOne(int row, int col, float value) {
+    if (col < cols) {
+      float b = 0f;
+      if (in2 >= 0) {
+        b = mem[in2 + col];
+      }
+      mem[out + row * cols + col] = value + b;
+    }
+  }
+
+  /** The activation selected by {@link #mode}, in float32. */
+  private float activate(float v) {
+    float r = 0f;
+    if (mode == ACT_RELU) {
+      r = max(v, 0f);
+    } else if (mode == ACT_GELU) {
+      r = 0.5f * v * erfc(-v * 0.70710678f);
+    } else if (mode == ACT_GELU_TANH) {
+      r = 0.5f * v * (1f + tanh(0.7978845608f * (v + 0.044715f * v * v * v)));
+    } else {
+      r = v / (1f + exp(-v));
+    }
+    return r;
+  }
+
+  /**
+   * Complementary error function (Chebyshev fit, Numerical Recipes §6.2, relative error < 1.2e-7),
+   * the same formula as the CPU backend so GELU's negative tail keeps its digits.
+   */
+  private float erfc(float x) {
+    float z = abs(x);
+    float t = 1f / (1f + 0.5f * z);
+    float poly =
+        -1.26551223f
+            + t
+                * (1.00002368f
+                    + t
+                        * (0.37409196f
+                            + t
+                                * (0.09678418f
+                                    + t
+                                        * (-0.18628806f
+                                            + t
+                                                * (0.27886807f
+                                                    + t
+                                                        * (-1.13520398f
+                                                            + t
+                                                                * (1.48851587f
+                                                                    + t
+                                                                        * (-0.82215223f
+                                                                            + t
+                                                                                * 0.17087277f))))))));
+    float r = t * exp(-z * z + poly);
+    if (x < 0f) {
+      r = 2f - r;
+    }
+    return r;
+  }
+
+  /** T5 LayerNorm of row gid: out = x / sqrt(mean(x²) + eps) * weight; in1 = weight. */
+  private void rmsNorm(int row) {
+    int base = row * inner;
+    float squares = 0f;
+    for (int i = 0; i < inner; i++) {
+      float v = mem[in0 + base + i];
+      squares += v * v;
+    }
+    float inv = 1f / sqrt(squares / inner + factor);
+    for (int i = 0; i < inner; i++) {
+      mem[out + base + i] = mem[in0 + base + i] * inv * mem[in1 + i];
+    }
+  }
+
+  /** out = (x − mean) / sqrt(var + eps) * weight + bias; two passes avoid cancellation. */
+  private void layerNorm(int row) {
+    int base = row * inner;
+    float sum = 0f;
+    for (int i = 0; i < inner; i++) {
+      sum += mem[in0 + base + i];
+    }
+    float mean = sum / inner;
+    float squares = 0f;
+    for (int i = 0; i < inner; i++) {
+      float d = mem[in0 + base + i] - mean;
+      squares += d * d;
+    }
+    float inv = 1f / sqrt(squares / inner + factor);
+    for (int i = 0; i < inner; i++) {
+      mem[out + base + i] = (mem[in0 + base + i] - mean) * inv * mem[in1 + i] + mem[in2 + i];
+    }
+  }
+
+  /** ints[out + row] = first index of the largest value of logits row (rows, inner). */
+  private void argmax(int row) {
+    int base = in0 + row * inner;
+    int best = 0;
+    float bestValue = mem[base];
+    for (int i = 1; i < inner; i++) {
+      float v = mem[base + i];
+      if (v > bestValue) {
+        bestValue = v;
+        best = i;
+      }
+    }
+    ints[out + row] = best;
+  }
+
+  /**
+   * Writes token rows of k (in0) and v (in1), each of {@code inner} values, into the pools at the
+   * slots meta[in2 + token]; out = the layer's first element in the pools.
+   */
+  private void cacheWrite(int gid) {
+    int token = gid / inner;
+    int e = gid - token * inner;
+    int slot = meta[in2 + token];
+    kPool[out + slot * inner + e] = mem[in0 + token * inner + e];
+    vPool[out + slot * inner + e] = mem[in1 + token * inner + e];
+  }
+
+  /**
+   * One (query, head) of a planned attention call: scores over the keys the plan gives the query,
+   * plus T5's relative bias, softmax with the maximum subtracted, and the weighted sum of values.
+   * mode = plan offset in meta; in0 = q, out = out; rows = numHeads, inner = headDim; in1/in2 = k/v
+   * base (tensor offsets in mem, or the layer's first element in the pools when paged); cols = bias
+   * table offset in mem (or −1); factor = scale. Scores are recomputed in the second pass instead
+   * of stored: a work-item has no scratch array, and the K rows are still in cache.
+   */
+  private void attention(int gid) {
+    int plan = mode;
+    int query = gid / rows;
+    int head = gid - query * rows;
+    int stride = rows * inner;
+    int sequence = meta[meta[plan + PLAN_QUERY_SEQUENCE] + query];
+    int position = meta[meta[plan + PLAN_QUERY_POSITION] + query];
+    int keys = meta[meta[plan + PLAN_KEY_COUNT] + sequence];
+    if (meta[plan + PLAN_CAUSAL] == 1) {
+      keys = position + 1;
+    }
+    int qo = in0 + query * stride + head * inner;
+    int oo = out + query * stride + head * inner;
+    float maxScore = -3.4e38f;
+    for (int j = 0; j < keys; j++) {
+      maxScore = max(maxScore, score(plan, sequence, position, j, head, qo, stride));
+    }
+    for (int d = 0; d < inner; d++) {
+      mem[oo + d] = 0f;
+    }
+    float sum = 0f;
+    for (int j = 0; j < keys; j++) {
+      float e = exp(score(plan, sequence, position, j, head, qo, stride) - maxScore);
+      sum += e;
+      int vo = in2 + keyRow(plan, sequence, j) * stride + head * inner;
+      if (meta[plan + PLAN_PAGED] == 1) {
+        for (int d = 0; d < inner; d++) {
+          mem[oo + d] += e * vPool[vo + d];
+        }
+      } else {
+        for (int d = 0; d < inner; d++) {
+          mem[oo + d] += e * mem[vo + d];
+        }
+      }
+    }
+    if (keys > 0) {
+      // No keys (empty encoder input) leaves zeros, as the CPU backend does, instead of NaN.
+      float inv = 1f / sum;
+      for (int d = 0; d < inner; d++) {
+        mem[oo + d] = mem[oo + d] * inv;
+      }
+    }
+  }
+
+  /** Scaled q·k of key j plus the relative-position bias (when the plan has buckets). */
+  private float score(int plan, int sequence, int position, int j, int head, int qo, int stride) {
+    int ko = in1 + keyRow(plan, sequence, j) * stride + head * inner;
+    float dot = 0f;
+    if (meta[plan + PLAN_PAGED] == 1) {
+      for (int d = 0; d < inner; d++) {
+        dot += mem[qo + d] * kPool[ko + d];
+      }
+    } else {
+      for (int d = 0; d < inner; d++) {
+        dot += mem[qo + d] * mem[ko + d];
+      }
+    }
+    float s = dot * factor;
+    int buckets = meta[plan + PLAN_BUCKETS];
+    if (cols >= 0 && buckets >= 0) {
+      int distance = j - position + meta[plan + PLAN_MAX_KEYS] - 1;
+      s += mem[cols + meta[buckets + distance] * rows + head];
+    }
+    return s;
+  }
+
+  /** Row of key j of a sequence: consecutive rows, or the slot its block table names. */
+  private int keyRow(int plan, int sequence, int j) {
+    int start = meta[meta[plan + PLAN_KEY_START] + sequence];
+    int row = start + j;
+    if (meta[plan + PLAN_PAGED] == 1) {
+      int blockSize = meta[plan + PLAN_BLOCK_SIZE];
+      int block = j / blockSize;
+      row = meta[start + block] * blockSize + (j - block * blockSize);
+    }
+    return row;
+  }
+
+  /**
+   * Gathers blocks into bigStage, laid out (layer, K/V, i, element): intStage[i] = source block,
+   * rows = number of blocks, inner = block elements, cols = blocks per layer in the pools.
+   */
+  private void blocksOut(int gid) {
+    int e = gid % inner;
+    int i = (gid / inner) % rows;
+    int pool = (gid / (inner * rows)) % 2;
+    int layer = gid / (inner * rows * 2);
+    int src = (layer * cols + intStage[i]) * inner + e;
+    if (pool == 0) {
+      bigStage[gid] = kPool[src];
+    } else {
+      bigStage[gid] = vPool[src];
+    }
+  }
+
+  /** The reverse of {@link #blocksOut}: intStage[i] = target block. */
+  private void blocksIn(int gid) {
+    int e = gid % inner;
+    int i = (gid / inner) % rows;
+    int pool = (gid / (inner * rows)) % 2;
+    int layer = gid / (inner * rows * 2);
+    int dst = (layer * cols + intStage[i]) * inner + e;
+    if (pool == 0) {
+      kPool[dst] = bigStage[gid];
+    } else {
+      vPool[dst] = bigStage[gid];
+    }
+  }
+
+  /** Copies block intStage[2i] to intStage[2i + 1] in every layer's K and V pool. */
+  private void copyBlocks(int gid) {
+    int e = gid % inner;
+    int i = (gid / inner) % rows;
+    int layer = gid / (inner * rows);
+    int src = (layer * cols + intStage[2 * i]) * inner + e;
+    int dst = (layer * cols + intStage[2 * i + 1]) * inner + e;
+    kPool[dst] = kPool[src];
+    vPool[dst] = vPool[src];
+  }
+}

@@ -1,0 +1,239 @@
+package dev.tandem.backend.opencl;
+
+import com.aparapi.Range;
+import com.aparapi.device.OpenCLDevice;
+import com.aparapi.internal.kernel.KernelManager;
+import java.util.LinkedHashSet;
+import java.util.List;
+
+/**
+ * Owns the one {@link DeviceKernel} of a backend and every transfer to and from it. The explicit
+ * mode discipline lives here and only here: an array the host changes is {@code put} before the
+ * next launch; device results reach the host only through {@code get} of a staging array, right
+ * after the launch that filled it. (PoCL aliases host memory, so a missing put or get would go
+ * unnoticed there and break on a discrete GPU.)
+ *
+ * <p>Launches are synchronous. After every launch the kernel must still be bound to the chosen
+ * OpenCL device: Aparapi silently falls back to a Java thread pool when a launch fails (code it
+ * cannot translate, a buffer the device refuses), and that is reported as an error instead of
+ * running slowly in silence.
+ */
+final class DeviceOps implements AutoCloseable {
+
+  /** Floats of the small staging array: one put/get copies all of it, so it stays small. */
+  static final int STAGE_FLOATS = 1 << 14;
+
+  /** Largest chunk moved through the big staging array at once (16 MiB). */
+  static final int BIG_STAGE_FLOATS = 1 << 22;
+
+  /** Java arrays hold at most this many elements. */
+  static final int MAX_ARRAY = Integer.MAX_VALUE - 8;
+
+  private final OpenCLDevice device;
+  private final DeviceKernel kernel = new DeviceKernel();
+  private final int localSize;
+  private boolean disposed;
+
+  DeviceOps(OpenCLDevice device) {
+    this.device = device;
+    this.localSize = Math.min(64, Math.max(1, device.getMaxWorkGroupSize()));
+    KernelManager.instance().setPreferredDevices(kernel, new LinkedHashSet<>(List.of(device)));
+    kernel.setExplicit(true);
+    kernel.stage = new float[STAGE_FLOATS];
+    kernel.put(kernel.mem).put(kernel.ints).put(kernel.kPool).put(kernel.vPool);
+    kernel.put(kernel.meta).put(kernel.stage).put(kernel.bigStage).put(kernel.intStage);
+    // The first launch translates and builds the kernel; a failure surfaces here.
+    kernel.count = 0;
+    launch(DeviceKernel.OP_PROBE, 0);
+  }
+
+  DeviceKernel kernel() {
+    return kernel;
+  }
+
+  OpenCLDevice device() {
+    return device;
+  }
+
+  /** Largest buffer the device allocates, in floats, capped by what a Java array holds. */
+  long maxBufferFloats() {
+    return Math.min(MAX_ARRAY, device.getMaxMemAllocSize() / Float.BYTES);
+  }
+
+  /** Runs {@code op} over {@code count} work-items with the arguments already set. */
+  void launch(int op, int count) {
+    if (disposed) {
+      throw new IllegalStateException("opencl: backend is closed");
+    }
+    kernel.op = op;
+    kernel.count = count;
+    int global = Math.max(localSize, (count + localSize - 1) / localSize * localSize);
+    kernel.execute(Range.create(device, global, localSize));
+    if (!kernel.isRunningCL()) {
+      throw new IllegalStateException(
+          "opencl: Aparapi could not run the kernel on "
+              + device.getShortDescription()
+              + " and fell back to Java threads (see its log above: untranslatable code, or a"
+              + " buffer larger than the device allows); refusing to run slowly in silence");
+    }
+  }
+
+  // ---- arrays that grow: replaced, copied on the host, put again
+
+  /** Grows the float arena to at least {@code floats}, keeping its device contents. */
+  void growMem(long floats, String what) {
+    int size = checkedSize(floats, what);
+    kernel.get(kernel.mem);
+    float[] grown = java.util.Arrays.copyOf(kernel.mem, size);
+    kernel.mem = grown;
+    kernel.put(grown);
+    launch(DeviceKernel.OP_PROBE, 0); // binds the new buffer now, so the next get finds it
+  }
+
+  void growInts(long count, String what) {
+    int size = checkedSize(count, what);
+    kernel.get(kernel.ints);
+    int[] grown = java.util.Arrays.copyOf(kernel.ints, size);
+    kernel.ints = grown;
+    kernel.put(grown);
+    launch(DeviceKernel.OP_PROBE, 0);
+  }
+
+  /** New zeroed K and V pools of {@code floats} each (the old ones are dropped). */
+  void allocatePools(long floats) {
+    int size = checkedSize(floats, "each KV cache pool (K and V are separate buffers)");
+    kernel.kPool = new float[1];
+    kernel.vPool = new float[1];
+    kernel.kPool = new float[size];
+    kernel.vPool = new float[size];
+    kernel.put(kernel.kPool).put(kernel.vPool);
+    launch(DeviceKernel.OP_PROBE, 0);
+  }
+
+  private int checkedSize(long elements, String what) {
+    if (elements > maxBufferFloats()) {
+      throw new IllegalArgumentException(
+          "opencl: "
+              + what
+              + " needs "
+              + elements * Float.BYTES
+              + " bytes in one OpenCL buffer, but "
+              + device.getShortDescription()
+              + " allows at most "
+              + maxBufferFloats() * Float.BYTES
+              + " per buffer (CL_DEVICE_MAX_MEM_ALLOC_SIZE, and a Java array holds 2^31"
+              + " elements); the backend keeps weights and activations in one buffer and each"
+              + " KV pool in its own, so use a smaller model, batch or KV cache");
+    }
+    return (int) elements;
+  }
+
+  /** Makes sure meta holds {@code size} ints, keeping the first {@code keep}; put by the caller. */
+  int[] meta(int size, int keep) {
+    if (kernel.meta.length < size) {
+      int[] grown = new int[Math.max(size, kernel.meta.length * 2)];
+      System.arraycopy(kernel.meta, 0, grown, 0, keep);
+      kernel.meta = grown;
+    }
+    return kernel.meta;
+  }
+
+  void putMeta() {
+    kernel.put(kernel.meta);
+  }
+
+  // ---- host <-> device copies through the staging arrays
+
+  void writeFloats(int offset, float[] src, int srcOffset, int length) {
+    int done = 0;
+    while (done < length) {
+      int n = Math.min(length - done, length <= STAGE_FLOATS ? STAGE_FLOATS : BIG_STAGE_FLOATS);
+      boolean small = n <= STAGE_FLOATS;
+      float[] stage = small ? kernel.stage : bigStage(n);
+      System.arraycopy(src, srcOffset + done, stage, 0, n);
+      kernel.put(stage);
+      kernel.out = offset + done;
+      kernel.mode = small ? 0 : 1;
+      launch(DeviceKernel.OP_STAGE_IN, n);
+      done += n;
+    }
+  }
+
+  void readFloats(int offset, float[] dst, int dstOffset, int length) {
+    int done = 0;
+    while (done < length) {
+      int n = Math.min(length - done, length <= STAGE_FLOATS ? STAGE_FLOATS : BIG_STAGE_FLOATS);
+      boolean small = n <= STAGE_FLOATS;
+      float[] stage = small ? kernel.stage : bigStage(n);
+      kernel.in0 = offset + done;
+      kernel.mode = small ? 0 : 1;
+      launch(DeviceKernel.OP_STAGE_OUT, n);
+      kernel.get(stage);
+      System.arraycopy(stage, 0, dst, dstOffset + done, n);
+      done += n;
+    }
+  }
+
+  void writeInts(int offset, int[] src, int srcOffset, int length) {
+    if (length == 0) {
+      return;
+    }
+    int[] stage = intStage(length);
+    System.arraycopy(src, srcOffset, stage, 0, length);
+    kernel.put(stage);
+    kernel.out = offset;
+    launch(DeviceKernel.OP_STAGE_IN_INT, length);
+  }
+
+  void readInts(int offset, int[] dst, int dstOffset, int length) {
+    if (length == 0) {
+      return;
+    }
+    int[] stage = intStage(length);
+    kernel.in0 = offset;
+    launch(DeviceKernel.OP_STAGE_OUT_INT, length);
+    kernel.get(stage);
+    System.arraycopy(stage, 0, dst, dstOffset, length);
+  }
+
+  /** The big staging array, at least {@code floats} long; the caller puts it if it filled it. */
+  float[] bigStage(int floats) {
+    if (kernel.bigStage.length < floats) {
+      kernel.bigStage = new float[checkedSize(floats, "a staged transfer")];
+    }
+    return kernel.bigStage;
+  }
+
+  /** The int staging array, at least {@code count} long; the caller puts it if it filled it. */
+  int[] intStage(int count) {
+    if (kernel.intStage.length < count) {
+      kernel.intStage = new int[Math.max(count, 2 * kernel.intStage.length)];
+    }
+    return kernel.intStage;
+  }
+
+  void fill(int offset, int length, float value) {
+    if (length > 0) {
+      kernel.out = offset;
+      kernel.factor = value;
+      launch(DeviceKernel.OP_FILL, length);
+    }
+  }
+
+  void fillInts(int offset, int length, int value) {
+    if (length > 0) {
+      kernel.out = offset;
+      kernel.mode = value;
+      launch(DeviceKernel.OP_FILL_INT, length);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (!disposed) {
+      disposed = true;
+      kernel.dispose(); // safe: the constructor executed the kernel once (compile-then-dispose
+      // without an execute crashes the JVM)
+    }
+  }
+}

@@ -1,0 +1,254 @@
+package dev.tandem.backend.opencl;
+
+import dev.tandem.api.backend.AttentionMetadata;
+import dev.tandem.api.backend.AttentionSpec;
+import dev.tandem.api.backend.AttentionType;
+import dev.tandem.api.backend.DataType;
+import dev.tandem.api.backend.DeviceTensor;
+import dev.tandem.api.backend.PositionBias;
+import java.util.Arrays;
+
+/**
+ * One attention call as {@link AttentionType} and {@link AttentionMetadata} describe it: checks the
+ * metadata against the tensors and the cache, writes new K/V into the paged cache, finds (or
+ * builds) the step's plan of which keys each query sees, and launches one work-item per (query,
+ * head). Prefill reads K/V from their tensors; decode reads the pools through block tables.
+ */
+final class OpenClAttention {
+
+  private final DeviceOps ops;
+  private final AttentionPlans plans;
+  private OpenClKvCache cache;
+
+  OpenClAttention(DeviceOps ops, AttentionPlans plans) {
+    this.ops = ops;
+    this.plans = plans;
+  }
+
+  void useCache(OpenClKvCache cache) {
+    this.cache = cache;
+  }
+
+  void run(
+      AttentionType type,
+      AttentionSpec spec,
+      DeviceTensor q,
+      DeviceTensor k,
+      DeviceTensor v,
+      DeviceTensor out,
+      AttentionMetadata md) {
+    if (spec.numHeads() < 1 || spec.headDim() < 1) {
+      throw new IllegalArgumentException("opencl: attention needs numHeads, headDim >= 1: " + spec);
+    }
+    int stride = spec.numHeads() * spec.headDim();
+    PositionBias bias = spec.bias();
+    DeviceKernel kernel = ops.kernel();
+    int plan;
+    int queries;
+    switch (type) {
+      case ENCODER -> {
+        requirePrefill(type, md);
+        int[] lens = md.encoderSeqLens();
+        queries = sum(lens);
+        rows(k, "k", queries, stride, kernel, true);
+        rows(v, "v", queries, stride, kernel, false);
+        plan = plans.contiguous(md, "encoder", lens, lens, false, bias);
+      }
+      case DECODER -> {
+        OpenClKvCache kv = requireCache(spec);
+        queries = md.numDecoderTokens();
+        int kOffset = rows(k, "k", queries, stride, kernel, true);
+        int vOffset = rows(v, "v", queries, stride, kernel, false);
+        writeCache(md, kv, spec.layer(), kOffset, vOffset, md.slotMapping(), queries, stride);
+        if (md.prefill()) {
+          checkSum(md.seqLens(), queries, "seqLens", "slotMapping");
+          kernel.in1 = kOffset;
+          kernel.in2 = vOffset;
+          plan = plans.contiguous(md, "decoder", md.seqLens(), md.seqLens(), true, bias);
+        } else {
+          checkDecode(md, md.seqLens(), md.blockTables(), kv, "self");
+          kernel.in1 = kv.layerBase(spec.layer());
+          kernel.in2 = kernel.in1;
+          plan = plans.paged(md, "self", md.seqLens(), md.blockTables(), md.blockSize(), bias);
+        }
+      }
+      case ENCODER_DECODER -> {
+        if (bias != null) {
+          throw new IllegalArgumentException(
+              "opencl: cross-attention takes no relative position bias; pass bias=null");
+        }
+        OpenClKvCache kv = requireCache(spec);
+        if (md.prefill()) {
+          queries = sum(md.seqLens());
+          int keys = md.numEncoderTokens();
+          checkSum(md.encoderSeqLens(), keys, "encoderSeqLens", "crossSlotMapping");
+          int kOffset = rows(k, "k", keys, stride, kernel, true);
+          int vOffset = rows(v, "v", keys, stride, kernel, false);
+          writeCache(md, kv, spec.layer(), kOffset, vOffset, md.crossSlotMapping(), keys, stride);
+          kernel.in1 = kOffset;
+          kernel.in2 = vOffset;
+          plan = plans.contiguous(md, "cross", md.seqLens(), md.encoderSeqLens(), false, null);
+        } else {
+          if (k != null || v != null) {
+            throw new IllegalArgumentException(
+                "opencl: cross-attention at decode reads K/V from the cross cache;"
+                    + " pass k = v = null");
+          }
+          queries = md.numSequences();
+          checkDecode(md, md.crossSeqLens(), md.crossBlockTables(), kv, "cross");
+          kernel.in1 = kv.layerBase(spec.layer());
+          kernel.in2 = kernel.in1;
+          plan =
+              plans.paged(
+                  md, "cross", md.crossSeqLens(), md.crossBlockTables(), md.blockSize(), null);
+        }
+      }
+      default -> throw new AssertionError(type);
+    }
+    String shape = "(" + queries + ", " + stride + ")";
+    kernel.in0 =
+        ClTensor.of(q, DataType.F32, "q").need((long) queries * stride, "q", shape).offset();
+    kernel.out =
+        ClTensor.of(out, DataType.F32, "out").need((long) queries * stride, "out", shape).offset();
+    kernel.cols = bias == null ? -1 : biasTable(bias, spec.numHeads());
+    kernel.rows = spec.numHeads();
+    kernel.inner = spec.headDim();
+    kernel.factor = spec.scale();
+    kernel.mode = plan;
+    ops.launch(DeviceKernel.OP_ATTENTION, Math.multiplyExact(queries, spec.numHeads()));
+  }
+
+  /**
+   * Checks a K or V tensor holds {@code count} rows and returns its offset; for ENCODER it also
+   * sets the kernel's k (in1) or v (in2) base, as the other types set theirs themselves.
+   */
+  private static int rows(
+      DeviceTensor tensor, String role, int count, int stride, DeviceKernel kernel, boolean isK) {
+    int offset =
+        ClTensor.of(tensor, DataType.F32, role)
+            .need((long) count * stride, role, "(" + count + ", " + stride + ")")
+            .offset();
+    if (isK) {
+      kernel.in1 = offset;
+    } else {
+      kernel.in2 = offset;
+    }
+    return offset;
+  }
+
+  private void writeCache(
+      AttentionMetadata md,
+      OpenClKvCache kv,
+      int layer,
+      int kOffset,
+      int vOffset,
+      int[] slots,
+      int tokens,
+      int stride) {
+    kv.checkSlots(slots, tokens);
+    if (tokens == 0) {
+      return;
+    }
+    int slotOffset = plans.slots(md, slots, slots == md.slotMapping() ? "slots" : "crossSlots");
+    DeviceKernel kernel = ops.kernel();
+    kernel.in0 = kOffset;
+    kernel.in1 = vOffset;
+    kernel.in2 = slotOffset;
+    kernel.out = kv.layerBase(layer);
+    kernel.inner = stride;
+    ops.launch(DeviceKernel.OP_CACHE_WRITE, Math.multiplyExact(tokens, stride));
+  }
+
+  private static int biasTable(PositionBias bias, int heads) {
+    return ClTensor.of(bias.table(), DataType.F32, "bias table")
+        .need(
+            (long) bias.numBuckets() * heads,
+            "bias table",
+            "(" + bias.numBuckets() + ", " + heads + ")")
+        .offset();
+  }
+
+  private static void requirePrefill(AttentionType type, AttentionMetadata md) {
+    if (!md.prefill()) {
+      throw new IllegalArgumentException("opencl: " + type + " attention runs only at prefill");
+    }
+  }
+
+  private OpenClKvCache requireCache(AttentionSpec spec) {
+    if (cache == null) {
+      throw new IllegalStateException("opencl: no KV cache: call allocateKvCache first");
+    }
+    cache.checkRowShape(spec.numHeads(), spec.headDim());
+    cache.layerBase(spec.layer());
+    return cache;
+  }
+
+  private static int sum(int[] lens) {
+    long total = 0;
+    for (int len : lens) {
+      if (len < 0) {
+        throw new IllegalArgumentException(
+            "opencl: negative sequence length in " + Arrays.toString(lens));
+      }
+      total += len;
+    }
+    return Math.toIntExact(total);
+  }
+
+  private static void checkSum(int[] lens, int expected, String lensName, String slotsName) {
+    if (sum(lens) != expected) {
+      throw new IllegalArgumentException(
+          "opencl: "
+              + lensName
+              + " sum to "
+              + sum(lens)
+              + " tokens but "
+              + slotsName
+              + " has "
+              + expected);
+    }
+  }
+
+  /** Checks one decode step's lengths and block tables against each other and the cache. */
+  private static void checkDecode(
+      AttentionMetadata md, int[] lens, int[][] tables, OpenClKvCache cache, String which) {
+    int blockSize = cache.spec().blockSize();
+    if (md.blockSize() != blockSize) {
+      throw new IllegalArgumentException(
+          "opencl: metadata block size " + md.blockSize() + " != KV cache block size " + blockSize);
+    }
+    if (lens.length != md.numSequences() || tables.length != md.numSequences()) {
+      throw new IllegalArgumentException(
+          "opencl: decode with "
+              + md.numSequences()
+              + " sequences got "
+              + lens.length
+              + " "
+              + which
+              + " lengths and "
+              + tables.length
+              + " "
+              + which
+              + " block tables");
+    }
+    for (int s = 0; s < lens.length; s++) {
+      int blocks = (lens[s] + blockSize - 1) / blockSize;
+      if (lens[s] < 0 || tables[s].length < blocks) {
+        throw new IllegalArgumentException(
+            "opencl: sequence "
+                + s
+                + " has "
+                + lens[s]
+                + " "
+                + which
+                + " tokens but a block table of "
+                + tables[s].length
+                + " blocks of "
+                + blockSize);
+      }
+      for (int b = 0; b < blocks; b++) {
+        cache.checkBlock(tables[s][b], which + " table of sequence " + s + ":");
+      }
+    }
+  }
+}

@@ -1,0 +1,416 @@
+package dev.tandem.backend.opencl;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.tandem.api.backend.Activation;
+import dev.tandem.api.backend.AttentionBackend;
+import dev.tandem.api.backend.AttentionMetadata;
+import dev.tandem.api.backend.AttentionSpec;
+import dev.tandem.api.backend.AttentionType;
+import dev.tandem.api.backend.DataType;
+import dev.tandem.api.backend.DeviceTensor;
+import dev.tandem.api.backend.KvCacheSpec;
+import dev.tandem.api.block.BlockMapping;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * The backend facade: checks every call's shapes against its tensors (a kernel never reads out of
+ * bounds), sets the kernel's arguments and launches it. Tensors are ranges of two device arenas,
+ * one for F32 and one for I32, that grow (by copying) while weights are uploaded.
+ */
+final class OpenClBackend implements AttentionBackend {
+
+  private static final System.Logger LOG = System.getLogger(OpenClBackend.class.getName());
+
+  /** Share of the heap kept free when reporting allocatable memory (host mirrors live there). */
+  private static final double HEAP_HEADROOM = 0.1;
+
+  /** Arena capacity the first allocation grows to, in elements. */
+  private static final int INITIAL_ARENA = 1 << 20;
+
+  /** Rows below which the 1×4 GEMM tile beats the 4×4 one (which would compute absent rows). */
+  private static final int GEMM_4X4_MIN_ROWS = 4;
+
+  private final DeviceOps ops;
+  private final DeviceKernel k;
+  private final Arena floats = new Arena();
+  private final Arena ints = new Arena();
+  private final Set<ClTensor> live = new HashSet<>();
+  private final AttentionPlans plans;
+  private final OpenClAttention attention;
+  private OpenClKvCache cache;
+
+  OpenClBackend(DeviceOps ops) {
+    this.ops = ops;
+    this.k = ops.kernel();
+    this.plans = new AttentionPlans(ops);
+    this.attention = new OpenClAttention(ops, plans);
+    LOG.log(System.Logger.Level.DEBUG, "opencl backend: {0}", deviceName());
+  }
+
+  @Override
+  public String name() {
+    return "opencl";
+  }
+
+  @Override
+  public String deviceName() {
+    return "OpenCL " + OpenClDevices.describe(ops.device()) + " via Aparapi";
+  }
+
+  @Override
+  public long freeMemoryBytes() {
+    long deviceUsed =
+        Float.BYTES * ((long) k.mem.length + k.ints.length + k.kPool.length + k.vPool.length);
+    long deviceFree = ops.device().getGlobalMemSize() - deviceUsed;
+    long poolLimit = 2 * ops.maxBufferFloats() * Float.BYTES; // K and V: one buffer each
+    Runtime rt = Runtime.getRuntime();
+    long hostFree =
+        rt.maxMemory()
+            - (rt.totalMemory() - rt.freeMemory())
+            - (long) (rt.maxMemory() * HEAP_HEADROOM);
+    return Math.max(0, Math.min(deviceFree, Math.min(poolLimit, hostFree)));
+  }
+
+  // ---- memory
+
+  @Override
+  public DeviceTensor allocate(DataType type, long length) {
+    requireNonNull(type, "type is null");
+    if (length < 0 || length > DeviceOps.MAX_ARRAY - Arena.ALIGNMENT) {
+      throw new IllegalArgumentException("opencl: tensor length " + length + " out of range");
+    }
+    int size = Arena.reserved((int) length);
+    boolean isFloat = type == DataType.F32;
+    Arena arena = isFloat ? floats : ints;
+    int capacity = isFloat ? k.mem.length : k.ints.length;
+    int offset = arena.allocate(size, capacity);
+    if (offset < 0) {
+      long grown = Math.max(arena.capacityFor(size), Math.max(INITIAL_ARENA, 2L * capacity));
+      grown = Math.max(arena.capacityFor(size), Math.min(grown, ops.maxBufferFloats()));
+      String what = "the " + type + " arena (weights and activations) for a tensor of " + length;
+      if (isFloat) {
+        ops.growMem(grown, what);
+      } else {
+        ops.growInts(grown, what);
+      }
+      offset = arena.allocate(size, isFloat ? k.mem.length : k.ints.length);
+    }
+    ClTensor tensor = new ClTensor(type, offset, (int) length, size);
+    if (isFloat) {
+      ops.fill(offset, (int) length, 0f);
+    } else {
+      ops.fillInts(offset, (int) length, 0);
+    }
+    live.add(tensor);
+    return tensor;
+  }
+
+  @Override
+  public DeviceTensor upload(float[] data) {
+    DeviceTensor tensor = allocate(DataType.F32, data.length);
+    write(tensor, 0, data, 0, data.length);
+    return tensor;
+  }
+
+  @Override
+  public void write(DeviceTensor dst, long dstOffset, float[] src, int srcOffset, int length) {
+    ClTensor t = ClTensor.of(dst, DataType.F32, "dst");
+    Objects.checkFromIndexSize(srcOffset, length, src.length);
+    ops.writeFloats(t.offset() + range(t, dstOffset, length, "dst"), src, srcOffset, length);
+  }
+
+  @Override
+  public void write(DeviceTensor dst, long dstOffset, int[] src, int srcOffset, int length) {
+    ClTensor t = ClTensor.of(dst, DataType.I32, "dst");
+    Objects.checkFromIndexSize(srcOffset, length, src.length);
+    ops.writeInts(t.offset() + range(t, dstOffset, length, "dst"), src, srcOffset, length);
+  }
+
+  @Override
+  public void read(DeviceTensor src, long srcOffset, float[] dst, int dstOffset, int length) {
+    ClTensor t = ClTensor.of(src, DataType.F32, "src");
+    Objects.checkFromIndexSize(dstOffset, length, dst.length);
+    ops.readFloats(t.offset() + range(t, srcOffset, length, "src"), dst, dstOffset, length);
+  }
+
+  @Override
+  public void read(DeviceTensor src, long srcOffset, int[] dst, int dstOffset, int length) {
+    ClTensor t = ClTensor.of(src, DataType.I32, "src");
+    Objects.checkFromIndexSize(dstOffset, length, dst.length);
+    ops.readInts(t.offset() + range(t, srcOffset, length, "src"), dst, dstOffset, length);
+  }
+
+  /** [offset, offset + length) inside the tensor, checked; returns offset as an int. */
+  private static int range(ClTensor t, long offset, long length, String role) {
+    if (offset < 0 || length < 0 || offset + length > t.length()) {
+      throw new IndexOutOfBoundsException(
+          "opencl: "
+              + role
+              + " range ["
+              + offset
+              + ", "
+              + (offset + length)
+              + ") outside the tensor's "
+              + t.length()
+              + " elements");
+    }
+    return (int) offset;
+  }
+
+  @Override
+  public void free(DeviceTensor tensor) {
+    requireNonNull(tensor, "tensor is null");
+    ClTensor t = ClTensor.of(tensor, tensor.dataType(), "tensor");
+    live.remove(t);
+    t.markFreed();
+    (t.dataType() == DataType.F32 ? floats : ints).release(t.offset(), t.reserved());
+  }
+
+  // ---- paged KV cache
+
+  @Override
+  public void allocateKvCache(KvCacheSpec spec) {
+    requireNonNull(spec, "spec is null");
+    cache = null;
+    long needed = (long) (spec.numBlocks() + spec.numSwapBlocks()) * spec.bytesPerBlock();
+    long free = freeMemoryBytes() + Float.BYTES * ((long) k.kPool.length + k.vPool.length);
+    if (needed > free) {
+      throw new IllegalArgumentException(
+          "opencl: KV cache "
+              + spec
+              + " needs "
+              + needed
+              + " bytes but about "
+              + free
+              + " are free (device memory, one buffer per K and V pool, and the JVM heap that"
+              + " mirrors them); use fewer blocks or raise -Xmx");
+    }
+    cache = new OpenClKvCache(spec, ops);
+    attention.useCache(cache);
+  }
+
+  private OpenClKvCache cache() {
+    if (cache == null) {
+      throw new IllegalStateException("opencl: no KV cache: call allocateKvCache first");
+    }
+    return cache;
+  }
+
+  @Override
+  public void swapOut(List<BlockMapping> gpuToCpu) {
+    cache().swapOut(requireNonNull(gpuToCpu, "gpuToCpu is null"));
+  }
+
+  @Override
+  public void swapIn(List<BlockMapping> cpuToGpu) {
+    cache().swapIn(requireNonNull(cpuToGpu, "cpuToGpu is null"));
+  }
+
+  @Override
+  public void copyBlocks(List<BlockMapping> srcToDst) {
+    cache().copyBlocks(requireNonNull(srcToDst, "srcToDst is null"));
+  }
+
+  // ---- kernels
+
+  static void nonNegative(int value, String name) {
+    if (value < 0) {
+      throw new IllegalArgumentException("opencl: " + name + "=" + value + ": must be >= 0");
+    }
+  }
+
+  private static int count(long count) {
+    if (count < 0 || count > DeviceOps.MAX_ARRAY) {
+      throw new IllegalArgumentException("opencl: count=" + count + " out of range");
+    }
+    return (int) count;
+  }
+
+  private static String shape(long rows, long cols) {
+    return "(" + rows + ", " + cols + ")";
+  }
+
+  private static ClTensor floats(DeviceTensor t, String role, long needed, String shape) {
+    return ClTensor.of(t, DataType.F32, role).need(needed, role, shape);
+  }
+
+  @Override
+  public void embedding(
+      DeviceTensor ids, int n, DeviceTensor table, int dim, float scale, DeviceTensor out) {
+    nonNegative(n, "n");
+    nonNegative(dim, "dim");
+    ClTensor idT = ClTensor.of(ids, DataType.I32, "ids").need(n, "ids", "(" + n + ")");
+    ClTensor tableT = ClTensor.of(table, DataType.F32, "table");
+    ClTensor outT = floats(out, "out", (long) n * dim, shape(n, dim));
+    if (n == 0 || dim == 0) {
+      return;
+    }
+    k.in0 = idT.offset();
+    k.in1 = tableT.offset();
+    k.out = outT.offset();
+    k.inner = dim;
+    k.cols = (int) (tableT.length() / dim); // rows of the table: larger ids give NaN
+    k.factor = scale;
+    ops.launch(DeviceKernel.OP_EMBEDDING, count((long) n * dim));
+  }
+
+  @Override
+  public void linear(
+      DeviceTensor x,
+      int n,
+      int inDim,
+      DeviceTensor weight,
+      DeviceTensor bias,
+      int outDim,
+      DeviceTensor y) {
+    nonNegative(n, "n");
+    nonNegative(inDim, "inDim");
+    nonNegative(outDim, "outDim");
+    if (x == y) {
+      throw new IllegalArgumentException("opencl: linear output y must not alias its input x");
+    }
+    ClTensor xt = floats(x, "x", (long) n * inDim, shape(n, inDim));
+    ClTensor wt = floats(weight, "weight", (long) outDim * inDim, shape(outDim, inDim));
+    ClTensor bt = bias == null ? null : floats(bias, "bias", outDim, "(" + outDim + ")");
+    ClTensor yt = floats(y, "y", (long) n * outDim, shape(n, outDim));
+    if (n == 0 || outDim == 0) {
+      return;
+    }
+    k.in0 = xt.offset();
+    k.in1 = wt.offset();
+    k.in2 = bt == null ? -1 : bt.offset();
+    k.out = yt.offset();
+    k.rows = n;
+    k.cols = outDim;
+    k.inner = inDim;
+    int colTiles = (outDim + 3) / 4;
+    if (n < GEMM_4X4_MIN_ROWS) {
+      ops.launch(DeviceKernel.OP_GEMM_1X4, count((long) n * colTiles));
+    } else {
+      ops.launch(DeviceKernel.OP_GEMM_4X4, count((long) ((n + 3) / 4) * colTiles));
+    }
+  }
+
+  @Override
+  public void add(DeviceTensor a, DeviceTensor b, long count, DeviceTensor out) {
+    binary(DeviceKernel.OP_ADD, a, b, count, out);
+  }
+
+  @Override
+  public void multiply(DeviceTensor a, DeviceTensor b, long count, DeviceTensor out) {
+    binary(DeviceKernel.OP_MULTIPLY, a, b, count, out);
+  }
+
+  private void binary(int op, DeviceTensor a, DeviceTensor b, long count, DeviceTensor out) {
+    int c = count(count);
+    String shape = "(" + c + ")";
+    k.in0 = floats(a, "a", c, shape).offset();
+    k.in1 = floats(b, "b", c, shape).offset();
+    k.out = floats(out, "out", c, shape).offset();
+    ops.launch(op, c);
+  }
+
+  @Override
+  public void scale(DeviceTensor x, float factor, long count, DeviceTensor out) {
+    int c = count(count);
+    k.in0 = floats(x, "x", c, "(" + c + ")").offset();
+    k.out = floats(out, "out", c, "(" + c + ")").offset();
+    k.factor = factor;
+    ops.launch(DeviceKernel.OP_SCALE, c);
+  }
+
+  @Override
+  public void activation(Activation kind, DeviceTensor x, long count, DeviceTensor out) {
+    requireNonNull(kind, "kind is null");
+    int c = count(count);
+    k.in0 = floats(x, "x", c, "(" + c + ")").offset();
+    k.out = floats(out, "out", c, "(" + c + ")").offset();
+    k.mode =
+        switch (kind) {
+          case RELU -> DeviceKernel.ACT_RELU;
+          case GELU -> DeviceKernel.ACT_GELU;
+          case GELU_TANH -> DeviceKernel.ACT_GELU_TANH;
+          case SILU -> DeviceKernel.ACT_SILU;
+        };
+    ops.launch(DeviceKernel.OP_ACTIVATION, c);
+  }
+
+  @Override
+  public void rmsNorm(
+      DeviceTensor x, int n, int dim, DeviceTensor weight, float eps, DeviceTensor out) {
+    nonNegative(n, "n");
+    nonNegative(dim, "dim");
+    k.in0 = floats(x, "x", (long) n * dim, shape(n, dim)).offset();
+    k.in1 = floats(weight, "weight", dim, "(" + dim + ")").offset();
+    k.out = floats(out, "out", (long) n * dim, shape(n, dim)).offset();
+    k.inner = dim;
+    k.factor = eps;
+    ops.launch(DeviceKernel.OP_RMS_NORM, dim == 0 ? 0 : n);
+  }
+
+  @Override
+  public void layerNorm(
+      DeviceTensor x,
+      int n,
+      int dim,
+      DeviceTensor weight,
+      DeviceTensor bias,
+      float eps,
+      DeviceTensor out) {
+    nonNegative(n, "n");
+    nonNegative(dim, "dim");
+    k.in0 = floats(x, "x", (long) n * dim, shape(n, dim)).offset();
+    k.in1 = floats(weight, "weight", dim, "(" + dim + ")").offset();
+    k.in2 = floats(bias, "bias", dim, "(" + dim + ")").offset();
+    k.out = floats(out, "out", (long) n * dim, shape(n, dim)).offset();
+    k.inner = dim;
+    k.factor = eps;
+    ops.launch(DeviceKernel.OP_LAYER_NORM, dim == 0 ? 0 : n);
+  }
+
+  @Override
+  public void argmax(DeviceTensor logits, int n, int vocab, DeviceTensor out) {
+    nonNegative(n, "n");
+    if (vocab < 1) {
+      throw new IllegalArgumentException("opencl: argmax vocab=" + vocab + ": must be >= 1");
+    }
+    k.in0 = floats(logits, "logits", (long) n * vocab, shape(n, vocab)).offset();
+    k.out = ClTensor.of(out, DataType.I32, "out").need(n, "out", "(" + n + ")").offset();
+    k.inner = vocab;
+    ops.launch(DeviceKernel.OP_ARGMAX, n);
+  }
+
+  @Override
+  public void attention(
+      AttentionType type,
+      AttentionSpec spec,
+      DeviceTensor q,
+      DeviceTensor k,
+      DeviceTensor v,
+      DeviceTensor out,
+      AttentionMetadata metadata) {
+    requireNonNull(type, "type is null");
+    requireNonNull(spec, "spec is null");
+    requireNonNull(metadata, "metadata is null");
+    if (out == q || out == k || out == v) {
+      throw new IllegalArgumentException("opencl: attention output must not alias q, k or v");
+    }
+    attention.run(type, spec, q, k, v, out, metadata);
+  }
+
+  @Override
+  public void close() {
+    for (ClTensor t : live) {
+      t.markFreed();
+    }
+    live.clear();
+    floats.clear();
+    ints.clear();
+    cache = null;
+    ops.close();
+  }
+}

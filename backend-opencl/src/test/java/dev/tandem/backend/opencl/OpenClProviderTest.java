@@ -1,0 +1,140 @@
+package dev.tandem.backend.opencl;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tandem.api.Availability;
+import dev.tandem.api.backend.AttentionBackend;
+import dev.tandem.api.backend.AttentionBackendProvider;
+import dev.tandem.api.backend.BackendConfig;
+import dev.tandem.api.backend.DataType;
+import dev.tandem.api.backend.DeviceTensor;
+import java.util.Map;
+import java.util.Random;
+import java.util.ServiceLoader;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Discovery, availability, options and device memory management: what must hold with or without an
+ * OpenCL device (the device-dependent parts skip with the reason printed).
+ */
+class OpenClProviderTest {
+
+  @Test
+  void discoveredByNameWithAPriorityByDeviceType() {
+    AttentionBackendProvider provider =
+        ServiceLoader.load(AttentionBackendProvider.class).stream()
+            .map(ServiceLoader.Provider::get)
+            .filter(p -> p.name().equals("opencl"))
+            .findFirst()
+            .orElseThrow();
+    int priority = provider.priority();
+    assertTrue(priority == 200 || priority == 50, "priority " + priority);
+    if (provider.availability().available()) {
+      try (AttentionBackend backend = provider.create(BackendConfig.defaults())) {
+        // A GPU outranks the cpu backend (100); an OpenCL CPU device such as PoCL does not.
+        assertEquals(backend.deviceName().contains("(GPU,") ? 200 : 50, priority);
+      }
+    }
+  }
+
+  @Test
+  void availabilityNeverThrowsAndExplainsItself() {
+    OpenClBackendProvider provider = new OpenClBackendProvider();
+    Availability availability = provider.availability();
+    System.out.println("opencl availability: " + availability);
+    if (availability.available()) {
+      try (AttentionBackend backend = provider.create(BackendConfig.defaults())) {
+        System.out.println("opencl device: " + backend.deviceName());
+        assertTrue(backend.freeMemoryBytes() > 0);
+      }
+    } else {
+      assertFalse(availability.reason().isBlank());
+      IllegalStateException e =
+          assertThrows(
+              IllegalStateException.class, () -> provider.create(BackendConfig.defaults()));
+      assertTrue(e.getMessage().contains("unavailable"), e.getMessage());
+    }
+  }
+
+  @Test
+  void optionsAreValidated() {
+    OpenClBackendProvider provider = new OpenClBackendProvider();
+    IllegalArgumentException unknown =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> provider.create(new BackendConfig(0, Map.of("opencl.devcie", "0"))));
+    assertTrue(unknown.getMessage().contains("opencl.devcie"), unknown.getMessage());
+    Backends.opencl(); // the rest needs a device
+    IllegalStateException missing =
+        assertThrows(
+            IllegalStateException.class,
+            () -> provider.create(new BackendConfig(0, Map.of("opencl.device", "99"))));
+    assertTrue(missing.getMessage().contains("0: "), "lists the devices: " + missing.getMessage());
+    IllegalStateException noName =
+        assertThrows(
+            IllegalStateException.class,
+            () -> provider.create(new BackendConfig(0, Map.of("opencl.device", "no-such-gpu"))));
+    assertTrue(noName.getMessage().contains("no-such-gpu"), noName.getMessage());
+    String name = OpenClDevices.list().get(0).getName().strip();
+    try (AttentionBackend byName =
+            provider.create(new BackendConfig(0, Map.of("opencl.device", name.substring(0, 3))));
+        AttentionBackend byIndex =
+            provider.create(new BackendConfig(0, Map.of("opencl.device", "0")))) {
+      assertTrue(byName.deviceName().contains(name), byName.deviceName());
+      assertTrue(byIndex.deviceName().contains(name), byIndex.deviceName());
+    }
+  }
+
+  @Test
+  void arenasGrowWithoutLosingContentsAndReuseFreedRangesAsZeros() {
+    try (AttentionBackend b = Backends.opencl()) {
+      float[] first = Backends.random(new Random(1), 1000, 1);
+      DeviceTensor a = b.upload(first);
+      DeviceTensor ids = b.allocate(DataType.I32, 3);
+      b.write(ids, 0, new int[] {7, 8, 9}, 0, 3);
+      // Beyond the initial capacities: both arenas are replaced by larger copies.
+      DeviceTensor big = b.allocate(DataType.F32, 3 << 20);
+      DeviceTensor bigInts = b.allocate(DataType.I32, 3 << 20);
+      float[] back = new float[first.length];
+      b.read(a, 0, back, 0, back.length);
+      assertArrayEquals(first, back);
+      int[] idsBack = new int[3];
+      b.read(ids, 0, idsBack, 0, 3);
+      assertArrayEquals(new int[] {7, 8, 9}, idsBack);
+      // A large staged transfer, in several chunks, at an offset.
+      float[] large = Backends.random(new Random(2), (3 << 20) - 5, 1);
+      b.write(big, 5, large, 0, large.length);
+      float[] largeBack = new float[large.length];
+      b.read(big, 5, largeBack, 0, largeBack.length);
+      assertArrayEquals(large, largeBack);
+      b.free(a);
+      DeviceTensor reused = b.allocate(DataType.F32, 1000);
+      float[] zeros = new float[1000];
+      b.read(reused, 0, zeros, 0, zeros.length);
+      assertArrayEquals(new float[1000], zeros);
+      b.free(bigInts);
+      assertThrows(IllegalStateException.class, () -> b.read(bigInts, 0, new int[1], 0, 1));
+      assertThrows(IndexOutOfBoundsException.class, () -> b.read(reused, 999, new float[2], 0, 2));
+      assertThrows(IllegalArgumentException.class, () -> b.read(ids, 0, new float[1], 0, 1));
+    }
+  }
+
+  @Test
+  void arenaMergesFreedNeighbours() {
+    Arena arena = new Arena();
+    int a = arena.allocate(16, 64);
+    int b = arena.allocate(16, 64);
+    int c = arena.allocate(16, 64);
+    assertEquals(-1, arena.allocate(32, 64));
+    arena.release(a, 16);
+    arena.release(b, 16);
+    assertEquals(a, arena.allocate(32, 64)); // a and b merged into one hole
+    arena.release(c, 16);
+    assertEquals(48, arena.capacityFor(16)); // c, at the top, lowered it back to 32
+    assertEquals(32, arena.used());
+  }
+}

@@ -1,0 +1,48 @@
+package dev.tandem.core.model;
+
+import dev.tandem.api.backend.AttentionBackend;
+import dev.tandem.api.backend.DeviceTensor;
+
+/**
+ * An encoder/decoder transformer whose weights and activation buffers live on one {@link
+ * AttentionBackend}. A step is a prefill or a decode, as its {@link
+ * dev.tandem.api.backend.AttentionMetadata} says:
+ *
+ * <ul>
+ *   <li>prefill: the encoder runs over the packed encoder tokens; each decoder layer's
+ *       cross-attention writes its K/V into the cross blocks (once per group, here) and the decoder
+ *       runs over the packed decoder tokens, writing their self-attention K/V;
+ *   <li>decode: the decoder alone runs over one new token per sequence, reading the paged self and
+ *       cross caches.
+ * </ul>
+ *
+ * Not thread-safe: one step at a time.
+ */
+public interface EncoderDecoderModel extends AutoCloseable {
+
+  ModelSpec spec();
+
+  /** The step sizes the activation buffers were allocated for. */
+  ModelLimits limits();
+
+  /** The backend holding this model's weights; the KV cache must be allocated on it. */
+  AttentionBackend backend();
+
+  /**
+   * Runs one step.
+   *
+   * @return device logits {@code (input.numLogitRows(), spec().vocabSize())}, one row per entry of
+   *     {@code input.logitRows()}; valid until the next call
+   */
+  DeviceTensor forward(StepInput input);
+
+  /**
+   * The encoder's final hidden states of the last prefill, {@code (numEncoderTokens, dModel)} in
+   * packing order; valid until the next call to {@link #forward}.
+   */
+  DeviceTensor encoderOutput();
+
+  /** Frees the weights and buffers on the backend. */
+  @Override
+  void close();
+}

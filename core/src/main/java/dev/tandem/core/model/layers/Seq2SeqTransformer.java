@@ -1,0 +1,143 @@
+package dev.tandem.core.model.layers;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.tandem.api.backend.AttentionBackend;
+import dev.tandem.api.backend.AttentionMetadata;
+import dev.tandem.api.backend.DeviceTensor;
+import dev.tandem.core.model.EncoderDecoderModel;
+import dev.tandem.core.model.ModelLimits;
+import dev.tandem.core.model.ModelSpec;
+import dev.tandem.core.model.StepInput;
+import java.util.List;
+
+/**
+ * An encoder/decoder transformer composed of building blocks; every family builds one of these.
+ *
+ * <p>Activations stay on the backend for the whole step: only ids, positions and logits rows are
+ * written, and the caller reads the logits.
+ */
+public final class Seq2SeqTransformer implements EncoderDecoderModel {
+
+  private final AttentionBackend backend;
+  private final ModelSpec spec;
+  private final ModelLimits limits;
+  private final Stack encoder;
+  private final Stack decoder;
+  private final LmHead lmHead;
+  private final List<DeviceTensor> weights;
+  private final Workspace workspace;
+  private boolean closed;
+
+  /**
+   * @param weights the loader that uploaded the stacks' and head's weights; the model takes them
+   *     over and frees them on {@link #close()}
+   * @param attentionDim heads * headDim
+   * @param ffnDim the widest feed-forward hidden size of encoder and decoder
+   * @param gatedFfn whether any feed-forward is gated (needs a second hidden buffer)
+   */
+  public Seq2SeqTransformer(
+      ModelSpec spec,
+      ModelLimits limits,
+      Stack encoder,
+      Stack decoder,
+      LmHead lmHead,
+      WeightLoader weights,
+      int attentionDim,
+      int ffnDim,
+      boolean gatedFfn) {
+    this.spec = requireNonNull(spec, "spec is null");
+    this.limits = requireNonNull(limits, "limits is null");
+    this.encoder = requireNonNull(encoder, "encoder is null");
+    this.decoder = requireNonNull(decoder, "decoder is null");
+    this.lmHead = requireNonNull(lmHead, "lmHead is null");
+    this.backend = weights.backend();
+    this.workspace =
+        new Workspace(
+            backend, limits, spec.dModel(), attentionDim, ffnDim, gatedFfn, lmHead.vocabSize());
+    this.weights = weights.release();
+  }
+
+  @Override
+  public ModelSpec spec() {
+    return spec;
+  }
+
+  @Override
+  public ModelLimits limits() {
+    return limits;
+  }
+
+  @Override
+  public AttentionBackend backend() {
+    return backend;
+  }
+
+  @Override
+  public DeviceTensor forward(StepInput input) {
+    if (closed) {
+      throw new IllegalStateException("model " + spec.architecture() + " is closed");
+    }
+    AttentionMetadata metadata = input.metadata();
+    int numEncoder = metadata.numEncoderTokens();
+    int numDecoder = metadata.numDecoderTokens();
+    checkWithinLimit("encoder tokens", numEncoder);
+    checkWithinLimit("decoder tokens", numDecoder);
+    int rows = input.numLogitRows();
+    Workspace ws = workspace;
+    StepContext ctx = new StepContext(backend, ws, metadata, ws.encoderHidden, numEncoder);
+
+    // 1. Encoder (prefill only): its output feeds every decoder layer's cross-attention.
+    if (metadata.prefill() && numEncoder > 0) {
+      backend.write(ws.encoderIds, 0, input.encoderTokens(), 0, numEncoder);
+      if (encoder.embedder().usesPositions()) {
+        backend.write(ws.encoderPositions, 0, input.encoderPositions(), 0, numEncoder);
+      }
+      encoder.run(ctx, ws.encoderIds, ws.encoderPositions, numEncoder, ws.encoderHidden);
+    }
+
+    // 2. Decoder over the packed decoder tokens (whole sequences at prefill, one each at decode).
+    backend.write(ws.decoderIds, 0, input.decoderTokens(), 0, numDecoder);
+    if (decoder.embedder().usesPositions()) {
+      backend.write(ws.decoderPositions, 0, input.decoderPositions(), 0, numDecoder);
+    }
+    decoder.run(ctx, ws.decoderIds, ws.decoderPositions, numDecoder, ws.decoderHidden);
+
+    // 3. LM head over the wanted rows only: (rows, dModel) -> (rows, vocab).
+    DeviceTensor selected = ws.selected(rows);
+    DeviceTensor logits = ws.logits(rows);
+    if (rows > 0) {
+      backend.write(ws.logitRows, 0, input.logitRows(), 0, rows);
+      backend.embedding(ws.logitRows, rows, ws.decoderHidden, spec.dModel(), 1f, selected);
+      lmHead.apply(backend, selected, rows, logits);
+    }
+    return logits;
+  }
+
+  @Override
+  public DeviceTensor encoderOutput() {
+    return workspace.encoderHidden;
+  }
+
+  private void checkWithinLimit(String what, int count) {
+    if (count > limits.maxBatchedTokens()) {
+      throw new IllegalArgumentException(
+          "step has "
+              + count
+              + " "
+              + what
+              + ", more than maxBatchedTokens="
+              + limits.maxBatchedTokens());
+    }
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    workspace.close();
+    weights.forEach(backend::free);
+  }
+}

@@ -1,0 +1,352 @@
+package dev.tandem.core.runner;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.tandem.api.backend.AttentionBackend;
+import dev.tandem.api.backend.AttentionMetadata;
+import dev.tandem.api.backend.DeviceTensor;
+import dev.tandem.api.backend.KvCacheSpec;
+import dev.tandem.api.block.BlockSpaceManager;
+import dev.tandem.api.sequence.Sequence;
+import dev.tandem.api.sequence.SequenceGroup;
+import dev.tandem.api.sequence.SequenceStatus;
+import dev.tandem.core.model.EncoderDecoderModel;
+import dev.tandem.core.model.ModelLimits;
+import dev.tandem.core.model.ModelSpec;
+import dev.tandem.core.model.StepInput;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Runs scheduled steps on a model: applies the step's block swaps and copies, packs its tokens
+ * without padding, builds the {@link AttentionMetadata} from the block manager's tables, runs the
+ * model and reads back the logits.
+ *
+ * <p>Prefill: per group, its encoder tokens (cross slots from its cross table) and its single
+ * RUNNING decoder sequence, all of its tokens (prompt and anything generated before a recompute).
+ * Decode: per RUNNING decoder sequence, its last token at position length − 1, its self block
+ * table, and its group's cross table and encoder length.
+ *
+ * <p>Host buffers are allocated once; per step only the metadata's small arrays are new. Not
+ * thread-safe.
+ */
+public final class ModelRunner {
+
+  private final EncoderDecoderModel model;
+  private final AttentionBackend backend;
+  private final KvCacheSpec cacheSpec;
+  private final int blockSize;
+  private final ModelLimits limits;
+  private final int maxPositions;
+
+  // Packing buffers, maxBatchedTokens each.
+  private final int[] encoderTokens;
+  private final int[] encoderPositions;
+  private final int[] decoderTokens;
+  private final int[] decoderPositions;
+  private final int[] logitRows;
+  private final Logits logits;
+
+  /**
+   * Allocates the KV cache on the backend: per decoder layer, K and V pools of {@code numGpuBlocks}
+   * blocks of {@code blockSize} tokens, plus {@code numSwapBlocks} host blocks.
+   *
+   * @param backend the backend the model was loaded on
+   */
+  public ModelRunner(
+      EncoderDecoderModel model,
+      AttentionBackend backend,
+      int blockSize,
+      int numGpuBlocks,
+      int numSwapBlocks) {
+    this.model = requireNonNull(model, "model is null");
+    this.backend = requireNonNull(backend, "backend is null");
+    if (model.backend() != backend) {
+      throw new IllegalArgumentException(
+          "the model's weights live on backend "
+              + model.backend().name()
+              + ", not on the given backend "
+              + backend.name());
+    }
+    ModelSpec spec = model.spec();
+    this.cacheSpec =
+        new KvCacheSpec(
+            spec.numDecoderLayers(),
+            numGpuBlocks,
+            numSwapBlocks,
+            blockSize,
+            spec.numHeads(),
+            spec.headDim());
+    this.blockSize = blockSize;
+    this.limits = model.limits();
+    this.maxPositions = spec.maxPositions().orElse(Integer.MAX_VALUE);
+    int maxTokens = limits.maxBatchedTokens();
+    this.encoderTokens = new int[maxTokens];
+    this.encoderPositions = new int[maxTokens];
+    this.decoderTokens = new int[maxTokens];
+    this.decoderPositions = new int[maxTokens];
+    this.logitRows = new int[maxTokens];
+    this.logits = new Logits(spec.vocabSize(), limits.maxSequences());
+    backend.allocateKvCache(cacheSpec);
+  }
+
+  /** How many blocks of {@code blockSize} tokens fit in {@code bytes} for this model. */
+  public static int blocksThatFit(long bytes, ModelSpec spec, int blockSize) {
+    long perBlock =
+        KvCacheSpec.bytesPerBlock(
+            spec.numDecoderLayers(), blockSize, spec.numHeads(), spec.headDim());
+    return (int) Math.min(Integer.MAX_VALUE, Math.max(0, bytes / perBlock));
+  }
+
+  public EncoderDecoderModel model() {
+    return model;
+  }
+
+  public KvCacheSpec cacheSpec() {
+    return cacheSpec;
+  }
+
+  public int blockSize() {
+    return blockSize;
+  }
+
+  /**
+   * Runs the step and returns the logits of each RUNNING decoder sequence's last position, one row
+   * per sequence in the order of {@code step.groups()} then {@code
+   * group.sequences(SequenceStatus.RUNNING)}.
+   */
+  public Logits execute(ScheduledStep step, BlockSpaceManager blocks) {
+    return run(step, blocks, false);
+  }
+
+  /**
+   * Runs a prefill step and returns the logits of every decoder position (teacher forcing): rows in
+   * packing order, group after group, row t of a sequence predicting its token t + 1.
+   */
+  public Logits executeAllPositions(ScheduledStep step, BlockSpaceManager blocks) {
+    if (!step.prefill()) {
+      throw new IllegalArgumentException("all-position logits need a prefill step");
+    }
+    return run(step, blocks, true);
+  }
+
+  private Logits run(ScheduledStep step, BlockSpaceManager blocks, boolean allPositions) {
+    requireNonNull(step, "step is null");
+    requireNonNull(blocks, "blocks is null");
+    // Swap out before swapping in: a device block freed by a swap-out may be the target of a
+    // swap-in in the same step. Copy-on-write copies read blocks already in place.
+    if (!step.swapOut().isEmpty()) {
+      backend.swapOut(step.swapOut());
+    }
+    if (!step.swapIn().isEmpty()) {
+      backend.swapIn(step.swapIn());
+    }
+    if (!step.copies().isEmpty()) {
+      backend.copyBlocks(step.copies());
+    }
+    AttentionMetadata metadata;
+    int rows;
+    if (step.prefill()) {
+      metadata = packPrefill(step.groups(), blocks);
+      rows = selectRows(metadata, allPositions);
+    } else {
+      metadata = packDecode(step.groups(), blocks);
+      rows = selectRows(metadata, false);
+    }
+    logits.resize(rows);
+    if (metadata.numSequences() == 0) {
+      return logits;
+    }
+    StepInput input =
+        new StepInput(
+            metadata,
+            encoderTokens,
+            encoderPositions,
+            decoderTokens,
+            decoderPositions,
+            logitRows,
+            rows);
+    DeviceTensor deviceLogits = model.forward(input);
+    backend.read(deviceLogits, 0, logits.array(), 0, rows * logits.vocabSize());
+    return logits;
+  }
+
+  /** Fills logitRows: every decoder token, or the last token of each sequence. */
+  private int selectRows(AttentionMetadata metadata, boolean allPositions) {
+    if (allPositions) {
+      int n = metadata.numDecoderTokens();
+      for (int t = 0; t < n; t++) {
+        logitRows[t] = t;
+      }
+      return n;
+    }
+    int end = 0;
+    int[] lens = metadata.seqLens();
+    for (int i = 0; i < lens.length; i++) {
+      // prefill: sequence i's tokens end at the running sum; decode: one token per sequence
+      end += metadata.prefill() ? lens[i] : 1;
+      logitRows[i] = end - 1;
+    }
+    return lens.length;
+  }
+
+  private AttentionMetadata packPrefill(List<SequenceGroup> groups, BlockSpaceManager blocks) {
+    checkSequenceCount(groups.size());
+    int numEncoder = 0;
+    int numDecoder = 0;
+    List<Sequence> decoderSeqs = new ArrayList<>(groups.size());
+    for (SequenceGroup group : groups) {
+      Sequence decoder = singleRunning(group);
+      decoderSeqs.add(decoder);
+      numEncoder += encoderOf(group).length();
+      numDecoder += decoder.length();
+    }
+    checkTokenCount("encoder", numEncoder);
+    checkTokenCount("decoder", numDecoder);
+    int[] encoderSeqLens = new int[groups.size()];
+    int[] crossSlotMapping = new int[numEncoder];
+    int[] seqLens = new int[groups.size()];
+    int[] slotMapping = new int[numDecoder];
+    int e = 0;
+    int d = 0;
+    for (int g = 0; g < groups.size(); g++) {
+      SequenceGroup group = groups.get(g);
+      Sequence encoder = encoderOf(group);
+      int encoderLength = encoder.length();
+      checkPositions(group, encoderLength);
+      int[] crossTable = encoderLength > 0 ? blocks.getCrossBlockTable(group) : new int[0];
+      for (int i = 0; i < encoderLength; i++, e++) {
+        encoderTokens[e] = encoder.tokenAt(i);
+        encoderPositions[e] = i;
+        crossSlotMapping[e] = slot(crossTable, i, group, "cross");
+      }
+      encoderSeqLens[g] = encoderLength;
+
+      Sequence decoder = decoderSeqs.get(g);
+      int length = decoder.length();
+      checkPositions(group, length);
+      int[] table = blocks.getBlockTable(decoder);
+      for (int i = 0; i < length; i++, d++) {
+        decoderTokens[d] = decoder.tokenAt(i);
+        decoderPositions[d] = i;
+        slotMapping[d] = slot(table, i, group, "sequence " + decoder.id());
+      }
+      seqLens[g] = length;
+    }
+    return AttentionMetadata.prefill(
+        blockSize, encoderSeqLens, crossSlotMapping, seqLens, slotMapping);
+  }
+
+  private AttentionMetadata packDecode(List<SequenceGroup> groups, BlockSpaceManager blocks) {
+    List<Sequence> running = new ArrayList<>();
+    List<SequenceGroup> owners = new ArrayList<>();
+    for (SequenceGroup group : groups) {
+      for (Sequence seq : group.sequences(SequenceStatus.RUNNING)) {
+        running.add(seq);
+        owners.add(group);
+      }
+    }
+    int n = running.size();
+    checkSequenceCount(n);
+    int[] seqLens = new int[n];
+    int[] slotMapping = new int[n];
+    int[][] blockTables = new int[n][];
+    int[][] crossBlockTables = new int[n][];
+    int[] crossSeqLens = new int[n];
+    SequenceGroup previous = null;
+    int[] crossTable = null;
+    for (int i = 0; i < n; i++) {
+      Sequence seq = running.get(i);
+      SequenceGroup group = owners.get(i);
+      int encoderLength = encoderOf(group).length();
+      if (group != previous) {
+        // one cross table per group, replicated for each of its sequences (beams included)
+        crossTable = encoderLength > 0 ? blocks.getCrossBlockTable(group) : new int[0];
+        previous = group;
+      }
+      int length = seq.length();
+      checkPositions(group, length);
+      int[] table = blocks.getBlockTable(seq);
+      decoderTokens[i] = seq.lastToken();
+      decoderPositions[i] = length - 1;
+      slotMapping[i] = slot(table, length - 1, group, "sequence " + seq.id());
+      seqLens[i] = length;
+      blockTables[i] = table;
+      crossBlockTables[i] = crossTable;
+      crossSeqLens[i] = encoderLength;
+    }
+    return AttentionMetadata.decode(
+        blockSize, seqLens, slotMapping, blockTables, crossBlockTables, crossSeqLens);
+  }
+
+  private int slot(int[] table, int position, SequenceGroup group, String what) {
+    int block = position / blockSize;
+    if (block >= table.length) {
+      throw new IllegalStateException(
+          "request "
+              + group.requestId()
+              + ": "
+              + what
+              + " has "
+              + table.length
+              + " blocks of "
+              + blockSize
+              + " tokens, too few for position "
+              + position);
+    }
+    return table[block] * blockSize + position % blockSize;
+  }
+
+  private static Sequence singleRunning(SequenceGroup group) {
+    List<Sequence> running = group.sequences(SequenceStatus.RUNNING);
+    if (running.size() != 1) {
+      throw new IllegalArgumentException(
+          "request "
+              + group.requestId()
+              + ": a prefill needs exactly one RUNNING decoder sequence, found "
+              + running.size());
+    }
+    return running.getFirst();
+  }
+
+  private static Sequence encoderOf(SequenceGroup group) {
+    Sequence encoder = group.encoderSequence();
+    if (encoder == null) {
+      throw new IllegalArgumentException(
+          "request " + group.requestId() + " has no encoder input; this model needs one");
+    }
+    return encoder;
+  }
+
+  private void checkSequenceCount(int count) {
+    if (count > limits.maxSequences()) {
+      throw new IllegalArgumentException(
+          "step has " + count + " sequences, more than maxSequences=" + limits.maxSequences());
+    }
+  }
+
+  private void checkTokenCount(String what, int count) {
+    if (count > limits.maxBatchedTokens()) {
+      throw new IllegalArgumentException(
+          "step has "
+              + count
+              + " "
+              + what
+              + " tokens, more than maxBatchedTokens="
+              + limits.maxBatchedTokens());
+    }
+  }
+
+  private void checkPositions(SequenceGroup group, int length) {
+    if (length > maxPositions) {
+      throw new IllegalArgumentException(
+          "request "
+              + group.requestId()
+              + ": a sequence of "
+              + length
+              + " tokens exceeds the model's "
+              + maxPositions
+              + " positions");
+    }
+  }
+}

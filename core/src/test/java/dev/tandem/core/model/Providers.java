@@ -1,0 +1,53 @@
+package dev.tandem.core.model;
+
+import dev.tandem.api.PluginProvider;
+import dev.tandem.api.backend.AttentionBackendProvider;
+import dev.tandem.api.block.BlockSpaceManagerProvider;
+import java.util.Comparator;
+import java.util.List;
+import java.util.ServiceLoader;
+import java.util.stream.Collectors;
+
+/**
+ * The backends and block managers this test run can use: every provider on the class path that
+ * reports itself available. The others are printed once with their reasons, so that a run says what
+ * it did not cover.
+ */
+final class Providers {
+
+  private static final List<AttentionBackendProvider> BACKENDS =
+      available(AttentionBackendProvider.class, "backend");
+  private static final List<BlockSpaceManagerProvider> BLOCK_MANAGERS =
+      available(BlockSpaceManagerProvider.class, "block manager");
+
+  private Providers() {}
+
+  static List<AttentionBackendProvider> backends() {
+    return BACKENDS;
+  }
+
+  static List<BlockSpaceManagerProvider> blockManagers() {
+    return BLOCK_MANAGERS;
+  }
+
+  private static <P extends PluginProvider> List<P> available(Class<P> kind, String what) {
+    List<P> all =
+        ServiceLoader.load(kind).stream()
+            .map(ServiceLoader.Provider::get)
+            .sorted(Comparator.comparing(PluginProvider::name))
+            .toList();
+    for (P provider : all) {
+      if (!provider.availability().available()) {
+        System.out.println(
+            "skipping " + what + " " + provider.name() + ": " + provider.availability().reason());
+      }
+    }
+    List<P> usable = all.stream().filter(p -> p.availability().available()).toList();
+    System.out.println(
+        "testing "
+            + what
+            + "s: "
+            + usable.stream().map(PluginProvider::name).collect(Collectors.joining(", ")));
+    return usable;
+  }
+}

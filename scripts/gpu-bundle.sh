@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Builds the GPU-check bundle (.gpu-bundle/ by default): everything `scripts/gpu-check.sh run` needs
+# on a bare Linux x86-64 NVIDIA machine without Java, Maven or network.
+#
+#   runtime.tar.xz   jlinked Java 25 runtime (xz: the native JVM compresses 3x, the bundle must
+#                    stay under 60 MiB), unpacked on first run into runtime/
+#   lib/             the project's jars and their runtime dependencies; JCuda's natives slimmed to
+#                    libJCudaDriver, DJL tokenizers' natives to linux-x86_64
+#   test-classes/    test classes + resources of backend-cuda, core (and backend-opencl if it has tests)
+#   junit-platform-console-standalone.jar
+#   classes/         the benchmark launcher (scripts/gpu/*.java)
+#   fixtures/ models/ hf/   test data, the bundled model, the HuggingFace peer scripts
+#
+# usage: scripts/gpu-bundle.sh [BUNDLE_DIR]     (needs JDK 25; Maven Central on first use)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bundle="${1:-$root/.gpu-bundle}"
+export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+jdk="$JAVA_HOME/bin"
+junit_platform=1.14.1 # the platform release of the project's JUnit 5.14.1
+modules=java.base,java.logging,java.management,java.xml,jdk.incubator.vector,jdk.unsupported,jdk.zipfs
+limit_mib=60
+
+cd "$root"
+echo "== building jars and test classes"
+# Modules whose tests the GPU run executes, and everything they need.
+projects=core,backend-cuda
+[[ -d backend-opencl/src/test ]] && projects+=",backend-opencl"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+./mvnw -q -B -pl "$projects" -am package dependency:copy-dependencies \
+  -DskipTests -Dspotless.check.skip=true -DincludeScope=test -DoutputDirectory="$work/deps"
+
+rm -rf "$bundle"
+mkdir -p "$bundle/lib" "$bundle/test-classes" "$bundle/classes" "$bundle/hf"
+
+echo "== jars"
+for jar in "$work"/deps/*.jar; do
+  name="$(basename "$jar")"
+  case "$name" in
+    # junit-platform-console-standalone brings JUnit itself
+    junit-* | opentest4j-* | apiguardian-*) continue ;;
+  esac
+  cp "$jar" "$bundle/lib/"
+done
+for module in api core backend-cpu backend-cuda backend-opencl block-manager-v1 block-manager-v2; do
+  cp "$module"/target/tandem-"$module"-*.jar "$bundle/lib/" 2>/dev/null || true
+done
+rm -f "$bundle"/lib/*-tests.jar "$bundle"/lib/*-sources.jar
+python3 "$root/scripts/gpu/slim_jar.py" "$bundle"/lib/jcuda-natives-*.jar 'lib/libJCudaDriver-'
+python3 "$root/scripts/gpu/slim_jar.py" "$bundle"/lib/tokenizers-*.jar 'native/lib/linux-x86_64/' \
+  --only-under native/lib/
+
+echo "== test classes"
+for module in core backend-cuda backend-opencl; do
+  if [[ -d "$module/target/test-classes" ]]; then
+    cp -r "$module/target/test-classes" "$bundle/test-classes/$module"
+  fi
+done
+
+echo "== junit console $junit_platform"
+./mvnw -q -B dependency:copy \
+  -Dartifact="org.junit.platform:junit-platform-console-standalone:$junit_platform" \
+  -DoutputDirectory="$work/junit" >/dev/null
+cp "$work"/junit/junit-platform-console-standalone-*.jar "$bundle/junit-platform-console-standalone.jar"
+
+echo "== benchmark launcher"
+if ! "$jdk/javac" --release 25 -d "$bundle/classes" -cp "$bundle/lib/*" "$root"/scripts/gpu/*.java; then
+  echo "WARNING: the engine's benchmark harness (dev.tandem.core.bench) does not compile against" \
+    "this build: the bundle's benchmark phase will report no Tandem figures" >&2
+  "$jdk/javac" --release 25 -d "$bundle/classes" "$root/scripts/gpu/GpuBench.java" \
+    "$root/scripts/gpu/fallback/HarnessBridge.java"
+fi
+
+echo "== jlinked runtime ($modules)"
+strip_native=()
+command -v objcopy >/dev/null && strip_native=(--strip-native-debug-symbols "objcopy=$(command -v objcopy)")
+"$jdk/jlink" --add-modules "$modules" --compress=zip-9 --strip-debug --no-header-files \
+  --no-man-pages "${strip_native[@]}" --output "$work/runtime" 2>&1 | grep -v incubator || true
+tar -C "$work" -cf - runtime | xz -9 -T2 > "$bundle/runtime.tar.xz"
+
+echo "== data and scripts"
+cp -r fixtures models "$bundle/"
+cp benchmarks/peers/*.py "$bundle/hf/"
+git rev-parse HEAD > "$bundle/COMMIT" 2>/dev/null || true
+
+size_mib=$(( $(du -sb "$bundle" | cut -f1) / 1048576 ))
+echo "== bundle $bundle: ${size_mib} MiB (limit ${limit_mib} MiB)"
+du -sh "$bundle"/* | sort -h | tail -8
+if (( size_mib >= limit_mib )); then
+  echo "bundle too large: ${size_mib} MiB >= ${limit_mib} MiB" >&2
+  exit 1
+fi

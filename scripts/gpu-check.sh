@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# The GPU check: the CUDA (and later OpenCL) backends' tests and Tandem-vs-HuggingFace benchmarks
+# on an NVIDIA machine that has no Java, Maven or network — only a driver, Python with torch and
+# transformers, and a copy of this repository with the bundle carried along.
+#
+#   scripts/gpu-check.sh bundle [DIR]   here: build the bundle (scripts/gpu-bundle.sh), default .gpu-bundle/
+#   scripts/gpu-check.sh run [DIR]      there, from the repository root: run everything, print one table
+#
+# run writes every log, JUnit XML report and JSON result under $OUT (default DIR/out). Phases, each
+# bounded by `timeout` and by an overall budget of GPU_CHECK_SECONDS (default 450):
+#   1. environment (nvidia-smi, CPU, memory, the runtime)
+#   2. tests through the JUnit console: GPU_CHECK_TEST_PACKAGES (default: backend-cuda's kernel
+#      tests, core's backend conformance suite, model parity and engine tests)
+#   3. OpenCL tests, when the bundle holds backend-opencl tests (hook for the OpenCL backend)
+#   4. Tandem's benchmark (scripts/gpu/GpuBench.java over the engine's harness): t5-small and
+#      bart-base, 128 in / 128 out, greedy; GPU backends at B = 1, 32, 256; cpu at 2 and 16 threads
+#      with B = 1, 32
+#   5. HuggingFace generate() on the same workload (benchmarks/peers/hf_generate.py), same grid
+#   6. one comparison table (benchmarks/peers/compare.py), also as $OUT/comparison.md
+# Environment knobs: GPU_CHECK_SECONDS, GPU_CHECK_TEST_PACKAGES (comma-separated),
+# GPU_CHECK_GPU_BACKENDS (default "cuda"; add opencl), GPU_CHECK_GPU_BATCHES (1,32,256),
+# GPU_CHECK_CPU_BATCHES (1,32), GPU_CHECK_CPU_THREADS (2,16), GPU_CHECK_MODELS (t5-small,bart-base),
+# GPU_CHECK_SKIP (comma-separated phases to skip: tests,opencl,bench,hf).
+set -uo pipefail
+
+mode="${1:-}"
+root="$(pwd)"
+bundle="$(cd "$(dirname "$0")/.." && pwd)/.gpu-bundle"
+[[ -n "${2:-}" ]] && bundle="$(cd "$2" && pwd)"
+
+case "$mode" in
+  bundle) exec "$(dirname "$0")/gpu-bundle.sh" "$bundle" ;;
+  run) ;;
+  *) echo "usage: $0 bundle|run [BUNDLE_DIR]" >&2; exit 2 ;;
+esac
+
+[[ -f "$bundle/junit-platform-console-standalone.jar" ]] || {
+  echo "no bundle at $bundle: build it with scripts/gpu-check.sh bundle (on a machine with JDK 25)" >&2
+  exit 2
+}
+out="${OUT:-$bundle/out}"
+mkdir -p "$out"
+exec > >(tee -a "$out/gpu-check.log") 2>&1
+
+budget="${GPU_CHECK_SECONDS:-450}"
+skip=",${GPU_CHECK_SKIP:-},"
+models="${GPU_CHECK_MODELS:-t5-small,bart-base}"
+gpu_backends="${GPU_CHECK_GPU_BACKENDS:-cuda}"
+gpu_batches="${GPU_CHECK_GPU_BATCHES:-1,32,256}"
+cpu_batches="${GPU_CHECK_CPU_BATCHES:-1,32}"
+cpu_threads="${GPU_CHECK_CPU_THREADS:-2,16}"
+packages="${GPU_CHECK_TEST_PACKAGES:-dev.tandem.backend.cuda,dev.tandem.core.backend,dev.tandem.core.model,dev.tandem.core.engine}"
+SECONDS=0
+status=()
+
+phase() { echo; echo "=================== $* (t=${SECONDS}s)"; }
+# Seconds a phase may still use: its own cap, less whatever keeps the overall budget.
+allow() {
+  local cap="$1" left=$(( budget - SECONDS ))
+  (( left < cap )) && cap=$left
+  (( cap < 0 )) && cap=0
+  echo "$cap"
+}
+skipped() { [[ "$skip" == *",$1,"* ]]; }
+
+phase "1. environment"
+date -u
+nvidia-smi || echo "nvidia-smi failed"
+nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used,clocks.max.sm --format=csv || true
+echo "CPU: $(nproc) threads, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+free -g | head -2
+echo "bundle: $bundle ($(cat "$bundle/COMMIT" 2>/dev/null || echo unknown commit)), output: $out"
+
+runtime="$bundle/runtime"
+if [[ ! -x "$runtime/bin/java" ]]; then
+  if ! tar -C "$bundle" -xJf "$bundle/runtime.tar.xz" 2>/dev/null; then
+    python3 -c "import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" \
+      "$bundle/runtime.tar.xz" "$bundle"
+  fi
+fi
+java="$runtime/bin/java"
+"$java" -version 2>&1 || { echo "the bundled Java runtime does not start"; exit 1; }
+jvm_flags=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED
+  -Dai.djl.offline=true -Dguice_bytecode_gen_option=DISABLED -Xss4m)
+export DJL_OFFLINE=true DJL_CACHE_DIR="$out/djl-cache"
+classpath="$(ls "$bundle"/lib/*.jar | tr '\n' ':')$bundle/classes"
+test_classpath="$classpath"
+for dir in "$bundle"/test-classes/*; do test_classpath+=":$dir"; done
+# Tests find fixtures/ and models/ by walking up from the working directory.
+cd "$bundle"
+
+# junit PHASE_NAME TIMEOUT PACKAGE... : one JUnit console run, reports under $out/junit-PHASE_NAME.
+junit() {
+  local name="$1" limit="$2"; shift 2
+  local selectors=()
+  for p in "$@"; do selectors+=(--select-package "$p"); done
+  timeout -k 10 "$limit" "$java" "${jvm_flags[@]}" -jar "$bundle/junit-platform-console-standalone.jar" \
+    execute --class-path "$test_classpath" "${selectors[@]}" --details=tree --disable-banner --disable-ansi-colors \
+    --reports-dir "$out/junit-$name" 2>&1 | tee "$out/tests-$name.txt"
+  return "${PIPESTATUS[0]}"
+}
+
+tests_rc=0
+if ! skipped tests; then
+  phase "2. tests: $packages"
+  junit gpu "$(allow 200)" ${packages//,/ }
+  tests_rc=$?
+  status+=("tests rc=$tests_rc")
+fi
+
+if ! skipped opencl && [[ -d "$bundle/test-classes/backend-opencl" ]]; then
+  phase "3. OpenCL tests"
+  # NVIDIA's OpenCL driver through Debian's ICD loader, when the bundle carries it (opencl/).
+  nv_ocl="$(ls /usr/local/nvidia/lib64/libnvidia-opencl.so* /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so* 2>/dev/null | head -1)"
+  if [[ -f "$bundle/opencl/libOpenCL.so.1" && -n "$nv_ocl" ]]; then
+    mkdir -p "$out/icd"
+    echo "$nv_ocl" > "$out/icd/nvidia.icd"
+    export OCL_ICD_VENDORS="$out/icd" LD_LIBRARY_PATH="$bundle/opencl:${LD_LIBRARY_PATH:-}"
+  fi
+  junit opencl "$(allow 120)" dev.tandem.backend.opencl
+  status+=("opencl tests rc=$?")
+fi
+
+tandem_json="$out/tandem.jsonl"
+hf_json="$out/hf.jsonl"
+: > "$tandem_json"
+: > "$hf_json"
+
+# bench BACKEND THREADS BATCHES: one JVM per configuration, so a hang or crash costs one row. On a
+# GPU backend, nvidia-smi is polled meanwhile: the peak memory above the idle level (CUDA context
+# included) goes into the row as gpu_gib.
+bench() {
+  local backend="$1" threads="$2" batches="$3" model batch
+  for model in ${models//,/ }; do
+    for batch in ${batches//,/ }; do
+      local limit; limit="$(allow 90)"
+      (( limit < 10 )) && { echo "out of time: skipping tandem $model $backend B=$batch"; continue; }
+      local poller="" idle=""
+      if [[ "$backend" != cpu ]] && command -v nvidia-smi >/dev/null; then
+        idle="$(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits | head -1)"
+        nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 > "$out/.gpumem" &
+        poller=$!
+      fi
+      timeout -k 5 "$limit" "$java" "${jvm_flags[@]}" -cp "$classpath" dev.tandem.gpucheck.GpuBench \
+        --preset "$model" --backend "$backend" --threads "$threads" --batch "$batch" \
+        --input-len 128 --output-len 128 --json-out "$tandem_json" \
+        || echo "tandem $model $backend threads=$threads B=$batch failed (rc=$?)"
+      if [[ -n "$poller" ]]; then
+        kill "$poller" 2>/dev/null; wait "$poller" 2>/dev/null
+        python3 - "$tandem_json" "$out/.gpumem" "$idle" "$model" "$batch" "$backend" <<'PY'
+import json, sys
+path, samples, idle, model, batch, backend = sys.argv[1:]
+peak = max([int(x) for x in open(samples).read().split() if x.strip().isdigit()] or [0])
+lines = open(path).read().splitlines()
+if lines:
+    row = json.loads(lines[-1])
+    if row["model"] == model and row["batch"] == int(batch) and row["device"] == backend:
+        row["gpu_gib"] = round((peak - int(idle or 0)) / 1024, 3)
+        lines[-1] = json.dumps(row)
+        open(path, "w").write("\n".join(lines) + "\n")
+        print(f"GPU memory: peak {peak} MiB, idle {idle} MiB")
+PY
+      fi
+    done
+  done
+}
+
+# hf DEVICE [THREADS]: HuggingFace on the same grid.
+hf() {
+  local device="$1" limit; limit="$(allow "$2")"
+  shift 2
+  (( limit < 10 )) && { echo "out of time: skipping HuggingFace $device"; return; }
+  timeout -k 5 "$limit" python3 "$bundle/hf/hf_generate.py" --device "$device" --model "$models" \
+    --out "$hf_json" "$@" || echo "HuggingFace $device failed or timed out (rc=$?)"
+}
+
+if ! skipped bench; then
+  for backend in ${gpu_backends//,/ }; do
+    phase "4a. Tandem $backend: $models, B = $gpu_batches"
+    bench "$backend" 0 "$gpu_batches"
+  done
+fi
+if ! skipped hf; then
+  phase "5a. HuggingFace cuda: $models, B = $gpu_batches"
+  hf cuda 120 --batch "$gpu_batches"
+fi
+if ! skipped bench; then
+  for threads in ${cpu_threads//,/ }; do
+    phase "4b. Tandem cpu, $threads threads: $models, B = $cpu_batches"
+    bench cpu "$threads" "$cpu_batches"
+  done
+fi
+if ! skipped hf; then
+  phase "5b. HuggingFace cpu, threads $cpu_threads: $models, B = $cpu_batches"
+  hf cpu 150 --threads "$cpu_threads" --batch "$cpu_batches"
+fi
+
+phase "6. Tandem vs HuggingFace (tokens/s; ratio = Tandem / HF)"
+python3 "$bundle/hf/compare.py" "$tandem_json" "$hf_json" --markdown "$out/comparison.md" \
+  | tee "$out/comparison.txt"
+echo
+echo "GPU CHECK DONE in ${SECONDS}s: ${status[*]:-no tests run}; results in $out"
+exit "$tests_rc"

@@ -1,0 +1,86 @@
+package dev.tandem.gpucheck;
+
+import java.io.FileWriter;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * One benchmark configuration of the GPU check, run through the engine's benchmark harness; appends
+ * one JSON line (engine, model, device, threads, batch, tokens, seconds, tokens_per_s, ttft_s,
+ * gpu_gib) to --json-out, in the schema benchmarks/peers/compare.py joins with HuggingFace's.
+ *
+ * <p>usage: GpuBench --preset t5-small --backend cuda --threads 0 --batch 32 --input-len 128
+ * --output-len 128 --json-out FILE
+ */
+public final class GpuBench {
+
+  private GpuBench() {}
+
+  public static void main(String[] args) throws IOException {
+    Map<String, String> options = new HashMap<>();
+    for (int i = 0; i + 1 < args.length; i += 2) {
+      if (!args[i].startsWith("--")) {
+        throw new IllegalArgumentException("expected --name value pairs, got " + args[i]);
+      }
+      options.put(args[i].substring(2), args[i + 1]);
+    }
+    String preset = options.getOrDefault("preset", "t5-small");
+    String backend = options.getOrDefault("backend", "cuda");
+    int threads = Integer.parseInt(options.getOrDefault("threads", "0"));
+    int batch = Integer.parseInt(options.getOrDefault("batch", "1"));
+    int inputLen = Integer.parseInt(options.getOrDefault("input-len", "128"));
+    int outputLen = Integer.parseInt(options.getOrDefault("output-len", "128"));
+    Result r = HarnessBridge.run(preset, backend, threads, batch, inputLen, outputLen);
+    String json =
+        String.format(
+            Locale.ROOT,
+            "{\"engine\": \"tandem\", \"model\": \"%s\", \"device\": \"%s\", \"threads\": %d,"
+                + " \"batch\": %d, \"input_len\": %d, \"output_len\": %d, \"tokens\": %d,"
+                + " \"seconds\": %.4f, \"tokens_per_s\": %.1f, \"ttft_s\": %.4f,"
+                + " \"gpu_gib\": %s, \"backend_device\": \"%s\"}",
+            preset,
+            backend,
+            threads,
+            batch,
+            inputLen,
+            outputLen,
+            r.tokens(),
+            r.seconds(),
+            r.tokens() / r.seconds(),
+            r.ttftSeconds(),
+            Double.isNaN(r.gpuGib()) ? "null" : String.format(Locale.ROOT, "%.3f", r.gpuGib()),
+            r.deviceName().replace("\"", "'"));
+    System.out.println(
+        String.format(
+            Locale.ROOT,
+            "tandem %-10s %-6s threads=%-2d B=%-4d %10.1f tok/s  %.3f s  ttft %.3f s  %s",
+            preset,
+            backend,
+            threads,
+            batch,
+            r.tokens() / r.seconds(),
+            r.seconds(),
+            r.ttftSeconds(),
+            r.detail()));
+    String out = options.get("json-out");
+    if (out != null) {
+      try (PrintWriter w = new PrintWriter(new FileWriter(out, true))) {
+        w.println(json);
+      }
+    } else {
+      System.out.println(json);
+    }
+  }
+
+  /** What one run measured. */
+  record Result(
+      long tokens,
+      double seconds,
+      double ttftSeconds,
+      double gpuGib,
+      String deviceName,
+      String detail) {}
+}

@@ -1,0 +1,62 @@
+package dev.tandem.gpucheck;
+
+import dev.tandem.core.bench.Benchmark;
+import dev.tandem.core.bench.BenchmarkConfig;
+import dev.tandem.core.bench.BenchmarkResult;
+import dev.tandem.core.bench.ModelPreset;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Calls the engine's benchmark harness ({@code tandem bench}'s): the one place that knows its API.
+ * Random-weight checkpoints are written once under $TANDEM_BENCH_CACHE (default: the harness's).
+ */
+final class HarnessBridge {
+
+  private HarnessBridge() {}
+
+  static GpuBench.Result run(
+      String preset, String backend, int threads, int batch, int inputLen, int outputLen) {
+    Map<String, String> flags = new HashMap<>();
+    flags.put("backend", backend);
+    flags.put("num-threads", String.valueOf(threads));
+    String cacheDir = System.getenv("TANDEM_BENCH_CACHE");
+    BenchmarkConfig config =
+        BenchmarkConfig.of(ModelPreset.byName(preset), batch, inputLen, outputLen)
+            .withFlags(flags);
+    if (cacheDir != null) {
+      config =
+          new BenchmarkConfig(
+              null,
+              config.preset(),
+              batch,
+              inputLen,
+              outputLen,
+              config.engineFlags(),
+              Path.of(cacheDir),
+              config.seed());
+    }
+    BenchmarkResult r = Benchmark.run(config);
+    String detail =
+        String.format(
+            Locale.ROOT,
+            "step p50 %.2f ms, p99 %.2f ms, prefill %.1f ms, kv %d/%d, preemptions %d,"
+                + " decode %.0f GFLOP/s",
+            r.stepP50Ms(),
+            r.stepP99Ms(),
+            r.prefillMs(),
+            r.peakKvBlocks(),
+            r.totalKvBlocks(),
+            r.preemptions(),
+            r.decodeGflops());
+    return new GpuBench.Result(
+        r.generatedTokens(),
+        r.seconds(),
+        r.ttftMeanMs() / 1000,
+        Double.NaN,
+        r.device(),
+        detail);
+  }
+}
