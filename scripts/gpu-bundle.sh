@@ -51,6 +51,27 @@ python3 "$root/scripts/gpu/slim_jar.py" "$bundle"/lib/jcuda-natives-*.jar 'lib/l
 python3 "$root/scripts/gpu/slim_jar.py" "$bundle"/lib/tokenizers-*.jar 'native/lib/linux-x86_64/' \
   --only-under native/lib/
 
+# OpenCL backend: Aparapi's JNI library for linux-x86_64 only (the jar carries Windows/macOS/ARM
+# builds, 19 MiB), and Debian's ICD loader libOpenCL.so.1 (package ocl-icd-libopencl1), which
+# `gpu-check.sh run` puts on LD_LIBRARY_PATH with an ICD file naming NVIDIA's OpenCL driver.
+if compgen -G "$bundle/lib/aparapi-jni-*.jar" >/dev/null; then
+  python3 - "$bundle"/lib/aparapi-jni-*.jar <<'PY'
+import os, sys, zipfile
+jar = sys.argv[1]
+natives = ("linux/", "osx/", "win/")
+with zipfile.ZipFile(jar) as src, zipfile.ZipFile(jar + ".tmp", "w", zipfile.ZIP_DEFLATED) as dst:
+    for item in src.infolist():
+        name = item.filename
+        if not name.startswith(natives) or name in ("linux/", "linux/libaparapi_x86_64.so"):
+            dst.writestr(item, src.read(name))
+os.replace(jar + ".tmp", jar)
+print(f"slimmed {os.path.basename(jar)} to linux/libaparapi_x86_64.so: {os.path.getsize(jar) / 2**20:.1f} MiB")
+PY
+  mkdir -p "$bundle/opencl"
+  cp -L /usr/lib/x86_64-linux-gnu/libOpenCL.so.1 "$bundle/opencl/" \
+    || echo "no /usr/lib/x86_64-linux-gnu/libOpenCL.so.1: install ocl-icd-libopencl1 for OpenCL on the GPU"
+fi
+
 echo "== test classes"
 for module in core backend-cuda backend-opencl; do
   if [[ -d "$module/target/test-classes" ]]; then

@@ -94,18 +94,41 @@ junit() {
   local name="$1" limit="$2"; shift 2
   local selectors=()
   for p in "$@"; do selectors+=(--select-package "$p"); done
+  local log="$out/tests-$name.txt" rc
   timeout -k 10 "$limit" "$java" "${jvm_flags[@]}" -jar "$bundle/junit-platform-console-standalone.jar" \
-    execute --class-path "$test_classpath" "${selectors[@]}" --details=tree --disable-banner --disable-ansi-colors \
-    --reports-dir "$out/junit-$name" 2>&1 | tee "$out/tests-$name.txt"
-  return "${PIPESTATUS[0]}"
+    execute --class-path "$test_classpath" "${selectors[@]}" --details=testfeed --disable-banner \
+    --disable-ansi-colors --reports-dir "$out/junit-$name" > "$log" 2>&1
+  rc=$?
+  (( rc == 124 || rc == 137 )) && echo "TIMED OUT after ${limit}s (last lines of $log follow)"
+  # The console gets what tells the story: availability lines, failures with their first lines,
+  # why tests were skipped (once each), and JUnit's summary. Everything is in $log.
+  grep -E "^(cuda availability|cuda device|testing backends|skipping backend)" "$log" | sort -u
+  awk '/:: FAILED/ {print; n = 4; next} n > 0 {print; n--}' "$log" | head -150
+  grep -h -A1 ":: ABORTED" "$log" | grep -v -e ":: ABORTED" -e "^--" | sort | uniq -c | head -10
+  if grep -q "Test run finished" "$log"; then sed -n '/Test run finished/,$p' "$log"; else tail -20 "$log"; fi
+  return "$rc"
 }
 
 tests_rc=0
 if ! skipped tests; then
-  phase "2. tests: $packages"
-  junit gpu "$(allow 200)" ${packages//,/ }
-  tests_rc=$?
-  status+=("tests rc=$tests_rc")
+  # The backend's own kernel tests first, with synchronous launches: a kernel fault is then
+  # reported at the operation that launched it, not at some later call.
+  kernel_packages="" other_packages=""
+  for p in ${packages//,/ }; do
+    if [[ "$p" == dev.tandem.backend.* ]]; then kernel_packages+=" $p"; else other_packages+=" $p"; fi
+  done
+  if [[ -n "$kernel_packages" ]]; then
+    phase "2a. backend kernel tests (CUDA_LAUNCH_BLOCKING=1):$kernel_packages"
+    export CUDA_LAUNCH_BLOCKING=1
+    junit kernels "$(allow 120)" $kernel_packages
+    rc=$?; status+=("kernel tests rc=$rc"); (( rc != 0 )) && tests_rc=$rc
+    unset CUDA_LAUNCH_BLOCKING
+  fi
+  if [[ -n "$other_packages" ]]; then
+    phase "2b. core tests over every available backend:$other_packages"
+    junit core "$(allow 200)" $other_packages
+    rc=$?; status+=("core tests rc=$rc"); (( rc != 0 )) && tests_rc=$rc
+  fi
 fi
 
 if ! skipped opencl && [[ -d "$bundle/test-classes/backend-opencl" ]]; then
@@ -117,7 +140,10 @@ if ! skipped opencl && [[ -d "$bundle/test-classes/backend-opencl" ]]; then
     echo "$nv_ocl" > "$out/icd/nvidia.icd"
     export OCL_ICD_VENDORS="$out/icd" LD_LIBRARY_PATH="$bundle/opencl:${LD_LIBRARY_PATH:-}"
   fi
-  junit opencl "$(allow 120)" dev.tandem.backend.opencl
+  # The backend's kernel tests, then core's conformance suite, which now also compares opencl
+  # with cpu op by op (the ICD setup above made it available). Benchmark it by adding opencl to
+  # GPU_CHECK_GPU_BACKENDS; the exports above stay in effect for the benchmark phases.
+  junit opencl "$(allow 150)" dev.tandem.backend.opencl dev.tandem.core.backend
   status+=("opencl tests rc=$?")
 fi
 

@@ -176,18 +176,23 @@ extern "C" __global__ void __launch_bounds__(ATTN_THREADS)
 // Decode attention over the paged cache: one query row per sequence, keys 0 .. kvLens[s] - 1 of
 // the sequence's block table (self-attention: its self table, cross-attention: its group's cross
 // table). The query's position is queryLens[s] - 1 (the decoder length), used only by the bias.
+// Self-attention passes the new token's k / v rows and slots: each block first writes its head's
+// slice into the pools (one launch less per layer than a separate cache write), and
+// __syncthreads makes those writes visible to the block before it reads the keys. Cross-attention
+// passes null.
 // Pools are (numBlocks, blockSize, numHeads, headDim). Grid: (numSeqs, numHeads); block: 128
 // threads, warp w taking key tiles w, w + 4, ...; the four partial softmax states are merged at
 // the end. Each lane reads its own key row straight from the pool (float4 when aligned), and the
 // value rows are read coalesced, lanes over dimensions.
 extern "C" __global__ void __launch_bounds__(ATTN_THREADS)
     paged_decode_attention(const float* __restrict__ q, float* __restrict__ out,
-                           const float* __restrict__ kPool, const float* __restrict__ vPool,
+                           float* kPool, float* vPool,
                            const int* __restrict__ blockTables, int tableStride,
                            const int* __restrict__ kvLens, const int* __restrict__ queryLens,
                            int blockSize, int numHeads, int headDim, float scale,
                            const float* biasTable, int numBuckets, int maxDistance,
-                           int bidirectional) {
+                           int bidirectional, const float* newK, const float* newV,
+                           const int* newSlots) {
   __shared__ float qs[MAX_HEAD_DIM];
   __shared__ float partM[ATTN_THREADS / WARP], partL[ATTN_THREADS / WARP];
   __shared__ float partAcc[ATTN_THREADS / WARP][MAX_HEAD_DIM];
@@ -199,7 +204,14 @@ extern "C" __global__ void __launch_bounds__(ATTN_THREADS)
   const int* table = blockTables + (long long)seq * tableStride;
   Bias bias{biasTable, numBuckets, maxDistance, bidirectional};
   for (int d = threadIdx.x; d < headDim; d += ATTN_THREADS) {
-    qs[d] = q[(long long)seq * rowStride + head * headDim + d];
+    long long src = (long long)seq * rowStride + head * headDim + d;
+    qs[d] = q[src];
+    if (newK != nullptr && newSlots[seq] >= 0) {
+      long long dst = (long long)newSlots[seq] * rowStride + head * headDim + d;
+      // not __restrict__ / const: the pools are read after this write, so no read-only cache
+      kPool[dst] = newK[src];
+      vPool[dst] = newV[src];
+    }
   }
   __syncthreads();
   bool vec4 = (headDim & 3) == 0;

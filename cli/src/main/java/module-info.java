@@ -2,6 +2,8 @@
 module dev.tandem.cli {
   requires dev.tandem.core;
   requires info.picocli;
+  requires com.fasterxml.jackson.databind;
+  requires java.logging;
 
   opens dev.tandem.cli to
       info.picocli;

@@ -17,9 +17,9 @@ module dev.tandem.core {
   exports dev.tandem.core.tokenizer;
   exports dev.tandem.core.model;
   exports dev.tandem.core.runner;
-
-  // exports dev.tandem.core.engine;
-  // exports dev.tandem.core.sampling;
+  exports dev.tandem.core.engine;
+  exports dev.tandem.core.sampling;
+  exports dev.tandem.core.bench;
 
   opens dev.tandem.core.plugin to
       com.google.guice;

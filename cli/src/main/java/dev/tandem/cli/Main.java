@@ -9,10 +9,26 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "Encoder/decoder transformer inference with a paged KV cache.",
-    subcommands = {})
+    subcommands = {PluginsCommand.class})
 public final class Main implements Runnable {
 
+  /** Exit code of a command that failed at run time: a missing file, an unknown backend. */
+  static final int RUNTIME_ERROR = 1;
+
+  /** Exit code of a command line that could not be parsed: an unknown option, a bad value. */
+  static final int USAGE_ERROR = 2;
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @CommandLine.Option(
+      names = {"-v", "--verbose"},
+      scope = CommandLine.ScopeType.INHERIT,
+      description = "also log the engine's progress (backend choice, KV cache size) on stderr")
+  void verbose(boolean verbose) {
+    if (verbose) {
+      java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.INFO);
+    }
+  }
 
   public static void main(String[] args) {
     System.exit(run(args));
@@ -28,14 +44,17 @@ public final class Main implements Runnable {
 
   @Override
   public void run() {
-    spec.commandLine().usage(System.out);
+    spec.commandLine().usage(spec.commandLine().getOut());
   }
 
+  /** One line: what was wrong, and where to read more. */
   private static int usageError(CommandLine.ParameterException e, String[] args) {
     CommandLine cmd = e.getCommandLine();
+    String message = e.getMessage().lines().findFirst().orElse(e.toString());
     cmd.getErr()
-        .println("tandem: " + e.getMessage() + " (see '" + cmd.getCommandName() + " --help')");
-    return 2;
+        .println(
+            "tandem: " + message + " (see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
+    return USAGE_ERROR;
   }
 
   private static int runtimeError(
@@ -44,19 +63,18 @@ public final class Main implements Runnable {
     if (Boolean.getBoolean("tandem.debug")) {
       e.printStackTrace(cmd.getErr());
     }
-    return 1;
+    return RUNTIME_ERROR;
   }
 
   /** The version from the module descriptor or the jar manifest. */
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
+      Module module = Main.class.getModule();
       String version =
-          Main.class
-              .getModule()
-              .getDescriptor()
-              .rawVersion()
-              .orElseGet(() -> Main.class.getPackage().getImplementationVersion());
+          module.isNamed()
+              ? module.getDescriptor().rawVersion().orElse(null)
+              : Main.class.getPackage().getImplementationVersion();
       return new String[] {"tandem " + (version != null ? version : "(development build)")};
     }
   }

@@ -3,7 +3,6 @@ package dev.tandem.backend.cuda;
 import dev.tandem.api.backend.AttentionSpec;
 import dev.tandem.api.backend.AttentionType;
 import dev.tandem.api.backend.PositionBias;
-import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUstream;
 
 /**
@@ -14,8 +13,8 @@ import jcuda.driver.CUstream;
  *   <li>ENCODER: bidirectional over each encoder sequence; no cache.
  *   <li>DECODER prefill: K/V written to the self slots, then causal attention over the prompt's own
  *       K/V (they are exactly what the cache now holds for these sequences).
- *   <li>DECODER decode: the new token's K/V written to its slot, then paged attention over the
- *       sequence's self block table.
+ *   <li>DECODER decode: paged attention over the sequence's self block table; the kernel first
+ *       writes the new token's K/V into its slot.
  *   <li>ENCODER_DECODER prefill: the encoder K/V written to the cross slots, then each decoder
  *       sequence attends over its group's encoder tokens. Decode: paged attention over the cross
  *       block tables.
@@ -49,6 +48,20 @@ final class CudaAttention {
     }
     boolean prefill = md.source.prefill();
     int rowElems = spec.numHeads() * spec.headDim();
+    // A kernel reading past a tensor would fault the whole context: check the rows here.
+    int queries = type == AttentionType.ENCODER ? md.source.numEncoderTokens() : md.numQueries();
+    int keys =
+        switch (type) {
+          case ENCODER -> md.source.numEncoderTokens();
+          case DECODER -> queries;
+          case ENCODER_DECODER -> prefill ? md.source.numEncoderTokens() : 0;
+        };
+    requireRows(q, queries, rowElems, "q");
+    requireRows(out, queries, rowElems, "out");
+    if (keys > 0) {
+      requireRows(k, keys, rowElems, "k");
+      requireRows(v, keys, rowElems, "v");
+    }
     switch (type) {
       case ENCODER -> {
         if (!prefill) {
@@ -61,12 +74,14 @@ final class CudaAttention {
       case DECODER -> {
         requireKv(type, k, v);
         CudaKvCache c = requireCache(cache, spec);
-        writeKv(c, spec.layer(), k, v, md.at(md.slots), md.source.numDecoderTokens(), rowElems);
         if (prefill) {
+          writeKv(c, spec.layer(), k, v, md.at(md.slots), md.source.numDecoderTokens(), rowElems);
           prefill(
               spec, q, k, v, out, md.decoderStarts, md.decoderStarts, md, md.maxDecoderLen, true);
         } else {
-          decode(spec, c, q, out, md, md.blockTables, md.tableStride, md.seqLens);
+          md.checkTablesCover(false);
+          // the decode kernel writes the new token's K/V into its slot itself
+          decode(spec, c, q, k, v, out, md, md.blockTables, md.tableStride, md.seqLens);
         }
       }
       case ENCODER_DECODER -> {
@@ -78,9 +93,27 @@ final class CudaAttention {
           prefill(
               spec, q, k, v, out, md.decoderStarts, md.encoderStarts, md, md.maxDecoderLen, false);
         } else {
-          decode(spec, c, q, out, md, md.crossBlockTables, md.crossTableStride, md.crossSeqLens);
+          md.checkTablesCover(true);
+          decode(
+              spec,
+              c,
+              q,
+              null,
+              null,
+              out,
+              md,
+              md.crossBlockTables,
+              md.crossTableStride,
+              md.crossSeqLens);
         }
       }
+    }
+  }
+
+  private static void requireRows(CudaTensor t, int rows, int rowElems, String name) {
+    if (t != null && t.length() < (long) rows * rowElems) {
+      throw new IllegalArgumentException(
+          name + " holds " + t.length() + " values, fewer than (" + rows + ", " + rowElems + ")");
     }
   }
 
@@ -113,7 +146,7 @@ final class CudaAttention {
       int layer,
       CudaTensor k,
       CudaTensor v,
-      CUdeviceptr slots,
+      long slots,
       int tokens,
       int rowElems) {
     if (tokens == 0) {
@@ -127,7 +160,8 @@ final class CudaAttention {
         Math.min(256, (rowElems + 31) / 32 * 32),
         0,
         stream,
-        KernelArgs.of()
+        kernels
+            .args()
             .ptr(k)
             .ptr(v)
             .ptr(cache.pool(layer, false))
@@ -153,7 +187,8 @@ final class CudaAttention {
     int hd = spec.headDim();
     int sharedBytes = (PREFILL_QUERIES * hd + KEY_TILE * (hd + 1) + KEY_TILE * hd) * Float.BYTES;
     KernelArgs args =
-        KernelArgs.of()
+        kernels
+            .args()
             .ptr(q)
             .ptr(k)
             .ptr(v)
@@ -180,6 +215,8 @@ final class CudaAttention {
       AttentionSpec spec,
       CudaKvCache cache,
       CudaTensor q,
+      CudaTensor newK,
+      CudaTensor newV,
       CudaTensor out,
       DeviceMetadata md,
       int tables,
@@ -189,7 +226,8 @@ final class CudaAttention {
       return;
     }
     KernelArgs args =
-        KernelArgs.of()
+        kernels
+            .args()
             .ptr(q)
             .ptr(out)
             .ptr(cache.pool(spec.layer(), false))
@@ -203,13 +241,14 @@ final class CudaAttention {
             .i32(spec.headDim())
             .f32(spec.scale());
     bias(args, spec.bias());
+    args.ptr(newK).ptr(newV).ptr(newK != null ? md.at(md.slots) : 0L);
     CudaKernels.launch(
         kernels.pagedDecodeAttention, md.numSeqs, spec.numHeads(), 1, THREADS, 0, stream, args);
   }
 
   private static void bias(KernelArgs args, PositionBias bias) {
     if (bias == null) {
-      args.nullPtr().i32(0).i32(0).i32(0);
+      args.ptr(0L).i32(0).i32(0).i32(0);
     } else {
       args.ptr((CudaTensor) bias.table())
           .i32(bias.numBuckets())

@@ -155,7 +155,7 @@ final class CudaBackend implements AttentionBackend {
       throw new IllegalArgumentException("length " + length + " must be >= 0");
     }
     enter();
-    CUdeviceptr pointer = new CUdeviceptr();
+    DevicePointer pointer = new DevicePointer();
     // cuMemAlloc refuses 0 bytes; an empty tensor still gets a (tiny) address.
     long bytes = Math.max(1, length) * type.bytes();
     JCudaDriver.cuMemAlloc(pointer, bytes);
@@ -348,7 +348,7 @@ final class CudaBackend implements AttentionBackend {
       pairs[2 * i + 1] = m.dst();
     }
     enter();
-    CUdeviceptr devicePairs = blockPairs.ensure((long) pairs.length * Integer.BYTES, stream);
+    DevicePointer devicePairs = blockPairs.ensure((long) pairs.length * Integer.BYTES, stream);
     writeInts(devicePairs, pairs, 0, pairs.length);
     CudaKernels.launch(
         kernels.copyBlocks,
@@ -358,9 +358,10 @@ final class CudaBackend implements AttentionBackend {
         ELEMENTWISE_THREADS,
         0,
         stream,
-        KernelArgs.of()
+        kernels
+            .args()
             .ptr(cache.base())
-            .ptr(devicePairs)
+            .ptr(devicePairs.address())
             .i64(cache.spec.blockElements())
             .i64((long) cache.spec.blockElements() * cache.spec.numBlocks()));
   }
@@ -395,7 +396,7 @@ final class CudaBackend implements AttentionBackend {
         Math.min(256, rowThreads(dim)),
         0,
         stream,
-        KernelArgs.of().ptr(idTensor).ptr(tableTensor).i32(dim).f32(scale).ptr(outTensor));
+        kernels.args().ptr(idTensor).ptr(tableTensor).i32(dim).f32(scale).ptr(outTensor));
   }
 
   @Override
@@ -418,7 +419,7 @@ final class CudaBackend implements AttentionBackend {
     if (n == 0 || outDim == 0) {
       return;
     }
-    KernelArgs args = KernelArgs.of().ptr(xt).ptr(wt).ptr(bt).ptr(yt).i32(n).i32(outDim).i32(inDim);
+    KernelArgs args = kernels.args().ptr(xt).ptr(wt).ptr(bt).ptr(yt).i32(n).i32(outDim).i32(inDim);
     if (settings.tf32() && n > GEMV_MAX_ROWS) {
       CudaKernels.launch(
           kernels.gemmTf32, ceilDiv(outDim, 64), ceilDiv(n, 64), 1, 128, 0, stream, args);
@@ -481,7 +482,7 @@ final class CudaBackend implements AttentionBackend {
         ELEMENTWISE_THREADS,
         0,
         stream,
-        KernelArgs.of().ptr(at).ptr(bt).ptr(ot).i64(count));
+        kernels.args().ptr(at).ptr(bt).ptr(ot).i64(count));
   }
 
   @Override
@@ -500,7 +501,7 @@ final class CudaBackend implements AttentionBackend {
         ELEMENTWISE_THREADS,
         0,
         stream,
-        KernelArgs.of().ptr(xt).f32(factor).ptr(ot).i64(count));
+        kernels.args().ptr(xt).f32(factor).ptr(ot).i64(count));
   }
 
   @Override
@@ -521,7 +522,7 @@ final class CudaBackend implements AttentionBackend {
         ELEMENTWISE_THREADS,
         0,
         stream,
-        KernelArgs.of().i32(kind.ordinal()).ptr(xt).ptr(ot).i64(count));
+        kernels.args().i32(kind.ordinal()).ptr(xt).ptr(ot).i64(count));
   }
 
   @Override
@@ -542,7 +543,7 @@ final class CudaBackend implements AttentionBackend {
         Math.min(256, rowThreads(dim)),
         0,
         stream,
-        KernelArgs.of().ptr(xt).i32(dim).ptr(wt).f32(eps).ptr(ot));
+        kernels.args().ptr(xt).i32(dim).ptr(wt).f32(eps).ptr(ot));
   }
 
   @Override
@@ -570,7 +571,7 @@ final class CudaBackend implements AttentionBackend {
         Math.min(256, rowThreads(dim)),
         0,
         stream,
-        KernelArgs.of().ptr(xt).i32(dim).ptr(wt).ptr(bt).f32(eps).ptr(ot));
+        kernels.args().ptr(xt).i32(dim).ptr(wt).ptr(bt).f32(eps).ptr(ot));
   }
 
   @Override
@@ -589,7 +590,7 @@ final class CudaBackend implements AttentionBackend {
         Math.min(512, rowThreads(vocab)),
         0,
         stream,
-        KernelArgs.of().ptr(lt).i32(vocab).ptr(ot));
+        kernels.args().ptr(lt).i32(vocab).ptr(ot));
   }
 
   @Override
@@ -630,10 +631,10 @@ final class CudaBackend implements AttentionBackend {
     if (kvCache != null) {
       validateCacheReferences(md, kvCache.spec);
     }
-    CUdeviceptr buffer =
+    DevicePointer buffer =
         metadataBuffer.ensure(Math.max(1, (long) md.packed.length * Integer.BYTES), stream);
     writeInts(buffer, md.packed, 0, md.packed.length);
-    md.uploadedTo(buffer);
+    md.uploadedTo(buffer.address());
     metadata = md;
     return md;
   }
@@ -676,7 +677,7 @@ final class CudaBackend implements AttentionBackend {
   /** For tests: PositionBias.bucket as the attention kernels compute it. */
   int[] bucketsOnDevice(int relStart, int count, PositionBias bias) {
     enter();
-    CUdeviceptr buckets = new CUdeviceptr();
+    DevicePointer buckets = new DevicePointer();
     JCudaDriver.cuMemAlloc(buckets, (long) count * Integer.BYTES);
     try {
       CudaKernels.launch(
@@ -687,13 +688,14 @@ final class CudaBackend implements AttentionBackend {
           256,
           0,
           stream,
-          KernelArgs.of()
+          kernels
+              .args()
               .i32(relStart)
               .i32(count)
               .i32(bias.bidirectional() ? 1 : 0)
               .i32(bias.numBuckets())
               .i32(bias.maxDistance())
-              .ptr(buckets));
+              .ptr(buckets.address()));
       int[] result = new int[count];
       synchronize();
       JCudaDriver.cuMemcpyDtoH(Pointer.to(result), buckets, (long) count * Integer.BYTES);

@@ -35,6 +35,7 @@ final class CudaKernels implements AutoCloseable {
   private static final String RESOURCE_DIR = "/dev/tandem/backend/cuda/kernels/";
 
   private final List<CUmodule> modules = new ArrayList<>();
+  private final KernelArgs args = new KernelArgs();
   final Image image;
 
   // elementwise.cu
@@ -126,6 +127,11 @@ final class CudaKernels implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read kernel image " + name, e);
     }
+  }
+
+  /** The reused parameter list, emptied: fill it, then pass it to {@link #launch}. */
+  KernelArgs args() {
+    return args.reset();
   }
 
   /** Launches a kernel on the stream with a 1-D block; args from {@link KernelArgs}. */

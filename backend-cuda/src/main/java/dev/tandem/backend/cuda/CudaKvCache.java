@@ -17,7 +17,7 @@ import jcuda.driver.JCudaDriver;
 final class CudaKvCache implements AutoCloseable {
 
   final KvCacheSpec spec;
-  private final CUdeviceptr device = new CUdeviceptr();
+  private final DevicePointer device = new DevicePointer();
   private final Pointer host = new Pointer();
   private final boolean hasHost;
   private final long blockBytes;
@@ -42,14 +42,15 @@ final class CudaKvCache implements AutoCloseable {
     }
   }
 
-  /** Layer {@code layer}'s K pool (value = false) or V pool (value = true). */
-  CUdeviceptr pool(int layer, boolean value) {
+  /** The address of layer {@code layer}'s K pool (value = false) or V pool (value = true). */
+  long pool(int layer, boolean value) {
     checkLayer(layer);
-    return device.withByteOffset(poolOffset(2 * layer + (value ? 1 : 0), spec.numBlocks()));
+    return device.address() + poolOffset(2 * layer + (value ? 1 : 0), spec.numBlocks());
   }
 
-  CUdeviceptr base() {
-    return device;
+  /** The address of the first pool. */
+  long base() {
+    return device.address();
   }
 
   int numPools() {

@@ -10,9 +10,9 @@ final class CudaTensor implements DeviceTensor {
   private final CudaBackend owner;
   private final DataType dataType;
   private final long length;
-  private CUdeviceptr pointer;
+  private DevicePointer pointer;
 
-  CudaTensor(CudaBackend owner, DataType dataType, long length, CUdeviceptr pointer) {
+  CudaTensor(CudaBackend owner, DataType dataType, long length, DevicePointer pointer) {
     this.owner = owner;
     this.dataType = dataType;
     this.length = length;
@@ -33,8 +33,8 @@ final class CudaTensor implements DeviceTensor {
     return owner;
   }
 
-  /** The device address; fails once the tensor is freed. */
-  CUdeviceptr pointer() {
+  /** The device allocation; fails once the tensor is freed. */
+  DevicePointer pointer() {
     if (pointer == null) {
       throw new IllegalStateException("CUDA tensor of " + length + " values used after free");
     }
@@ -44,6 +44,11 @@ final class CudaTensor implements DeviceTensor {
   /** The address of element {@code index}. */
   CUdeviceptr pointer(long index) {
     return pointer().withByteOffset(index * dataType.bytes());
+  }
+
+  /** The device address of element 0, for kernel arguments. */
+  long address() {
+    return pointer().address();
   }
 
   boolean isFreed() {

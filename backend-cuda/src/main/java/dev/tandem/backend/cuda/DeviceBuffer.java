@@ -1,6 +1,5 @@
 package dev.tandem.backend.cuda;
 
-import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 
@@ -10,11 +9,11 @@ import jcuda.driver.JCudaDriver;
  */
 final class DeviceBuffer implements AutoCloseable {
 
-  private final CUdeviceptr pointer = new CUdeviceptr();
+  private final DevicePointer pointer = new DevicePointer();
   private long capacity;
 
   /** The buffer, at least {@code bytes} long; waits for the stream before replacing it. */
-  CUdeviceptr ensure(long bytes, CUstream stream) {
+  DevicePointer ensure(long bytes, CUstream stream) {
     if (bytes > capacity) {
       if (capacity > 0) {
         JCudaDriver.cuStreamSynchronize(stream); // kernels may still read the old buffer

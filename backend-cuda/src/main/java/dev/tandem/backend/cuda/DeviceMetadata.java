@@ -1,7 +1,6 @@
 package dev.tandem.backend.cuda;
 
 import dev.tandem.api.backend.AttentionMetadata;
-import jcuda.driver.CUdeviceptr;
 
 /**
  * One step's {@link AttentionMetadata} packed into a single int array, so that it goes to the
@@ -17,6 +16,7 @@ final class DeviceMetadata {
   final AttentionMetadata source;
   final int[] packed;
   final int numSeqs;
+  private final int prefillQueries;
   // prefill
   final int encoderStarts;
   final int decoderStarts;
@@ -34,11 +34,12 @@ final class DeviceMetadata {
   final int crossTableStride;
 
   /** The device buffer holding {@link #packed}; set when uploaded. */
-  private CUdeviceptr device;
+  private long device;
 
   DeviceMetadata(AttentionMetadata m) {
     this.source = m;
     this.numSeqs = m.numSequences();
+    this.prefillQueries = m.prefill() ? java.util.Arrays.stream(m.seqLens()).sum() : numSeqs;
     int n = numSeqs;
     if (m.prefill()) {
       encoderStarts = 0;
@@ -84,8 +85,6 @@ final class DeviceMetadata {
       System.arraycopy(m.slotMapping(), 0, packed, slots, n);
       System.arraycopy(m.crossSeqLens(), 0, packed, crossSeqLens, n);
       for (int i = 0; i < n; i++) {
-        checkTable(m.blockTables()[i], m.seqLens()[i], m.blockSize(), "self", i);
-        checkTable(m.crossBlockTables()[i], m.crossSeqLens()[i], m.blockSize(), "cross", i);
         System.arraycopy(
             m.blockTables()[i],
             0,
@@ -104,6 +103,11 @@ final class DeviceMetadata {
     }
   }
 
+  /** Decoder query rows of this step: prompt tokens at prefill, one per sequence at decode. */
+  int numQueries() {
+    return prefillQueries;
+  }
+
   /** Writes the prefix sums of lens at dst[at ..], returns the largest length. */
   private static int prefixSums(int[] lens, int[] dst, int at) {
     int sum = 0;
@@ -117,8 +121,20 @@ final class DeviceMetadata {
     return max;
   }
 
+  /**
+   * Checks that every sequence's self (or cross) block table covers its length. Only the tables an
+   * attention call reads must: a decode step's cross attention may come with empty self tables.
+   */
+  void checkTablesCover(boolean cross) {
+    int[][] tables = cross ? source.crossBlockTables() : source.blockTables();
+    int[] lens = cross ? source.crossSeqLens() : source.seqLens();
+    for (int i = 0; i < numSeqs; i++) {
+      checkTable(tables[i], lens[i], source.blockSize(), cross ? "cross" : "self", i);
+    }
+  }
+
   private static void checkTable(int[] table, int len, int blockSize, String kind, int seq) {
-    if ((long) table.length * blockSize < len) {
+    if (len < 0 || (long) table.length * blockSize < len) {
       throw new IllegalArgumentException(
           kind
               + " block table of sequence "
@@ -133,12 +149,12 @@ final class DeviceMetadata {
     }
   }
 
-  void uploadedTo(CUdeviceptr buffer) {
-    this.device = buffer;
+  void uploadedTo(long address) {
+    this.device = address;
   }
 
   /** The device address of packed[offset]. */
-  CUdeviceptr at(int offset) {
-    return device.withByteOffset((long) offset * Integer.BYTES);
+  long at(int offset) {
+    return device + (long) offset * Integer.BYTES;
   }
 }

@@ -1,54 +1,83 @@
 package dev.tandem.backend.cuda;
 
-import java.util.ArrayList;
-import java.util.List;
-import jcuda.NativePointerObject;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
 import jcuda.Pointer;
-import jcuda.driver.CUdeviceptr;
 
-/** A kernel's parameter list, in the order of its C signature. */
+/**
+ * A kernel's parameter list, in the order of its C signature, packed into one reused direct buffer:
+ * one 8-byte slot per parameter (ints and floats use the slot's first 4 bytes, little endian). The
+ * driver copies the values during cuLaunchKernel, so the buffer is reused at once, and a launch
+ * allocates nothing; JCuda only resolves direct-buffer addresses, never pins arrays. One instance
+ * per backend (backends are used by one thread at a time).
+ */
 final class KernelArgs {
 
-  private static final CUdeviceptr NULL = new CUdeviceptr();
+  private static final int MAX_ARGS = 24;
+  private static final int SLOT = 8;
 
-  private final List<NativePointerObject> values = new ArrayList<>(20);
+  private final ByteBuffer values =
+      ByteBuffer.allocateDirect(MAX_ARGS * SLOT).order(ByteOrder.nativeOrder());
 
-  static KernelArgs of() {
-    return new KernelArgs();
+  /** paramsByCount[n]: the void*[n] array pointing at the first n slots. */
+  private final Pointer[] paramsByCount = new Pointer[MAX_ARGS + 1];
+
+  private int count;
+
+  KernelArgs() {
+    Pointer base = Pointer.to(values);
+    Pointer[] slots = new Pointer[MAX_ARGS];
+    for (int i = 0; i < MAX_ARGS; i++) {
+      slots[i] = base.withByteOffset((long) i * SLOT);
+    }
+    for (int n = 0; n <= MAX_ARGS; n++) {
+      paramsByCount[n] = Pointer.to(Arrays.copyOf(slots, n));
+    }
   }
 
-  /** A device pointer; null passes a C null pointer. */
-  KernelArgs ptr(CUdeviceptr pointer) {
-    values.add(Pointer.to(pointer != null ? pointer : NULL));
+  /** Starts a new parameter list. */
+  KernelArgs reset() {
+    count = 0;
+    return this;
+  }
+
+  private int next() {
+    if (count == MAX_ARGS) {
+      throw new IllegalStateException("more than " + MAX_ARGS + " kernel parameters");
+    }
+    values.putLong(count * SLOT, 0L);
+    return count++ * SLOT;
+  }
+
+  /** A device address; 0 is a C null pointer. */
+  KernelArgs ptr(long address) {
+    values.putLong(next(), address);
     return this;
   }
 
   /** A tensor's device address, or a C null pointer for null. */
   KernelArgs ptr(CudaTensor tensor) {
-    return ptr(tensor != null ? tensor.pointer() : null);
-  }
-
-  /** A C null pointer (an absent optional input such as a bias). */
-  KernelArgs nullPtr() {
-    return ptr((CUdeviceptr) null);
+    return ptr(tensor != null ? tensor.address() : 0L);
   }
 
   KernelArgs i32(int value) {
-    values.add(Pointer.to(new int[] {value}));
+    values.putInt(next(), value);
     return this;
   }
 
   KernelArgs i64(long value) {
-    values.add(Pointer.to(new long[] {value}));
+    values.putLong(next(), value);
     return this;
   }
 
   KernelArgs f32(float value) {
-    values.add(Pointer.to(new float[] {value}));
+    values.putFloat(next(), value);
     return this;
   }
 
+  /** The kernelParams array for cuLaunchKernel. */
   Pointer pointer() {
-    return Pointer.to(values.toArray(NativePointerObject[]::new));
+    return paramsByCount[count];
   }
 }

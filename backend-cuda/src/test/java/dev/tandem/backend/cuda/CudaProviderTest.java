@@ -109,18 +109,18 @@ class CudaProviderTest {
     DeviceMetadata md = new DeviceMetadata(m);
     assertEquals(2, md.tableStride);
     assertArrayEquals(new int[] {3, 1, 11, 6, 2, 4, 5, 5, 3, 0, 7, 0, 8, 9}, md.packed);
+    DeviceMetadata shortSelfTable =
+        new DeviceMetadata(
+            AttentionMetadata.decode(
+                2,
+                new int[] {5},
+                new int[] {4},
+                new int[][] {{1, 2}},
+                new int[][] {{0}},
+                new int[] {1}));
+    shortSelfTable.checkTablesCover(true); // the cross table covers its 1 token
     IllegalArgumentException shortTable =
-        assertThrows(
-            IllegalArgumentException.class,
-            () ->
-                new DeviceMetadata(
-                    AttentionMetadata.decode(
-                        2,
-                        new int[] {5},
-                        new int[] {4},
-                        new int[][] {{1, 2}},
-                        new int[][] {{0}},
-                        new int[] {1})));
+        assertThrows(IllegalArgumentException.class, () -> shortSelfTable.checkTablesCover(false));
     assertTrue(shortTable.getMessage().contains("self block table"), shortTable.getMessage());
   }
 }

@@ -14,6 +14,7 @@ final class ClTensor implements DeviceTensor {
   private final int length;
   private final int reserved; // elements taken from the arena (length rounded up)
   private boolean freed;
+  private int rows = -1; // rows of a transposed weight copy, else -1
 
   ClTensor(DataType type, int offset, int length, int reserved) {
     this.type = type;
@@ -38,6 +39,14 @@ final class ClTensor implements DeviceTensor {
 
   int reserved() {
     return reserved;
+  }
+
+  void shapeAs(int rows) {
+    this.rows = rows;
+  }
+
+  int rows() {
+    return rows;
   }
 
   void markFreed() {

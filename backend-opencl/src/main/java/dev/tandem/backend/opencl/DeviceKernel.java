@@ -39,6 +39,7 @@ final class DeviceKernel extends Kernel {
   static final int OP_BLOCKS_OUT = 19;
   static final int OP_BLOCKS_IN = 20;
   static final int OP_COPY_BLOCKS = 21;
+  static final int OP_TRANSPOSE = 22;
 
   static final int ACT_RELU = 0;
   static final int ACT_GELU = 1;
@@ -145,6 +146,8 @@ final class DeviceKernel extends Kernel {
         blocksIn(gid);
       } else if (op == OP_COPY_BLOCKS) {
         copyBlocks(gid);
+      } else if (op == OP_TRANSPOSE) {
+        transpose(gid);
       }
     }
   }
@@ -183,36 +186,49 @@ final class DeviceKernel extends Kernel {
 
   /**
    * y(rows, cols) = x(rows, inner) · w(cols, inner)ᵀ (+ bias): in0 = x, in1 = w, in2 = bias or −1.
-   * Each work-item owns a 4×4 tile of y: per k step it loads 4 x and 4 w values and does 16 FMAs in
-   * registers, 4× fewer loads per FMA than one output per work-item. Neighbouring work-items take
-   * neighbouring column tiles so they share the x rows in cache. Edge tiles clamp their loads to
-   * the last row/column and skip the stores.
+   * Each work-item owns a 4×4 tile of y: per k step it loads 4 x values and 4 w values and does 16
+   * FMAs in registers. Two weight layouts ({@link #mode}):
+   *
+   * <ul>
+   *   <li>0, w as stored (cols, inner): a work-item's columns are 4 neighbours and each of its 8
+   *       streams runs along contiguous memory, what a CPU device (PoCL) caches and prefetches
+   *       best;
+   *   <li>1, w transposed once to (inner, cols) by {@link #OP_TRANSPOSE}: a work-item's columns are
+   *       ct + j·T (T = ceil(cols / 4) column threads), so neighbouring work-items read
+   *       neighbouring floats of a row, coalesced on a GPU, while the x values are the same for all
+   *       of them.
+   * </ul>
+   *
+   * Edge tiles clamp their loads to the last row/column and skip the stores.
    */
   private void gemm4x4(int gid) {
-    int colTiles = (cols + 3) / 4;
-    int r0 = (gid / colTiles) * 4;
-    int c0 = (gid - (gid / colTiles) * colTiles) * 4;
+    int threads = (cols + 3) / 4;
+    int r0 = (gid / threads) * 4;
+    int ct = gid - (gid / threads) * threads;
     int x0 = in0 + min(r0, rows - 1) * inner;
     int x1 = in0 + min(r0 + 1, rows - 1) * inner;
     int x2 = in0 + min(r0 + 2, rows - 1) * inner;
     int x3 = in0 + min(r0 + 3, rows - 1) * inner;
-    int w0 = in1 + min(c0, cols - 1) * inner;
-    int w1 = in1 + min(c0 + 1, cols - 1) * inner;
-    int w2 = in1 + min(c0 + 2, cols - 1) * inner;
-    int w3 = in1 + min(c0 + 3, cols - 1) * inner;
+    int step = columnStep(threads);
+    int kStride = weightKStride();
+    int w0 = weightColumn(ct, 0, step);
+    int w1 = weightColumn(ct, 1, step);
+    int w2 = weightColumn(ct, 2, step);
+    int w3 = weightColumn(ct, 3, step);
     float a00 = 0f, a01 = 0f, a02 = 0f, a03 = 0f;
     float a10 = 0f, a11 = 0f, a12 = 0f, a13 = 0f;
     float a20 = 0f, a21 = 0f, a22 = 0f, a23 = 0f;
     float a30 = 0f, a31 = 0f, a32 = 0f, a33 = 0f;
     for (int k = 0; k < inner; k++) {
+      int wk = k * kStride;
       float xv0 = mem[x0 + k];
       float xv1 = mem[x1 + k];
       float xv2 = mem[x2 + k];
       float xv3 = mem[x3 + k];
-      float wv0 = mem[w0 + k];
-      float wv1 = mem[w1 + k];
-      float wv2 = mem[w2 + k];
-      float wv3 = mem[w3 + k];
+      float wv0 = mem[w0 + wk];
+      float wv1 = mem[w1 + wk];
+      float wv2 = mem[w2 + wk];
+      float wv3 = mem[w3 + wk];
       a00 += xv0 * wv0;
       a01 += xv0 * wv1;
       a02 += xv0 * wv2;
@@ -230,10 +246,11 @@ final class DeviceKernel extends Kernel {
       a32 += xv3 * wv2;
       a33 += xv3 * wv3;
     }
-    storeRow4(r0, c0, a00, a01, a02, a03);
-    storeRow4(r0 + 1, c0, a10, a11, a12, a13);
-    storeRow4(r0 + 2, c0, a20, a21, a22, a23);
-    storeRow4(r0 + 3, c0, a30, a31, a32, a33);
+    int c0 = firstColumn(ct);
+    storeRow4(r0, c0, step, a00, a01, a02, a03);
+    storeRow4(r0 + 1, c0, step, a10, a11, a12, a13);
+    storeRow4(r0 + 2, c0, step, a20, a21, a22, a23);
+    storeRow4(r0 + 3, c0, step, a30, a31, a32, a33);
   }
 
   /**
@@ -241,32 +258,79 @@ final class DeviceKernel extends Kernel {
    * computes rows that do not exist; four independent accumulators hide the FMA latency.
    */
   private void gemm1x4(int gid) {
-    int colTiles = (cols + 3) / 4;
-    int r = gid / colTiles;
-    int c0 = (gid - r * colTiles) * 4;
+    int threads = (cols + 3) / 4;
+    int r = gid / threads;
+    int ct = gid - r * threads;
     int x = in0 + r * inner;
-    int w0 = in1 + min(c0, cols - 1) * inner;
-    int w1 = in1 + min(c0 + 1, cols - 1) * inner;
-    int w2 = in1 + min(c0 + 2, cols - 1) * inner;
-    int w3 = in1 + min(c0 + 3, cols - 1) * inner;
+    int step = columnStep(threads);
+    int kStride = weightKStride();
+    int w0 = weightColumn(ct, 0, step);
+    int w1 = weightColumn(ct, 1, step);
+    int w2 = weightColumn(ct, 2, step);
+    int w3 = weightColumn(ct, 3, step);
     float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f;
     for (int k = 0; k < inner; k++) {
+      int wk = k * kStride;
       float xv = mem[x + k];
-      a0 += xv * mem[w0 + k];
-      a1 += xv * mem[w1 + k];
-      a2 += xv * mem[w2 + k];
-      a3 += xv * mem[w3 + k];
+      a0 += xv * mem[w0 + wk];
+      a1 += xv * mem[w1 + wk];
+      a2 += xv * mem[w2 + wk];
+      a3 += xv * mem[w3 + wk];
     }
-    storeRow4(r, c0, a0, a1, a2, a3);
+    storeRow4(r, firstColumn(ct), step, a0, a1, a2, a3);
   }
 
-  /** y[row, c0..c0+3] = values (+ bias), skipping positions outside (rows, cols). */
-  private void storeRow4(int row, int c0, float v0, float v1, float v2, float v3) {
+  /** Column of the work-item's first output: ct (transposed layout) or 4·ct. */
+  private int firstColumn(int ct) {
+    int c = ct * 4;
+    if (mode == 1) {
+      c = ct;
+    }
+    return c;
+  }
+
+  /** Distance between a work-item's 4 columns: T (transposed layout) or 1. */
+  private int columnStep(int threads) {
+    int step = 1;
+    if (mode == 1) {
+      step = threads;
+    }
+    return step;
+  }
+
+  /** Distance between k and k + 1 of one weight column: cols (transposed) or 1. */
+  private int weightKStride() {
+    int stride = 1;
+    if (mode == 1) {
+      stride = cols;
+    }
+    return stride;
+  }
+
+  /** Offset in mem of element k = 0 of the work-item's column j, clamped to the last column. */
+  private int weightColumn(int ct, int j, int step) {
+    int c = min(firstColumn(ct) + j * step, cols - 1);
+    int offset = in1 + c * inner;
+    if (mode == 1) {
+      offset = in1 + c;
+    }
+    return offset;
+  }
+
+  /** mem[out + c * rows + r] = mem[in0 + r * cols + c]: (rows, cols) → (cols, rows). */
+  private void transpose(int gid) {
+    int r = gid / cols;
+    int c = gid - r * cols;
+    mem[out + c * rows + r] = mem[in0 + gid];
+  }
+
+  /** y[row, ct + j·threads] = values[j] (+ bias), skipping positions outside (rows, cols). */
+  private void storeRow4(int row, int ct, int threads, float v0, float v1, float v2, float v3) {
     if (row < rows) {
-      storeOne(row, c0, v0);
-      storeOne(row, c0 + 1, v1);
-      storeOne(row, c0 + 2, v2);
-      storeOne(row, c0 + 3, v3);
+      storeOne(row, ct, v0);
+      storeOne(row, ct + threads, v1);
+      storeOne(row, ct + 2 * threads, v2);
+      storeOne(row, ct + 3 * threads, v3);
     }
   }
 

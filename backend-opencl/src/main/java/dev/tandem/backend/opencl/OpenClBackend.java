@@ -12,7 +12,9 @@ import dev.tandem.api.backend.DeviceTensor;
 import dev.tandem.api.backend.KvCacheSpec;
 import dev.tandem.api.block.BlockMapping;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -20,6 +22,11 @@ import java.util.Set;
  * The backend facade: checks every call's shapes against its tensors (a kernel never reads out of
  * bounds), sets the kernel's arguments and launches it. Tensors are ranges of two device arenas,
  * one for F32 and one for I32, that grow (by copying) while weights are uploaded.
+ *
+ * <p>On a GPU {@link #linear} multiplies by a transposed copy of the weight, made on its first use
+ * and kept until the weight is written, used as an output, or freed: with (inDim, outDim) rows the
+ * GEMM's neighbouring work-items read neighbouring floats (coalesced). This doubles the memory of
+ * linear weights. A CPU device reads the weight as stored, row by row, which its caches prefer.
  */
 final class OpenClBackend implements AttentionBackend {
 
@@ -36,9 +43,11 @@ final class OpenClBackend implements AttentionBackend {
 
   private final DeviceOps ops;
   private final DeviceKernel k;
+  private final boolean transposeWeights;
   private final Arena floats = new Arena();
   private final Arena ints = new Arena();
   private final Set<ClTensor> live = new HashSet<>();
+  private final Map<ClTensor, ClTensor> transposed = new IdentityHashMap<>(); // weight -> (in, out)
   private final AttentionPlans plans;
   private final OpenClAttention attention;
   private OpenClKvCache cache;
@@ -46,6 +55,7 @@ final class OpenClBackend implements AttentionBackend {
   OpenClBackend(DeviceOps ops) {
     this.ops = ops;
     this.k = ops.kernel();
+    this.transposeWeights = ops.device().getType() == com.aparapi.device.Device.TYPE.GPU;
     this.plans = new AttentionPlans(ops);
     this.attention = new OpenClAttention(ops, plans);
     LOG.log(System.Logger.Level.DEBUG, "opencl backend: {0}", deviceName());
@@ -118,7 +128,7 @@ final class OpenClBackend implements AttentionBackend {
 
   @Override
   public void write(DeviceTensor dst, long dstOffset, float[] src, int srcOffset, int length) {
-    ClTensor t = ClTensor.of(dst, DataType.F32, "dst");
+    ClTensor t = changed(ClTensor.of(dst, DataType.F32, "dst"));
     Objects.checkFromIndexSize(srcOffset, length, src.length);
     ops.writeFloats(t.offset() + range(t, dstOffset, length, "dst"), src, srcOffset, length);
   }
@@ -164,7 +174,7 @@ final class OpenClBackend implements AttentionBackend {
   @Override
   public void free(DeviceTensor tensor) {
     requireNonNull(tensor, "tensor is null");
-    ClTensor t = ClTensor.of(tensor, tensor.dataType(), "tensor");
+    ClTensor t = changed(ClTensor.of(tensor, tensor.dataType(), "tensor"));
     live.remove(t);
     t.markFreed();
     (t.dataType() == DataType.F32 ? floats : ints).release(t.offset(), t.reserved());
@@ -238,6 +248,38 @@ final class OpenClBackend implements AttentionBackend {
     return ClTensor.of(t, DataType.F32, role).need(needed, role, shape);
   }
 
+  /** An output tensor: checked like an input, and any transposed copy of it is dropped. */
+  private ClTensor output(DeviceTensor t, String role, long needed, String shape) {
+    return changed(floats(t, role, needed, shape));
+  }
+
+  /** Drops the transposed copy of a tensor whose values change (or that is freed). */
+  private ClTensor changed(ClTensor tensor) {
+    ClTensor copy = transposed.remove(tensor);
+    if (copy != null) {
+      free(copy);
+    }
+    return tensor;
+  }
+
+  /** The (inDim, outDim) copy of a weight (outDim, inDim), transposed on the device once. */
+  private ClTensor transposedWeight(ClTensor weight, int outDim, int inDim) {
+    ClTensor copy = transposed.get(weight);
+    if (copy != null && copy.length() == (long) outDim * inDim && copy.rows() == inDim) {
+      return copy;
+    }
+    changed(weight);
+    copy = (ClTensor) allocate(DataType.F32, (long) outDim * inDim);
+    copy.shapeAs(inDim);
+    k.in0 = weight.offset();
+    k.out = copy.offset();
+    k.rows = outDim;
+    k.cols = inDim;
+    ops.launch(DeviceKernel.OP_TRANSPOSE, count((long) outDim * inDim));
+    transposed.put(weight, copy);
+    return copy;
+  }
+
   @Override
   public void embedding(
       DeviceTensor ids, int n, DeviceTensor table, int dim, float scale, DeviceTensor out) {
@@ -245,7 +287,7 @@ final class OpenClBackend implements AttentionBackend {
     nonNegative(dim, "dim");
     ClTensor idT = ClTensor.of(ids, DataType.I32, "ids").need(n, "ids", "(" + n + ")");
     ClTensor tableT = ClTensor.of(table, DataType.F32, "table");
-    ClTensor outT = floats(out, "out", (long) n * dim, shape(n, dim));
+    ClTensor outT = output(out, "out", (long) n * dim, shape(n, dim));
     if (n == 0 || dim == 0) {
       return;
     }
@@ -276,12 +318,15 @@ final class OpenClBackend implements AttentionBackend {
     ClTensor xt = floats(x, "x", (long) n * inDim, shape(n, inDim));
     ClTensor wt = floats(weight, "weight", (long) outDim * inDim, shape(outDim, inDim));
     ClTensor bt = bias == null ? null : floats(bias, "bias", outDim, "(" + outDim + ")");
-    ClTensor yt = floats(y, "y", (long) n * outDim, shape(n, outDim));
+    ClTensor yt = output(y, "y", (long) n * outDim, shape(n, outDim));
     if (n == 0 || outDim == 0) {
       return;
     }
+    int weightOffset =
+        transposeWeights ? transposedWeight(wt, outDim, inDim).offset() : wt.offset();
     k.in0 = xt.offset();
-    k.in1 = wt.offset();
+    k.in1 = weightOffset;
+    k.mode = transposeWeights ? 1 : 0;
     k.in2 = bt == null ? -1 : bt.offset();
     k.out = yt.offset();
     k.rows = n;
@@ -310,7 +355,7 @@ final class OpenClBackend implements AttentionBackend {
     String shape = "(" + c + ")";
     k.in0 = floats(a, "a", c, shape).offset();
     k.in1 = floats(b, "b", c, shape).offset();
-    k.out = floats(out, "out", c, shape).offset();
+    k.out = output(out, "out", c, shape).offset();
     ops.launch(op, c);
   }
 
@@ -318,7 +363,7 @@ final class OpenClBackend implements AttentionBackend {
   public void scale(DeviceTensor x, float factor, long count, DeviceTensor out) {
     int c = count(count);
     k.in0 = floats(x, "x", c, "(" + c + ")").offset();
-    k.out = floats(out, "out", c, "(" + c + ")").offset();
+    k.out = output(out, "out", c, "(" + c + ")").offset();
     k.factor = factor;
     ops.launch(DeviceKernel.OP_SCALE, c);
   }
@@ -328,7 +373,7 @@ final class OpenClBackend implements AttentionBackend {
     requireNonNull(kind, "kind is null");
     int c = count(count);
     k.in0 = floats(x, "x", c, "(" + c + ")").offset();
-    k.out = floats(out, "out", c, "(" + c + ")").offset();
+    k.out = output(out, "out", c, "(" + c + ")").offset();
     k.mode =
         switch (kind) {
           case RELU -> DeviceKernel.ACT_RELU;
@@ -346,7 +391,7 @@ final class OpenClBackend implements AttentionBackend {
     nonNegative(dim, "dim");
     k.in0 = floats(x, "x", (long) n * dim, shape(n, dim)).offset();
     k.in1 = floats(weight, "weight", dim, "(" + dim + ")").offset();
-    k.out = floats(out, "out", (long) n * dim, shape(n, dim)).offset();
+    k.out = output(out, "out", (long) n * dim, shape(n, dim)).offset();
     k.inner = dim;
     k.factor = eps;
     ops.launch(DeviceKernel.OP_RMS_NORM, dim == 0 ? 0 : n);
@@ -366,7 +411,7 @@ final class OpenClBackend implements AttentionBackend {
     k.in0 = floats(x, "x", (long) n * dim, shape(n, dim)).offset();
     k.in1 = floats(weight, "weight", dim, "(" + dim + ")").offset();
     k.in2 = floats(bias, "bias", dim, "(" + dim + ")").offset();
-    k.out = floats(out, "out", (long) n * dim, shape(n, dim)).offset();
+    k.out = output(out, "out", (long) n * dim, shape(n, dim)).offset();
     k.inner = dim;
     k.factor = eps;
     ops.launch(DeviceKernel.OP_LAYER_NORM, dim == 0 ? 0 : n);
@@ -399,6 +444,7 @@ final class OpenClBackend implements AttentionBackend {
     if (out == q || out == k || out == v) {
       throw new IllegalArgumentException("opencl: attention output must not alias q, k or v");
     }
+    changed(ClTensor.of(out, DataType.F32, "out"));
     attention.run(type, spec, q, k, v, out, metadata);
   }
 
@@ -408,6 +454,7 @@ final class OpenClBackend implements AttentionBackend {
       t.markFreed();
     }
     live.clear();
+    transposed.clear();
     floats.clear();
     ints.clear();
     cache = null;

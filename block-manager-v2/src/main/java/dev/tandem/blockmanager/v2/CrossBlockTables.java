@@ -42,11 +42,6 @@ final class CrossBlockTables {
     public int hashCode() {
       return Arrays.hashCode(tokens);
     }
-
-    @Override
-    public String toString() {
-      return "EncoderInput[" + tokens.length + " tokens]";
-    }
   }
 
   private static final class CrossTable {

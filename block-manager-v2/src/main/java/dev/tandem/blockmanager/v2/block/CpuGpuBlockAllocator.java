@@ -37,7 +37,7 @@ public final class CpuGpuBlockAllocator {
         new NaiveBlockAllocator(numGpuBlocks, numCpuBlocks));
   }
 
-  public BlockAllocator allocator(Device device) {
+  private BlockAllocator allocator(Device device) {
     return device == Device.GPU ? gpu : cpu;
   }
 
@@ -98,10 +98,6 @@ public final class CpuGpuBlockAllocator {
 
   public long contentHash(int blockId) {
     return allocatorOf(blockId).contentHash(blockId);
-  }
-
-  public int refCount(int blockId) {
-    return allocatorOf(blockId).refCount(blockId);
   }
 
   public void incrementRef(int blockId) {

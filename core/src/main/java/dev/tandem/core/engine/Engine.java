@@ -1,0 +1,424 @@
+package dev.tandem.core.engine;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.tandem.api.sequence.SamplingParams;
+import dev.tandem.api.sequence.Sequence;
+import dev.tandem.api.sequence.SequenceGroup;
+import dev.tandem.core.checkpoint.GenerationConfig;
+import dev.tandem.core.config.EngineConfig;
+import dev.tandem.core.plugin.Plugins;
+import dev.tandem.core.sampling.BeamSearch;
+import dev.tandem.core.sampling.Sampler;
+import dev.tandem.core.sampling.TokenRules;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * The synchronous engine: vLLM's {@code LLMEngine} for encoder/decoder models. {@link #addRequest}
+ * queues, each {@link #step} schedules, runs the model once and returns the outputs of the requests
+ * it touched; {@link #generate} runs a list of requests to the end.
+ *
+ * <p><b>Bad input.</b> A problem with one request never stops the engine. Problems that a request
+ * shows on its own — an empty encoder prompt, a prompt longer than the model allows, a duplicate
+ * request id, unknown token ids, invalid or inconsistent sampling parameters — make {@link
+ * #addRequest} throw {@link IllegalArgumentException} with a message naming the request, the
+ * problem and what is allowed; nothing is queued. ({@link SamplingParams} already rejects
+ * out-of-range values when it is built.) Problems found while scheduling — a request that can never
+ * fit in the KV cache, a group that cannot be swapped out — finish that request with {@link
+ * FinishReason#ERROR} and the reason as its message. {@link #generate} and {@link AsyncEngine}
+ * report a rejected request the same way, as a finished output with {@code ERROR}.
+ *
+ * <p>Not thread-safe: one thread drives it (see {@link AsyncEngine} for many callers).
+ */
+public final class Engine implements AutoCloseable {
+
+  private static final System.Logger LOG = System.getLogger(Engine.class.getName());
+
+  private final EngineParts parts;
+  private final Scheduler scheduler;
+  private final Sampler sampler;
+  private final OutputProcessor processor;
+  private final Map<String, RequestState> unfinished = new HashMap<>();
+  private final List<RequestOutput> pendingFinals = new ArrayList<>();
+  private final SplittableRandom seeds = new SplittableRandom();
+  private long nextSequenceId;
+  private long steps;
+  private long prefillSteps;
+  private int peakBlocksUsed;
+  private boolean closed;
+
+  public Engine(EngineParts parts) {
+    this.parts = requireNonNull(parts, "parts is null");
+    GenerationConfig generation = parts.generation();
+    TokenRules rules =
+        new TokenRules(
+            generation.eosTokenIds(),
+            orNone(generation.forcedBosTokenId()),
+            orNone(generation.forcedEosTokenId()));
+    int vocabSize = parts.executor().vocabSize();
+    this.scheduler =
+        new Scheduler(
+            parts.blocks(),
+            parts.cache(),
+            parts.maxNumSeqs(),
+            parts.maxNumBatchedTokens(),
+            parts.preemption());
+    this.sampler = new Sampler(rules, vocabSize);
+    this.processor =
+        new OutputProcessor(
+            scheduler, sampler, vocabSize, parts.maxModelLen(), () -> nextSequenceId++);
+  }
+
+  /**
+   * An engine as configured: the chosen backend and block manager (discovered on the module/class
+   * path and in the plugins directory), the checkpoint, a KV cache sized by the cache settings.
+   */
+  public static Engine create(EngineConfig config) {
+    requireNonNull(config, "config is null");
+    return create(config, Plugins.discover(config.pluginsDirectory()));
+  }
+
+  /** As {@link #create(EngineConfig)}, choosing among the given plugins. */
+  public static Engine create(EngineConfig config, Plugins plugins) {
+    requireNonNull(config, "config is null");
+    requireNonNull(plugins, "plugins is null");
+    return EngineAssembly.create(config, plugins);
+  }
+
+  /**
+   * Validates and queues a request.
+   *
+   * @throws IllegalArgumentException if the request is invalid (see the class comment)
+   * @throws IllegalStateException if the engine is closed
+   */
+  public void addRequest(Request request) {
+    requireNonNull(request, "request is null");
+    checkOpen();
+    String id = request.requestId();
+    if (unfinished.containsKey(id)) {
+      throw new IllegalArgumentException(
+          "request id '" + id + "' is already used by an unfinished request; ids must be unique");
+    }
+    SamplingParams params = request.samplingParams();
+    checkBeamSearch(id, params);
+    String promptText = request.encoderPrompt() instanceof Prompt.Text(String text) ? text : null;
+    int[] encoderIds = encode(request.encoderPrompt());
+    if (encoderIds.length == 0) {
+      throw new IllegalArgumentException(
+          "request '" + id + "': the encoder prompt is empty; it needs at least one token");
+    }
+    if (encoderIds.length > parts.maxModelLen()) {
+      throw new IllegalArgumentException(
+          "request '%s': the encoder prompt has %d tokens, more than the %d the model allows"
+                  .formatted(id, encoderIds.length, parts.maxModelLen())
+              + " (max_position_embeddings or max-model-len)");
+    }
+    checkTokenIds(id, "encoder", encoderIds);
+    int[] decoderIds = decoderPrompt(request.decoderPrompt());
+    checkTokenIds(id, "decoder", decoderIds);
+    if (decoderIds.length >= parts.maxModelLen()) {
+      throw new IllegalArgumentException(
+          "request '%s': the decoder prompt has %d tokens, leaving no room below the model's"
+                  .formatted(id, decoderIds.length)
+              + " maximum length of "
+              + parts.maxModelLen());
+    }
+    int maxTokens = maxTokens(params, decoderIds.length);
+    if (params.minTokens() > maxTokens) {
+      throw new IllegalArgumentException(
+          "request '%s': min_tokens=%d is more than the %d tokens it may generate"
+              .formatted(id, params.minTokens(), maxTokens));
+    }
+    long seed = params.seed() != null ? params.seed() : seeds.nextLong();
+    Sequence encoder = new Sequence(nextSequenceId++, encoderIds);
+    Sequence decoder = new Sequence(nextSequenceId++, decoderIds);
+    SequenceGroup group =
+        new SequenceGroup(id, encoder, List.of(decoder), System.nanoTime(), params);
+    BeamSearch beamSearch =
+        params.isBeamSearch()
+            ? new BeamSearch(
+                params.numBeams(),
+                params.lengthPenalty(),
+                params.earlyStopping(),
+                decoderIds.length,
+                decoderIds.length + maxTokens,
+                params.ignoreEos() ? new int[0] : sampler.rules().eosTokenIds())
+            : null;
+    RequestState state =
+        new RequestState(
+            request, parts.tokenizer(), promptText, encoderIds, group, maxTokens, seed, beamSearch);
+    unfinished.put(id, state);
+    scheduler.add(group);
+  }
+
+  /**
+   * Runs one step: schedules, runs the model, samples.
+   *
+   * @return the outputs of the requests this step touched, plus those aborted or failed since the
+   *     last step; each request's last output has {@code finished} true
+   */
+  public List<RequestOutput> step() {
+    checkOpen();
+    List<RequestOutput> outputs = new ArrayList<>(pendingFinals);
+    pendingFinals.clear();
+    SchedulerOutput scheduled = scheduler.schedule();
+    int used = parts.cache().numGpuBlocks() - parts.blocks().numFreeGpuBlocks();
+    peakBlocksUsed = Math.max(peakBlocksUsed, used);
+    for (SchedulerOutput.FailedGroup failed : scheduled.failed()) {
+      RequestState state = unfinished.remove(failed.group().requestId());
+      LOG.log(System.Logger.Level.WARNING, failed.reason());
+      state.finishGroup(FinishReason.ERROR, failed.reason(), System.nanoTime());
+      outputs.add(state.snapshot());
+    }
+    if (scheduled.isEmpty()) {
+      return outputs;
+    }
+    steps++;
+    if (scheduled.prefill()) {
+      prefillSteps++;
+    }
+    float[] logits = parts.executor().execute(scheduled);
+    List<RequestState> states = new ArrayList<>(scheduled.groups().size());
+    for (SequenceGroup group : scheduled.groups()) {
+      states.add(unfinished.get(group.requestId()));
+    }
+    processor.process(states, logits, System.nanoTime());
+    scheduler.removeFinished();
+    for (RequestState state : states) {
+      outputs.add(state.snapshot());
+      if (state.isFinished()) {
+        unfinished.remove(state.requestId());
+      }
+    }
+    return outputs;
+  }
+
+  /**
+   * Aborts an unfinished request and frees its blocks; its final output (finish reason ABORT) comes
+   * with the next {@link #step}.
+   *
+   * @return false if no unfinished request has that id
+   */
+  public boolean abort(String requestId) {
+    checkOpen();
+    RequestState state = unfinished.remove(requireNonNull(requestId, "requestId is null"));
+    if (state == null) {
+      return false;
+    }
+    scheduler.abort(requestId);
+    state.finishGroup(FinishReason.ABORT, null, System.nanoTime());
+    pendingFinals.add(state.snapshot());
+    return true;
+  }
+
+  /** Whether a request is unfinished or a final output is still to be returned by step. */
+  public boolean hasUnfinished() {
+    return !unfinished.isEmpty() || !pendingFinals.isEmpty();
+  }
+
+  /**
+   * Runs the requests to the end; the engine must have no other unfinished request.
+   *
+   * @return one final output per request, in input order; rejected requests finish with ERROR
+   */
+  public List<RequestOutput> generate(List<Request> requests) {
+    checkOpen();
+    if (hasUnfinished()) {
+      throw new IllegalStateException(
+          "generate needs an idle engine, but " + unfinished.size() + " requests are unfinished");
+    }
+    RequestOutput[] results = new RequestOutput[requests.size()];
+    Map<String, Integer> positions = new LinkedHashMap<>();
+    for (int i = 0; i < requests.size(); i++) {
+      Request request = requests.get(i);
+      try {
+        addRequest(request);
+        positions.put(request.requestId(), i);
+      } catch (IllegalArgumentException e) {
+        results[i] = rejected(request, e.getMessage());
+      }
+    }
+    while (hasUnfinished()) {
+      for (RequestOutput output : step()) {
+        if (output.finished()) {
+          results[positions.get(output.requestId())] = output;
+        }
+      }
+    }
+    return Arrays.asList(results);
+  }
+
+  /** A finished output with ERROR for a request that was never queued. */
+  static RequestOutput rejected(Request request, String message) {
+    long now = System.nanoTime();
+    String prompt = request.encoderPrompt() instanceof Prompt.Text(String text) ? text : null;
+    return new RequestOutput(
+        request.requestId(),
+        prompt,
+        new int[0],
+        List.of(new CompletionOutput(0, "", new int[0], 0, 0, null, FinishReason.ERROR, message)),
+        true,
+        new RequestMetrics(now, 0, now, new long[0]));
+  }
+
+  /**
+   * Sampling parameters with the model's generation defaults ({@code generation_config.json}):
+   * max_new_tokens, min_new_tokens, num_beams, length_penalty, early_stopping, and the sampling
+   * settings when {@code do_sample} is true (else greedy).
+   */
+  public SamplingParams.Builder defaultSamplingParams() {
+    GenerationConfig g = parts.generation();
+    SamplingParams.Builder builder =
+        SamplingParams.builder()
+            .maxTokens(g.maxNewTokens())
+            .minTokens(g.minNewTokens() == null ? 0 : g.minNewTokens())
+            .numBeams(g.numBeams())
+            .lengthPenalty(g.lengthPenalty())
+            .earlyStopping(g.earlyStopping())
+            .repetitionPenalty(g.repetitionPenalty());
+    if (g.doSample() && g.numBeams() == 1) {
+      builder.temperature(g.temperature()).topP(g.topP()).topK(g.topK() > 0 ? g.topK() : -1);
+    }
+    return builder;
+  }
+
+  public EngineStats stats() {
+    return new EngineStats(
+        scheduler.stats(),
+        steps,
+        prefillSteps,
+        parts.cache().numGpuBlocks(),
+        parts.blocks().numFreeGpuBlocks(),
+        peakBlocksUsed,
+        parts.cache().numCpuBlocks(),
+        parts.blocks().numFreeCpuBlocks());
+  }
+
+  /**
+   * Audits the block manager (see {@link
+   * dev.tandem.api.block.BlockSpaceManager#checkInvariants()}); for tests and debugging.
+   */
+  public void checkBlockInvariants() {
+    parts.blocks().checkInvariants();
+  }
+
+  /** The model's vocabulary size (rows of the logits). */
+  public int vocabSize() {
+    return sampler.vocabSize();
+  }
+
+  /** The backend and device the model runs on, in words. */
+  public String device() {
+    return parts.executor().device();
+  }
+
+  public int maxModelLen() {
+    return parts.maxModelLen();
+  }
+
+  /** Frees the model's device memory and KV cache and the tokenizer; unfinished requests end. */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      parts.executor().close();
+    } finally {
+      parts.tokenizer().close();
+    }
+  }
+
+  private int[] encode(Prompt prompt) {
+    return switch (prompt) {
+      case Prompt.Text(String text) -> text.isEmpty() ? new int[0] : parts.tokenizer().encode(text);
+      case Prompt.Tokens tokens -> tokens.ids();
+    };
+  }
+
+  /**
+   * The decoder prompt: {@code [decoder_start_token_id]} by default; a given prompt gets the start
+   * token prepended when it lacks it, and text loses the EOS its tokenizer appends.
+   */
+  private int[] decoderPrompt(Prompt prompt) {
+    int start = parts.generation().decoderStartTokenId();
+    if (prompt == null) {
+      return new int[] {start};
+    }
+    int[] ids = encode(prompt);
+    if (prompt instanceof Prompt.Text) {
+      int end = ids.length;
+      while (end > 0 && sampler.rules().isEos(ids[end - 1])) {
+        end--;
+      }
+      ids = Arrays.copyOf(ids, end);
+    }
+    if (ids.length > 0 && ids[0] == start) {
+      return ids;
+    }
+    int[] withStart = new int[ids.length + 1];
+    withStart[0] = start;
+    System.arraycopy(ids, 0, withStart, 1, ids.length);
+    return withStart;
+  }
+
+  /** max_tokens, else the generation config's max_new_tokens or max_length; within the model. */
+  private int maxTokens(SamplingParams params, int decoderPromptLength) {
+    GenerationConfig g = parts.generation();
+    int room = parts.maxModelLen() - decoderPromptLength;
+    int wanted;
+    if (params.maxTokens() != null) {
+      wanted = params.maxTokens();
+    } else if (g.maxNewTokens() != null) {
+      wanted = g.maxNewTokens();
+    } else if (g.maxLength() != null && g.maxLength() > decoderPromptLength) {
+      wanted = g.maxLength() - decoderPromptLength;
+    } else {
+      wanted = room;
+    }
+    return Math.min(wanted, room);
+  }
+
+  private void checkTokenIds(String id, String which, int[] ids) {
+    int vocab = sampler.vocabSize();
+    for (int token : ids) {
+      if (token < 0 || token >= vocab) {
+        throw new IllegalArgumentException(
+            "request '%s': %s token id %d is outside the vocabulary [0, %d)"
+                .formatted(id, which, token, vocab));
+      }
+    }
+  }
+
+  private static void checkBeamSearch(String id, SamplingParams params) {
+    if (params.isBeamSearch()
+        && (params.temperature() != 0
+            || params.topP() != 1
+            || params.topK() != -1
+            || params.minP() != 0)) {
+      throw new IllegalArgumentException(
+          "request '"
+              + id
+              + "': beam search (num_beams="
+              + params.numBeams()
+              + ") does not sample; temperature must be 0, top_p 1, top_k -1 and min_p 0");
+    }
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("the engine is closed");
+    }
+  }
+
+  private static int orNone(Integer token) {
+    return token == null ? TokenRules.NONE : token;
+  }
+}

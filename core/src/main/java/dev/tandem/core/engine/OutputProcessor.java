@@ -1,0 +1,191 @@
+package dev.tandem.core.engine;
+
+import dev.tandem.api.sequence.SamplingParams;
+import dev.tandem.api.sequence.Sequence;
+import dev.tandem.api.sequence.SequenceGroup;
+import dev.tandem.api.sequence.SequenceStatus;
+import dev.tandem.core.engine.RequestState.SequenceOutput;
+import dev.tandem.core.sampling.BeamSearch;
+import dev.tandem.core.sampling.Distribution;
+import dev.tandem.core.sampling.SampledToken;
+import dev.tandem.core.sampling.Sampler;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.LongSupplier;
+
+/**
+ * Applies one step's logits to its groups: samples (or runs a beam-search step), forks the {@code n
+ * > 1} samples and the beams, detokenizes, checks the stop conditions in vLLM's order and frees the
+ * blocks of sequences that finished. Runs on the engine loop's thread.
+ */
+final class OutputProcessor {
+
+  private final Scheduler scheduler;
+  private final Sampler sampler;
+  private final int vocabSize;
+  private final int maxModelLen;
+  private final LongSupplier nextSequenceId;
+  private float[] beamRows = new float[0];
+
+  OutputProcessor(
+      Scheduler scheduler,
+      Sampler sampler,
+      int vocabSize,
+      int maxModelLen,
+      LongSupplier nextSequenceId) {
+    this.scheduler = scheduler;
+    this.sampler = sampler;
+    this.vocabSize = vocabSize;
+    this.maxModelLen = maxModelLen;
+    this.nextSequenceId = nextSequenceId;
+  }
+
+  /**
+   * Consumes the logits rows of the step's groups, in order.
+   *
+   * @return the number of rows consumed
+   */
+  int process(List<RequestState> states, float[] logits, long nowNanos) {
+    int row = 0;
+    for (RequestState state : states) {
+      List<Sequence> seqs = state.group.sequences(SequenceStatus.RUNNING);
+      if (state.beamSearch != null) {
+        beamStep(state, seqs, logits, row);
+      } else {
+        for (int i = 0; i < seqs.size(); i++) {
+          sampleStep(state, seqs.get(i), logits, row + i);
+        }
+      }
+      row += seqs.size();
+      state.recordTokens(nowNanos);
+      if (state.group.isFinished()) {
+        state.markFinished(nowNanos);
+      }
+    }
+    return row;
+  }
+
+  private void sampleStep(RequestState state, Sequence seq, float[] logits, int row) {
+    SamplingParams params = state.params();
+    Distribution dist = sampler.distribution(logits, row * vocabSize, seq, params, state.maxTokens);
+    SequenceGroup group = state.group;
+    if (params.n() > 1 && group.sequences().size() == 1 && seq.outputLength() == 0) {
+      // The first step of n > 1: n independent samples from the prompt's distribution, each in a
+      // sequence of its own that shares the prompt's blocks and the group's cross table.
+      List<Sequence> children = new ArrayList<>();
+      for (int i = 1; i < params.n(); i++) {
+        Sequence child = seq.fork(nextSequenceId.getAsLong());
+        scheduler.fork(seq, child);
+        group.addSequence(child);
+        state.addOutput(child, i);
+        children.add(child);
+      }
+      for (Sequence child : children) {
+        accept(state, child, sampler.choose(dist, params, state.output(child).random));
+      }
+    }
+    accept(state, seq, sampler.choose(dist, params, state.output(seq).random));
+  }
+
+  private void accept(RequestState state, Sequence seq, SampledToken token) {
+    SequenceOutput out = state.output(seq);
+    seq.appendToken(token.token(), token.logprob());
+    if (out.logprobs != null) {
+      out.logprobs.add(token.logprobs());
+    }
+    String delta = out.text.next(seq.outputTokenIds());
+    FinishReason reason = stopCheck(state, seq, out, delta);
+    if (reason != null) {
+      out.finishReason = reason;
+      seq.setStatus(
+          reason == FinishReason.STOP
+              ? SequenceStatus.FINISHED_STOPPED
+              : SequenceStatus.FINISHED_LENGTH_CAPPED);
+      scheduler.freeSequence(seq);
+    }
+  }
+
+  /** vLLM's StopChecker: stop conditions only after min_tokens; length limits always. */
+  private FinishReason stopCheck(
+      RequestState state, Sequence seq, SequenceOutput out, String delta) {
+    SamplingParams params = state.params();
+    int token = seq.lastToken();
+    if (seq.outputLength() >= params.minTokens()) {
+      if (!params.ignoreEos() && sampler.rules().isEos(token)) {
+        return FinishReason.STOP;
+      }
+      if (params.stopTokenIds().contains(token)) {
+        out.finishMessage = String.valueOf(token);
+        return FinishReason.STOP;
+      }
+      if (!params.stop().isEmpty() && !delta.isEmpty()) {
+        String text = out.text.text();
+        for (String stop : params.stop()) {
+          int from = Math.max(0, text.length() - delta.length() - stop.length() + 1);
+          int at = text.indexOf(stop, from);
+          if (at >= 0) {
+            out.textLimit = at;
+            out.finishMessage = stop;
+            return FinishReason.STOP;
+          }
+        }
+      }
+    }
+    if (seq.length() >= maxModelLen || seq.outputLength() >= state.maxTokens) {
+      return FinishReason.LENGTH;
+    }
+    return null;
+  }
+
+  /** One beam-search step: score, then rearrange the running beams as the search says. */
+  private void beamStep(RequestState state, List<Sequence> beams, float[] logits, int row) {
+    int rows = beams.size();
+    if (beamRows.length < rows * vocabSize) {
+      beamRows = new float[rows * vocabSize];
+    }
+    for (int b = 0; b < rows; b++) {
+      sampler.beamLogprobs(
+          logits,
+          (row + b) * vocabSize,
+          beams.get(b),
+          state.params(),
+          state.maxTokens,
+          beamRows,
+          b * vocabSize);
+    }
+    BeamSearch.Step step = state.beamSearch.step(beams, beamRows, vocabSize);
+    SequenceGroup group = state.group;
+    if (step.done()) {
+      for (Sequence beam : beams) {
+        beam.setStatus(SequenceStatus.FINISHED_STOPPED);
+        scheduler.freeSequence(beam);
+      }
+      return;
+    }
+    List<List<BeamSearch.Continuation>> byParent = new ArrayList<>();
+    for (int b = 0; b < rows; b++) {
+      byParent.add(new ArrayList<>());
+    }
+    for (BeamSearch.Continuation c : step.running()) {
+      byParent.get(c.parent()).add(c);
+    }
+    for (int b = 0; b < rows; b++) {
+      Sequence parent = beams.get(b);
+      List<BeamSearch.Continuation> continuations = byParent.get(b);
+      if (continuations.isEmpty()) {
+        parent.setStatus(SequenceStatus.FINISHED_STOPPED);
+        scheduler.freeSequence(parent);
+        group.removeSequence(parent);
+        state.forget(parent);
+        continue;
+      }
+      for (BeamSearch.Continuation c : continuations.subList(1, continuations.size())) {
+        Sequence child = parent.fork(nextSequenceId.getAsLong());
+        scheduler.fork(parent, child);
+        group.addSequence(child);
+        child.appendToken(c.token(), c.logprob());
+      }
+      parent.appendToken(continuations.getFirst().token(), continuations.getFirst().logprob());
+    }
+  }
+}

@@ -1,0 +1,128 @@
+package dev.tandem.core.sampling;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.random.RandomGenerator;
+
+/**
+ * The processed next-token distribution of one sequence: logits after penalties, temperature and
+ * truncation, masked tokens at -infinity. Reused from row to row by its {@link Sampler}; not
+ * thread-safe.
+ */
+public final class Distribution {
+
+  private final float[] logits; // (vocab) processed; -inf = masked
+  private final int vocabSize;
+  private int argmax;
+  private double logNormalizer; // log(sum(exp(logits)))
+
+  Distribution(int vocabSize) {
+    this.logits = new float[vocabSize];
+    this.vocabSize = vocabSize;
+  }
+
+  float[] logits() {
+    return logits;
+  }
+
+  int vocabSize() {
+    return vocabSize;
+  }
+
+  /** Computes the argmax and normalizer once the logits are final. */
+  void normalize() {
+    float max = Float.NEGATIVE_INFINITY;
+    int best = 0;
+    for (int i = 0; i < vocabSize; i++) {
+      if (logits[i] > max) {
+        max = logits[i];
+        best = i;
+      }
+    }
+    // Shift by the max before exponentiating so that no term overflows.
+    double sum = 0;
+    for (int i = 0; i < vocabSize; i++) {
+      sum += Math.exp(logits[i] - max);
+    }
+    argmax = best;
+    logNormalizer = max + Math.log(sum);
+  }
+
+  /** The most likely token (the lowest id among equals). */
+  public int greedy() {
+    return argmax;
+  }
+
+  /** Draws a token with one uniform number from {@code random}, walking the vocabulary in order. */
+  public int sample(RandomGenerator random) {
+    double target = random.nextDouble();
+    double cumulative = 0;
+    int lastPossible = argmax;
+    for (int i = 0; i < vocabSize; i++) {
+      if (logits[i] == Float.NEGATIVE_INFINITY) {
+        continue;
+      }
+      cumulative += Math.exp(logits[i] - logNormalizer);
+      lastPossible = i;
+      if (cumulative > target) {
+        return i;
+      }
+    }
+    return lastPossible; // rounding left the total mass just below target
+  }
+
+  public double logprob(int token) {
+    return logits[token] - logNormalizer;
+  }
+
+  /** 1 + the number of tokens strictly more likely than {@code token}. */
+  public int rank(int token) {
+    float value = logits[token];
+    int rank = 1;
+    for (int i = 0; i < vocabSize; i++) {
+      if (logits[i] > value) {
+        rank++;
+      }
+    }
+    return rank;
+  }
+
+  /** The k most likely tokens, best first (ties: lower id first). */
+  public List<TokenLogprob> top(int k) {
+    int[] best = topIndices(logits, vocabSize, k);
+    List<TokenLogprob> result = new ArrayList<>(best.length);
+    for (int r = 0; r < best.length; r++) {
+      result.add(new TokenLogprob(best[r], logprob(best[r]), r + 1));
+    }
+    return result;
+  }
+
+  /** The chosen token and the top k, as returned for {@code logprobs=k}. */
+  public PositionLogprobs positionLogprobs(int chosen, int k) {
+    return new PositionLogprobs(new TokenLogprob(chosen, logprob(chosen), rank(chosen)), top(k));
+  }
+
+  /**
+   * Indices of the k largest values of values[0, n), largest first, ties by lower index; selection
+   * with a sorted window of k so that k much smaller than n costs O(n) comparisons.
+   */
+  static int[] topIndices(float[] values, int n, int k) {
+    k = Math.min(k, n);
+    int[] idx = new int[k];
+    int size = 0;
+    for (int i = 0; i < n; i++) {
+      float v = values[i];
+      if (size == k && !(v > values[idx[k - 1]])) {
+        continue; // not better than the current k-th: the common case, one comparison
+      }
+      int pos = size < k ? size++ : k - 1;
+      while (pos > 0 && v > values[idx[pos - 1]]) {
+        idx[pos] = idx[pos - 1];
+        pos--;
+      }
+      idx[pos] = i;
+    }
+    return Arrays.copyOf(idx, size);
+  }
+}

@@ -1,0 +1,232 @@
+package dev.tandem.core.sampling;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.tandem.api.sequence.SamplingParams;
+import dev.tandem.api.sequence.Sequence;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.random.RandomGenerator;
+
+/**
+ * Turns one sequence's logits into its next-token distribution, in vLLM's order: min-tokens
+ * suppression of EOS and stop ids, HuggingFace's forced BOS/EOS, repetition / presence / frequency
+ * penalties, temperature, top-k, top-p, min-p. Greedy rows (temperature 0) use temperature 1, so
+ * their log-probabilities are those of the penalized logits. Not thread-safe: one per engine loop.
+ */
+public final class Sampler {
+
+  private final TokenRules rules;
+  private final int vocabSize;
+  private final Distribution distribution;
+  private final float[] sortScratch;
+
+  public Sampler(TokenRules rules, int vocabSize) {
+    this.rules = requireNonNull(rules, "rules is null");
+    if (vocabSize < 1) {
+      throw new IllegalArgumentException("vocabSize=" + vocabSize + ": must be at least 1");
+    }
+    this.vocabSize = vocabSize;
+    this.distribution = new Distribution(vocabSize);
+    this.sortScratch = new float[vocabSize];
+  }
+
+  public int vocabSize() {
+    return vocabSize;
+  }
+
+  public TokenRules rules() {
+    return rules;
+  }
+
+  /**
+   * A generator for sequence {@code index} of a request: the same (seed, index) always gives the
+   * same stream, whatever else the engine runs.
+   */
+  public static RandomGenerator generator(long seed, int index) {
+    return new SplittableRandom(seed * 0x9E3779B97F4A7C15L + index);
+  }
+
+  /**
+   * The processed distribution of the sequence's next token. The returned object is reused by the
+   * next call.
+   *
+   * @param logits holds the row at {@code offset}, {@code vocabSize} values; left unchanged
+   * @param maxTokens the request's effective {@code max_tokens}
+   */
+  public Distribution distribution(
+      float[] logits, int offset, Sequence seq, SamplingParams params, int maxTokens) {
+    float[] x = distribution.logits();
+    System.arraycopy(logits, offset, x, 0, vocabSize);
+    applyTokenRules(x, seq, params, maxTokens);
+    applyPenalties(x, seq, params);
+    if (params.temperature() > 0 && params.temperature() != 1) {
+      float inverse = (float) (1 / params.temperature());
+      for (int i = 0; i < vocabSize; i++) {
+        x[i] *= inverse;
+      }
+    }
+    if (params.temperature() > 0) {
+      truncate(x, params);
+    }
+    distribution.normalize();
+    return distribution;
+  }
+
+  /** Chooses the next token: greedy or drawn from {@code random}, with requested logprobs. */
+  public SampledToken choose(Distribution dist, SamplingParams params, RandomGenerator random) {
+    int token = params.temperature() == 0 ? dist.greedy() : dist.sample(random);
+    PositionLogprobs logprobs =
+        params.logprobs() == null ? null : dist.positionLogprobs(token, params.logprobs());
+    return new SampledToken(token, dist.logprob(token), logprobs);
+  }
+
+  /**
+   * Beam search's scores as HuggingFace computes them: log-softmax of the raw logits, then
+   * min-new-tokens (EOS at -infinity without renormalizing) and forced BOS/EOS.
+   *
+   * @param out receives {@code vocabSize} log-probabilities at {@code outOffset}
+   */
+  public void beamLogprobs(
+      float[] logits,
+      int offset,
+      Sequence seq,
+      SamplingParams params,
+      int maxTokens,
+      float[] out,
+      int outOffset) {
+    float[] x = distribution.logits();
+    System.arraycopy(logits, offset, x, 0, vocabSize);
+    float max = Float.NEGATIVE_INFINITY;
+    for (int i = 0; i < vocabSize; i++) {
+      max = Math.max(max, x[i]);
+    }
+    double sum = 0;
+    for (int i = 0; i < vocabSize; i++) {
+      sum += Math.exp(x[i] - max);
+    }
+    float logNormalizer = (float) (max + Math.log(sum));
+    for (int i = 0; i < vocabSize; i++) {
+      x[i] -= logNormalizer;
+    }
+    applyTokenRules(x, seq, params, maxTokens);
+    System.arraycopy(x, 0, out, outOffset, vocabSize);
+  }
+
+  /** Min-tokens suppression, then forced BOS / EOS (which win, as in HuggingFace). */
+  private void applyTokenRules(float[] x, Sequence seq, SamplingParams params, int maxTokens) {
+    int generated = seq.outputLength();
+    if (generated < params.minTokens()) {
+      if (!params.ignoreEos()) {
+        for (int eos : rules.eosTokenIds()) {
+          x[eos] = Float.NEGATIVE_INFINITY;
+        }
+      }
+      for (int stop : params.stopTokenIds()) {
+        if (stop >= 0 && stop < vocabSize) {
+          x[stop] = Float.NEGATIVE_INFINITY;
+        }
+      }
+    }
+    if (rules.forcedBosTokenId() != TokenRules.NONE && seq.length() == 1) {
+      forceToken(x, rules.forcedBosTokenId());
+    } else if (rules.forcedEosTokenId() != TokenRules.NONE
+        && !params.ignoreEos()
+        && generated == maxTokens - 1) {
+      forceToken(x, rules.forcedEosTokenId());
+    }
+  }
+
+  private void forceToken(float[] x, int token) {
+    Arrays.fill(x, 0, vocabSize, Float.NEGATIVE_INFINITY);
+    x[token] = 0;
+  }
+
+  /**
+   * vLLM's penalties: repetition over the decoder's prompt and output tokens (divide positive
+   * logits, multiply negative ones), frequency and presence over the output tokens.
+   */
+  private void applyPenalties(float[] x, Sequence seq, SamplingParams params) {
+    boolean repetition = params.repetitionPenalty() != 1;
+    boolean additive = params.frequencyPenalty() != 0 || params.presencePenalty() != 0;
+    if (!repetition && !additive) {
+      return;
+    }
+    int[] tokens = seq.tokenIds();
+    if (repetition) {
+      int[] seen = tokens.clone();
+      Arrays.sort(seen);
+      float penalty = (float) params.repetitionPenalty();
+      for (int i = 0; i < seen.length; i++) {
+        int token = seen[i];
+        if ((i > 0 && seen[i - 1] == token) || token < 0 || token >= vocabSize) {
+          continue;
+        }
+        x[token] = x[token] > 0 ? x[token] / penalty : x[token] * penalty;
+      }
+    }
+    if (additive) {
+      int[] output = Arrays.copyOfRange(tokens, seq.promptLength(), tokens.length);
+      Arrays.sort(output);
+      for (int i = 0; i < output.length; ) {
+        int token = output[i];
+        int end = i;
+        while (end < output.length && output[end] == token) {
+          end++;
+        }
+        int count = end - i;
+        x[token] -= (float) (params.frequencyPenalty() * count + params.presencePenalty());
+        i = end;
+      }
+    }
+  }
+
+  /** Top-k, then top-p, then min-p, each masking tokens to -infinity (ties with the cut kept). */
+  private void truncate(float[] x, SamplingParams params) {
+    if (params.topK() > 0 && params.topK() < vocabSize) {
+      int[] best = Distribution.topIndices(x, vocabSize, params.topK());
+      mask(x, x[best[best.length - 1]]);
+    }
+    if (params.topP() < 1) {
+      mask(x, topPThreshold(x, params.topP()));
+    }
+    if (params.minP() > 0) {
+      float max = Float.NEGATIVE_INFINITY;
+      for (int i = 0; i < vocabSize; i++) {
+        max = Math.max(max, x[i]);
+      }
+      // p < minP * pMax  <=>  logit < maxLogit + ln(minP)
+      mask(x, (float) (max + Math.log(params.minP())));
+    }
+  }
+
+  private void mask(float[] x, float threshold) {
+    for (int i = 0; i < vocabSize; i++) {
+      if (x[i] < threshold) {
+        x[i] = Float.NEGATIVE_INFINITY;
+      }
+    }
+  }
+
+  /**
+   * The smallest logit kept by top-p: walking tokens from the most likely, a token is kept while
+   * the mass of the tokens before it is below p (vLLM masks ascending cumulative mass <= 1 - p).
+   */
+  private float topPThreshold(float[] x, double topP) {
+    float[] sorted = sortScratch;
+    System.arraycopy(x, 0, sorted, 0, vocabSize);
+    Arrays.sort(sorted, 0, vocabSize); // ascending
+    float max = sorted[vocabSize - 1];
+    double total = 0;
+    for (int i = 0; i < vocabSize; i++) {
+      total += Math.exp(sorted[i] - max);
+    }
+    double before = 0;
+    float threshold = max;
+    for (int i = vocabSize - 1; i >= 0 && before < topP * total; i--) {
+      threshold = sorted[i];
+      before += Math.exp(sorted[i] - max);
+    }
+    return threshold;
+  }
+}

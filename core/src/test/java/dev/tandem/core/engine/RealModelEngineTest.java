@@ -1,0 +1,150 @@
+package dev.tandem.core.engine;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.tandem.api.sequence.SamplingParams;
+import dev.tandem.core.checkpoint.Fixtures;
+import dev.tandem.core.config.PreemptionMode;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The engine on real checkpoints against HuggingFace's outputs, and under KV-cache pressure. */
+class RealModelEngineTest {
+
+  @ParameterizedTest
+  @ValueSource(strings = {"t5-tiny", "bart-tiny"})
+  void beamSearchMatchesHuggingFace(String fixture) {
+    JsonNode golden = RealModels.golden(fixture);
+    JsonNode beam = golden.get("beam_search");
+    SamplingParams params =
+        SamplingParams.builder()
+            .numBeams(beam.get("num_beams").asInt())
+            .maxTokens(beam.get("max_new_tokens").asInt())
+            .minTokens(beam.get("min_new_tokens").asInt())
+            .lengthPenalty(beam.get("length_penalty").asDouble())
+            .earlyStopping(beam.get("early_stopping").asBoolean())
+            .build();
+    List<Request> requests = new ArrayList<>();
+    for (int i = 0; i < golden.get("input_ids").size(); i++) {
+      requests.add(
+          Request.ofTokens("b" + i, RealModels.ints(golden.get("input_ids").get(i)), params));
+    }
+    String manager = ToyModel.blockManagers().findFirst().orElseThrow();
+    try (Engine engine = RealModels.engine(Fixtures.fixture(fixture), manager, Map.of())) {
+      List<RequestOutput> outputs = engine.generate(requests);
+      for (int i = 0; i < outputs.size(); i++) {
+        int[] expected = RealModels.ints(beam.get("sequences").get(i));
+        CompletionOutput best = outputs.get(i).first();
+        int[] actual = new int[best.tokenIds().length + 1];
+        actual[0] = expected[0]; // HuggingFace's sequences start with decoder_start_token_id
+        System.arraycopy(best.tokenIds(), 0, actual, 1, best.tokenIds().length);
+        assertArrayEquals(expected, actual, fixture + " prompt " + i);
+        double score = beam.get("sequences_scores").get(i).asDouble();
+        assertEquals(score, best.score(), 1e-4, fixture + " prompt " + i);
+      }
+      EnginePressureTest.assertAllBlocksFree(engine);
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"t5-tiny", "bart-tiny"})
+  void greedyMatchesHuggingFace(String fixture) {
+    JsonNode golden = RealModels.golden(fixture);
+    int tokens = golden.get("generation").get("max_new_tokens").asInt();
+    SamplingParams params = SamplingParams.builder().maxTokens(tokens).minTokens(tokens).build();
+    List<Request> requests = new ArrayList<>();
+    for (int i = 0; i < golden.get("prompts").size(); i++) {
+      requests.add(Request.of("g" + i, golden.get("prompts").get(i).asText(), params));
+    }
+    String manager = ToyModel.blockManagers().findFirst().orElseThrow();
+    try (Engine engine = RealModels.engine(Fixtures.fixture(fixture), manager, Map.of())) {
+      List<RequestOutput> outputs = engine.generate(requests);
+      for (int i = 0; i < outputs.size(); i++) {
+        int[] expected = RealModels.ints(golden.get("greedy_sequences").get(i));
+        assertArrayEquals(
+            RealModels.ints(golden.get("input_ids").get(i)), outputs.get(i).promptTokenIds());
+        assertArrayEquals(
+            Arrays.copyOfRange(expected, 1, expected.length), outputs.get(i).first().tokenIds());
+      }
+    }
+  }
+
+  static Stream<Arguments> managersAndModes() {
+    return EnginePressureTest.managersAndModes();
+  }
+
+  /**
+   * 200 greedy requests (the numwords eval prompts, then fixture prompts and variants) on the
+   * numwords model: a cache so small that groups are preempted gives exactly the outputs of an
+   * ample one, and those equal HuggingFace's greedy ids.
+   */
+  @ParameterizedTest(name = "{0} {1}")
+  @MethodSource("managersAndModes")
+  void pressureChangesNothingOnARealModel(String manager, PreemptionMode mode) {
+    JsonNode examples = RealModels.numwordsEval().get("examples");
+    List<Request> requests = new ArrayList<>();
+    List<String> texts = new ArrayList<>();
+    for (JsonNode example : examples) {
+      texts.add(example.get("prompt").asText());
+    }
+    for (String fixture : List.of("t5-tiny", "bart-tiny")) {
+      for (JsonNode prompt : RealModels.golden(fixture).get("prompts")) {
+        texts.add(prompt.asText());
+      }
+    }
+    for (int i = 0; texts.size() < 200; i++) {
+      String text = texts.get(i);
+      texts.add(i % 2 == 0 ? text.toUpperCase(Locale.ROOT) : "to digits: " + text);
+    }
+    for (int i = 0; i < texts.size(); i++) {
+      // Greedy; a few groups with two greedy samples make swapping happen in recompute mode too.
+      SamplingParams.Builder params = SamplingParams.builder();
+      if (i % 25 == 24) {
+        params.n(2).temperature(0.5).seed((long) i);
+      }
+      requests.add(Request.of("q" + i, texts.get(i), params.build()));
+    }
+    Map<String, RequestOutput> ample;
+    try (Engine engine =
+        RealModels.engine(Fixtures.numwordsT5(), manager, Map.of("max-num-seqs", "64"))) {
+      ample = EnginePressureTest.byId(engine.generate(requests));
+    }
+    for (int i = 0; i < examples.size(); i++) {
+      int[] hf = RealModels.ints(examples.get(i).get("hf_greedy_ids"));
+      int[] ours = ample.get("q" + i).first().tokenIds();
+      assertArrayEquals(Arrays.copyOfRange(hf, 1, 1 + ours.length), ours, "eval prompt " + i);
+    }
+    Map<String, String> tight =
+        Map.of(
+            "max-num-seqs", "64",
+            "num-kv-blocks", "40",
+            "swap-blocks", "400",
+            "block-size", "4",
+            "preemption", mode.name().toLowerCase(Locale.ROOT));
+    try (Engine engine = RealModels.engine(Fixtures.numwordsT5(), manager, tight)) {
+      Map<String, RequestOutput> pressed = EnginePressureTest.byId(engine.generate(requests));
+      SchedulerStats stats = engine.stats().scheduler();
+      assertTrue(stats.preemptions() > 0, "no preemption: " + stats);
+      assertTrue(stats.swapOuts() > 0, "no swap: " + stats);
+      if (mode == PreemptionMode.RECOMPUTE) {
+        assertTrue(stats.recomputations() > 0, "no recomputation: " + stats);
+      }
+      for (Request request : requests) {
+        EnginePressureTest.assertSameGeneration(
+            ample.get(request.requestId()), pressed.get(request.requestId()));
+      }
+      EnginePressureTest.assertAllBlocksFree(engine);
+    }
+  }
+}

@@ -1,0 +1,56 @@
+package dev.tandem.core.engine;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tandem.core.checkpoint.Fixtures;
+import dev.tandem.core.config.EngineConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/** Engines over the repository's real checkpoints (CPU backend), and their reference files. */
+final class RealModels {
+
+  private RealModels() {}
+
+  /** An engine over {@code model} with the given configuration flags on top of test defaults. */
+  static Engine engine(Path model, String blockManager, Map<String, String> flags) {
+    Map<String, String> all = new HashMap<>();
+    all.put("model", model.toString());
+    all.put("backend", "cpu");
+    all.put("block-manager", blockManager);
+    all.put("num-kv-blocks", "2048");
+    all.put("swap-blocks", "2048");
+    all.put("block-size", "16");
+    all.put("num-threads", "2");
+    all.putAll(flags);
+    return Engine.create(EngineConfig.resolve(all, Optional.empty(), Map.of(), Map.of()));
+  }
+
+  static JsonNode json(Path file) {
+    try {
+      return new ObjectMapper().readTree(file.toFile());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static JsonNode golden(String fixture) {
+    return json(Fixtures.fixture(fixture).resolve("golden.json"));
+  }
+
+  static JsonNode numwordsEval() {
+    return json(Fixtures.numwordsT5().resolve("eval.json"));
+  }
+
+  static int[] ints(JsonNode array) {
+    int[] values = new int[array.size()];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = array.get(i).asInt();
+    }
+    return values;
+  }
+}

@@ -1,0 +1,227 @@
+package dev.tandem.core.sampling;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tandem.api.sequence.SamplingParams;
+import dev.tandem.api.sequence.Sequence;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.TreeSet;
+import org.junit.jupiter.api.Test;
+
+class SamplerTest {
+
+  private static final int VOCAB = 8;
+  private static final TokenRules NO_RULES = new TokenRules(new int[] {1}, -1, -1);
+
+  private static final float[] LOGITS = {0.5f, 1.0f, 3.0f, -1.0f, 2.5f, 0.0f, 2.9f, -2.0f};
+
+  private static Sequence sequence(int... tokens) {
+    Sequence seq = new Sequence(7, new int[] {0});
+    for (int t : tokens) {
+      seq.appendToken(t, 0);
+    }
+    return seq;
+  }
+
+  /** Reference log-softmax in double, written independently of the sampler. */
+  private static double[] logSoftmax(double[] x) {
+    double max = Arrays.stream(x).max().orElseThrow();
+    double sum = Arrays.stream(x).map(v -> Math.exp(v - max)).sum();
+    return Arrays.stream(x).map(v -> v - max - Math.log(sum)).toArray();
+  }
+
+  private static double[] toDouble(float[] x) {
+    double[] d = new double[x.length];
+    for (int i = 0; i < x.length; i++) {
+      d[i] = x[i];
+    }
+    return d;
+  }
+
+  @Test
+  void greedyTakesTheArgmaxWithItsLogSoftmax() {
+    Sampler sampler = new Sampler(NO_RULES, VOCAB);
+    SamplingParams params = SamplingParams.builder().logprobs(3).build();
+    Distribution dist = sampler.distribution(LOGITS, 0, sequence(), params, 10);
+    SampledToken token = sampler.choose(dist, params, Sampler.generator(1, 0));
+    assertEquals(2, token.token());
+    double[] reference = logSoftmax(toDouble(LOGITS));
+    assertEquals(reference[2], token.logprob(), 1e-6);
+    assertEquals(
+        List.of(2, 6, 4), token.logprobs().top().stream().map(TokenLogprob::token).toList());
+    assertEquals(1, token.logprobs().chosen().rank());
+    assertEquals(reference[6], token.logprobs().top().get(1).logprob(), 1e-6);
+  }
+
+  @Test
+  void logitsAreReadAtTheRowOffsetAndLeftUnchanged() {
+    float[] rows = new float[2 * VOCAB];
+    System.arraycopy(LOGITS, 0, rows, VOCAB, VOCAB);
+    float[] copy = rows.clone();
+    Sampler sampler = new Sampler(NO_RULES, VOCAB);
+    Distribution dist = sampler.distribution(rows, VOCAB, sequence(), SamplingParams.greedy(), 10);
+    assertEquals(2, dist.greedy());
+    assertTrue(Arrays.equals(copy, rows));
+  }
+
+  @Test
+  void temperatureSamplingFollowsTheSoftmaxOfScaledLogits() {
+    Sampler sampler = new Sampler(NO_RULES, VOCAB);
+    double temperature = 1.7;
+    SamplingParams params = SamplingParams.builder().temperature(temperature).seed(3L).build();
+    double[] scaled = toDouble(LOGITS);
+    for (int i = 0; i < scaled.length; i++) {
+      scaled[i] /= temperature;
+    }
+    double[] expected = Arrays.stream(logSoftmax(scaled)).map(Math::exp).toArray();
+    int draws = 40_000;
+    int[] counts = new int[VOCAB];
+    var random = Sampler.generator(3, 0);
+    for (int i = 0; i < draws; i++) {
+      Distribution dist = sampler.distribution(LOGITS, 0, sequence(), params, 10);
+      counts[sampler.choose(dist, params, random).token()]++;
+    }
+    for (int t = 0; t < VOCAB; t++) {
+      double sd = Math.sqrt(draws * expected[t] * (1 - expected[t]));
+      assertEquals(draws * expected[t], counts[t], 5 * sd + 1, "token " + t);
+    }
+  }
+
+  @Test
+  void topKKeepsTheKMostLikely() {
+    assertEquals(
+        new TreeSet<>(List.of(2, 6, 4)),
+        support(SamplingParams.builder().temperature(1).topK(3).build()));
+  }
+
+  @Test
+  void topPKeepsTheSmallestTopSetReachingP() {
+    // Independent reference: sort probabilities descending, keep until the cumulative mass >= p.
+    double p = 0.8;
+    double[] probs = Arrays.stream(logSoftmax(toDouble(LOGITS))).map(Math::exp).toArray();
+    Integer[] order = {0, 1, 2, 3, 4, 5, 6, 7};
+    Arrays.sort(order, (a, b) -> Double.compare(probs[b], probs[a]));
+    TreeSet<Integer> expected = new TreeSet<>();
+    double mass = 0;
+    for (int t : order) {
+      if (mass >= p) {
+        break;
+      }
+      expected.add(t);
+      mass += probs[t];
+    }
+    assertEquals(expected, support(SamplingParams.builder().temperature(1).topP(p).build()));
+  }
+
+  @Test
+  void minPDropsTokensBelowAFractionOfTheBest() {
+    double[] probs = Arrays.stream(logSoftmax(toDouble(LOGITS))).map(Math::exp).toArray();
+    double best = Arrays.stream(probs).max().orElseThrow();
+    TreeSet<Integer> expected = new TreeSet<>();
+    for (int t = 0; t < VOCAB; t++) {
+      if (probs[t] >= 0.2 * best) {
+        expected.add(t);
+      }
+    }
+    assertEquals(expected, support(SamplingParams.builder().temperature(1).minP(0.2).build()));
+  }
+
+  private static TreeSet<Integer> support(SamplingParams params) {
+    Sampler sampler = new Sampler(NO_RULES, VOCAB);
+    Distribution dist = sampler.distribution(LOGITS, 0, sequence(), params, 10);
+    TreeSet<Integer> kept = new TreeSet<>();
+    for (int t = 0; t < VOCAB; t++) {
+      if (dist.logprob(t) > Double.NEGATIVE_INFINITY) {
+        kept.add(t);
+      }
+    }
+    return kept;
+  }
+
+  @Test
+  void penaltiesFollowVllm() {
+    Sampler sampler = new Sampler(NO_RULES, VOCAB);
+    SamplingParams params =
+        SamplingParams.builder()
+            .repetitionPenalty(2)
+            .presencePenalty(0.5)
+            .frequencyPenalty(0.25)
+            .build();
+    Sequence seq = sequence(2, 2, 3);
+    Distribution dist = sampler.distribution(LOGITS, 0, seq, params, 10);
+    double[] expected = toDouble(LOGITS);
+    expected[0] = LOGITS[0] / 2.0;
+    expected[2] = LOGITS[2] / 2.0 - 0.25 * 2 - 0.5;
+    expected[3] = LOGITS[3] * 2.0 - 0.25 - 0.5;
+    double[] reference = logSoftmax(expected);
+    for (int t = 0; t < VOCAB; t++) {
+      assertEquals(reference[t], dist.logprob(t), 1e-5, "token " + t);
+    }
+  }
+
+  @Test
+  void minTokensSuppressesEosAndStopIdsUntilReached() {
+    float[] logits = LOGITS.clone();
+    logits[1] = 10; // EOS would win
+    logits[5] = 9; // then the stop token
+    Sampler sampler = new Sampler(NO_RULES, VOCAB);
+    SamplingParams params = SamplingParams.builder().minTokens(2).stopTokenIds(List.of(5)).build();
+    assertEquals(2, sampler.distribution(logits, 0, sequence(4), params, 10).greedy());
+    assertEquals(1, sampler.distribution(logits, 0, sequence(4, 4), params, 10).greedy());
+    SamplingParams ignoring = params.toBuilder().ignoreEos(true).build();
+    assertEquals(1, sampler.distribution(logits, 0, sequence(4), ignoring, 10).greedy());
+  }
+
+  @Test
+  void forcedBosAndEosFollowHuggingFace() {
+    Sampler sampler = new Sampler(new TokenRules(new int[] {1}, 5, 1), VOCAB);
+    SamplingParams params = SamplingParams.greedy();
+    Distribution first = sampler.distribution(LOGITS, 0, sequence(), params, 4);
+    assertEquals(5, first.greedy());
+    assertEquals(0, first.logprob(5), 1e-9);
+    assertEquals(2, sampler.distribution(LOGITS, 0, sequence(5), params, 4).greedy());
+    assertEquals(1, sampler.distribution(LOGITS, 0, sequence(5, 2, 2), params, 4).greedy());
+    SamplingParams ignoring = params.toBuilder().ignoreEos(true).build();
+    assertEquals(2, sampler.distribution(LOGITS, 0, sequence(5, 2, 2), ignoring, 4).greedy());
+  }
+
+  @Test
+  void seededGeneratorsRepeatAndDifferByIndex() {
+    var a = Sampler.generator(42, 0);
+    var b = Sampler.generator(42, 0);
+    var c = Sampler.generator(42, 1);
+    long[] first = {a.nextLong(), a.nextLong()};
+    assertEquals(first[0], b.nextLong());
+    assertEquals(first[1], b.nextLong());
+    assertNotEquals(first[0], c.nextLong());
+  }
+
+  @Test
+  void noLogprobsUnlessRequested() {
+    Sampler sampler = new Sampler(NO_RULES, VOCAB);
+    Distribution dist = sampler.distribution(LOGITS, 0, sequence(), SamplingParams.greedy(), 10);
+    assertNull(sampler.choose(dist, SamplingParams.greedy(), new Random(1)).logprobs());
+  }
+
+  @Test
+  void topIndicesMatchesAFullSort() {
+    Random random = new Random(5);
+    float[] values = new float[1000];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = random.nextInt(200); // many ties
+    }
+    Integer[] order = new Integer[values.length];
+    Arrays.setAll(order, i -> i);
+    Arrays.sort(
+        order, (x, y) -> values[y] != values[x] ? Float.compare(values[y], values[x]) : x - y);
+    int[] top = Distribution.topIndices(values, values.length, 17);
+    for (int r = 0; r < 17; r++) {
+      assertEquals(order[r], top[r]);
+    }
+  }
+}
