@@ -2,10 +2,11 @@
 # Builds the GPU-check bundle (.gpu-bundle/ by default): everything `scripts/gpu-check.sh run` needs
 # on a bare Linux x86-64 NVIDIA machine without Java, Maven or network.
 #
-#   runtime.tar.xz   jlinked Java 25 runtime (xz: the native JVM compresses 3x, the bundle must
-#                    stay under 60 MiB), unpacked on first run into runtime/
+#   runtime.tar.xz   jlinked Java 25 runtime, stripped, xz-packed (the bundle must stay under
+#                    60 MiB), unpacked on the first run into runtime/
 #   lib/             the project's jars and their runtime dependencies; JCuda's natives slimmed to
-#                    libJCudaDriver, DJL tokenizers' natives to linux-x86_64
+#                    libJCudaDriver, DJL tokenizers' and Aparapi's natives to linux-x86_64
+#   opencl/          Debian's libOpenCL.so.1 (ICD loader), for the opencl backend
 #   test-classes/    test classes + resources of backend-cuda, core (and backend-opencl if it has tests)
 #   junit-platform-console-standalone.jar
 #   classes/         the benchmark launcher (scripts/gpu/*.java)
@@ -47,30 +48,12 @@ for module in api core backend-cpu backend-cuda backend-opencl block-manager-v1 
   cp "$module"/target/tandem-"$module"-*.jar "$bundle/lib/" 2>/dev/null || true
 done
 rm -f "$bundle"/lib/*-tests.jar "$bundle"/lib/*-sources.jar
-python3 "$root/scripts/gpu/slim_jar.py" "$bundle"/lib/jcuda-natives-*.jar 'lib/libJCudaDriver-'
-python3 "$root/scripts/gpu/slim_jar.py" "$bundle"/lib/tokenizers-*.jar 'native/lib/linux-x86_64/' \
-  --only-under native/lib/
-
-# OpenCL backend: Aparapi's JNI library for linux-x86_64 only (the jar carries Windows/macOS/ARM
-# builds, 19 MiB), and Debian's ICD loader libOpenCL.so.1 (package ocl-icd-libopencl1), which
-# `gpu-check.sh run` puts on LD_LIBRARY_PATH with an ICD file naming NVIDIA's OpenCL driver.
-if compgen -G "$bundle/lib/aparapi-jni-*.jar" >/dev/null; then
-  python3 - "$bundle"/lib/aparapi-jni-*.jar <<'PY'
-import os, sys, zipfile
-jar = sys.argv[1]
-natives = ("linux/", "osx/", "win/")
-with zipfile.ZipFile(jar) as src, zipfile.ZipFile(jar + ".tmp", "w", zipfile.ZIP_DEFLATED) as dst:
-    for item in src.infolist():
-        name = item.filename
-        if not name.startswith(natives) or name in ("linux/", "linux/libaparapi_x86_64.so"):
-            dst.writestr(item, src.read(name))
-os.replace(jar + ".tmp", jar)
-print(f"slimmed {os.path.basename(jar)} to linux/libaparapi_x86_64.so: {os.path.getsize(jar) / 2**20:.1f} MiB")
-PY
-  mkdir -p "$bundle/opencl"
-  cp -L /usr/lib/x86_64-linux-gnu/libOpenCL.so.1 "$bundle/opencl/" \
-    || echo "no /usr/lib/x86_64-linux-gnu/libOpenCL.so.1: install ocl-icd-libopencl1 for OpenCL on the GPU"
-fi
+slim() { [[ -f "$1" ]] && python3 "$root/scripts/gpu/slim_jar.py" "$@"; return 0; }
+slim "$(ls "$bundle"/lib/jcuda-natives-*.jar)" --drop lib/ --keep lib/libJCudaDriver-
+slim "$(ls "$bundle"/lib/tokenizers-*.jar)" --drop native/lib/ \
+  --keep native/lib/linux-x86_64/ native/lib/tokenizers.properties
+slim "$(ls "$bundle"/lib/aparapi-jni-*.jar 2>/dev/null)" --drop linux/ osx/ win/ \
+  --keep linux/libaparapi_x86_64.so
 
 echo "== test classes"
 for module in core backend-cuda backend-opencl; do
@@ -96,9 +79,23 @@ fi
 echo "== jlinked runtime ($modules)"
 strip_native=()
 command -v objcopy >/dev/null && strip_native=(--strip-native-debug-symbols "objcopy=$(command -v objcopy)")
-"$jdk/jlink" --add-modules "$modules" --compress=zip-9 --strip-debug --no-header-files \
+# No jlink compression: xz over the plain image packs to 15 MiB, over a zip-9 image to 24 MiB.
+"$jdk/jlink" --add-modules "$modules" --strip-debug --no-header-files \
   --no-man-pages "${strip_native[@]}" --output "$work/runtime" 2>&1 | grep -v incubator || true
-tar -C "$work" -cf - runtime | xz -9 -T2 > "$bundle/runtime.tar.xz"
+tar -C "$work" -cf - runtime | xz -9 -T0 > "$bundle/runtime.tar.xz"
+
+if compgen -G "$bundle/lib/aparapi-jni-*.jar" >/dev/null; then
+  # Debian's OpenCL ICD loader (package ocl-icd-libopencl1): the GPU machine has NVIDIA's OpenCL
+  # driver but no loader; `gpu-check.sh run` puts it on LD_LIBRARY_PATH with an ICD file.
+  icd_loader="$(ls /usr/lib/x86_64-linux-gnu/libOpenCL.so.1 2>/dev/null || true)"
+  if [[ -n "$icd_loader" ]]; then
+    mkdir -p "$bundle/opencl"
+    cp -L "$icd_loader" "$bundle/opencl/libOpenCL.so.1"
+  else
+    echo "WARNING: no libOpenCL.so.1 here (apt-get install ocl-icd-libopencl1): the GPU run's" \
+      "OpenCL phase will find no platform" >&2
+  fi
+fi
 
 echo "== data and scripts"
 cp -r fixtures models "$bundle/"

@@ -7,10 +7,12 @@
 #   scripts/gpu-check.sh run [DIR]      there, from the repository root: run everything, print one table
 #
 # run writes every log, JUnit XML report and JSON result under $OUT (default DIR/out). Phases, each
-# bounded by `timeout` and by an overall budget of GPU_CHECK_SECONDS (default 450):
+# bounded by `timeout` and by an overall budget of GPU_CHECK_SECONDS (default 470):
 #   1. environment (nvidia-smi, CPU, memory, the runtime)
 #   2. tests through the JUnit console: GPU_CHECK_TEST_PACKAGES (default: backend-cuda's kernel
 #      tests, core's backend conformance suite, model parity and engine tests)
+#   2c. the engine under block pressure on each GPU backend (scripts/gpu/GpuPressure.java):
+#      numwords-t5 prompts with preemption by swap, outputs equal to an ample cache and to cpu
 #   3. OpenCL tests, when the bundle holds backend-opencl tests (hook for the OpenCL backend)
 #   4. Tandem's benchmark (scripts/gpu/GpuBench.java over the engine's harness): t5-small and
 #      bart-base, 128 in / 128 out, greedy; GPU backends at B = 1, 32, 256; cpu at 2 and 16 threads
@@ -19,8 +21,8 @@
 #   6. one comparison table (benchmarks/peers/compare.py), also as $OUT/comparison.md
 # Environment knobs: GPU_CHECK_SECONDS, GPU_CHECK_TEST_PACKAGES (comma-separated),
 # GPU_CHECK_GPU_BACKENDS (default "cuda"; add opencl), GPU_CHECK_GPU_BATCHES (1,32,256),
-# GPU_CHECK_CPU_BATCHES (1,32), GPU_CHECK_CPU_THREADS (2,16), GPU_CHECK_MODELS (t5-small,bart-base),
-# GPU_CHECK_SKIP (comma-separated phases to skip: tests,opencl,bench,hf).
+# GPU_CHECK_CPU_BATCHES (1,32), GPU_CHECK_CPU_THREADS (16,2), GPU_CHECK_MODELS (t5-small,bart-base),
+# GPU_CHECK_SKIP (comma-separated phases to skip: tests,pressure,opencl,bench,hf).
 set -uo pipefail
 
 mode="${1:-}"
@@ -42,13 +44,13 @@ out="${OUT:-$bundle/out}"
 mkdir -p "$out"
 exec > >(tee -a "$out/gpu-check.log") 2>&1
 
-budget="${GPU_CHECK_SECONDS:-450}"
+budget="${GPU_CHECK_SECONDS:-470}"
 skip=",${GPU_CHECK_SKIP:-},"
 models="${GPU_CHECK_MODELS:-t5-small,bart-base}"
 gpu_backends="${GPU_CHECK_GPU_BACKENDS:-cuda}"
 gpu_batches="${GPU_CHECK_GPU_BATCHES:-1,32,256}"
 cpu_batches="${GPU_CHECK_CPU_BATCHES:-1,32}"
-cpu_threads="${GPU_CHECK_CPU_THREADS:-2,16}"
+cpu_threads="${GPU_CHECK_CPU_THREADS:-16,2}"
 packages="${GPU_CHECK_TEST_PACKAGES:-dev.tandem.backend.cuda,dev.tandem.core.backend,dev.tandem.core.model,dev.tandem.core.engine}"
 SECONDS=0
 status=()
@@ -79,6 +81,15 @@ if [[ ! -x "$runtime/bin/java" ]]; then
   fi
 fi
 java="$runtime/bin/java"
+# NVIDIA's OpenCL driver through Debian's ICD loader, when the bundle carries it (opencl/), for
+# every phase: the opencl backend's tests, core's tests over every backend, the benchmarks.
+nv_ocl="$(ls /usr/local/nvidia/lib64/libnvidia-opencl.so* /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so* 2>/dev/null | head -1)"
+if [[ -f "$bundle/opencl/libOpenCL.so.1" && -n "$nv_ocl" ]]; then
+  mkdir -p "$out/icd"
+  echo "$nv_ocl" > "$out/icd/nvidia.icd"
+  export OCL_ICD_VENDORS="$out/icd" LD_LIBRARY_PATH="$bundle/opencl:${LD_LIBRARY_PATH:-}"
+  echo "OpenCL: ICD loader $bundle/opencl/libOpenCL.so.1 -> $nv_ocl"
+fi
 "$java" -version 2>&1 || { echo "the bundled Java runtime does not start"; exit 1; }
 jvm_flags=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED
   -Dai.djl.offline=true -Dguice_bytecode_gen_option=DISABLED -Xss4m)
@@ -120,29 +131,33 @@ if ! skipped tests; then
   if [[ -n "$kernel_packages" ]]; then
     phase "2a. backend kernel tests (CUDA_LAUNCH_BLOCKING=1):$kernel_packages"
     export CUDA_LAUNCH_BLOCKING=1
-    junit kernels "$(allow 120)" $kernel_packages
+    junit kernels "$(allow 100)" $kernel_packages
     rc=$?; status+=("kernel tests rc=$rc"); (( rc != 0 )) && tests_rc=$rc
     unset CUDA_LAUNCH_BLOCKING
   fi
   if [[ -n "$other_packages" ]]; then
     phase "2b. core tests over every available backend:$other_packages"
-    junit core "$(allow 200)" $other_packages
+    junit core "$(allow 150)" $other_packages
     rc=$?; status+=("core tests rc=$rc"); (( rc != 0 )) && tests_rc=$rc
   fi
 fi
 
+if ! skipped pressure; then
+  for backend in ${gpu_backends//,/ }; do
+    phase "2c. engine under block pressure on $backend (preemption by swap through pinned memory)"
+    timeout -k 5 "$(allow 90)" "$java" "${jvm_flags[@]}" -cp "$classpath" \
+      dev.tandem.gpucheck.GpuPressure "$backend" models/numwords-t5 > "$out/pressure-$backend.txt" 2>&1
+    rc=$?
+    grep -v -e "^WARNING" -e "^INFO" -e " AM dev\.tandem" -e " PM dev\.tandem" "$out/pressure-$backend.txt" | tail -25
+    status+=("pressure $backend rc=$rc")
+  done
+fi
+
 if ! skipped opencl && [[ -d "$bundle/test-classes/backend-opencl" ]]; then
   phase "3. OpenCL tests"
-  # NVIDIA's OpenCL driver through Debian's ICD loader, when the bundle carries it (opencl/).
-  nv_ocl="$(ls /usr/local/nvidia/lib64/libnvidia-opencl.so* /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so* 2>/dev/null | head -1)"
-  if [[ -f "$bundle/opencl/libOpenCL.so.1" && -n "$nv_ocl" ]]; then
-    mkdir -p "$out/icd"
-    echo "$nv_ocl" > "$out/icd/nvidia.icd"
-    export OCL_ICD_VENDORS="$out/icd" LD_LIBRARY_PATH="$bundle/opencl:${LD_LIBRARY_PATH:-}"
-  fi
-  # The backend's kernel tests, then core's conformance suite, which now also compares opencl
-  # with cpu op by op (the ICD setup above made it available). Benchmark it by adding opencl to
-  # GPU_CHECK_GPU_BACKENDS; the exports above stay in effect for the benchmark phases.
+  # The backend's kernel tests, then core's conformance suite, which also compares opencl with
+  # cpu op by op (the ICD set up in phase 1 made it available). Benchmark it by adding opencl to
+  # GPU_CHECK_GPU_BACKENDS.
   junit opencl "$(allow 150)" dev.tandem.backend.opencl dev.tandem.core.backend
   status+=("opencl tests rc=$?")
 fi
@@ -210,16 +225,17 @@ if ! skipped hf; then
   phase "5a. HuggingFace cuda: $models, B = $gpu_batches"
   hf cuda 120 --batch "$gpu_batches"
 fi
-if ! skipped bench; then
-  for threads in ${cpu_threads//,/ }; do
+# CPU beside HuggingFace, thread count by thread count, so that each pair completes together.
+for threads in ${cpu_threads//,/ }; do
+  if ! skipped bench; then
     phase "4b. Tandem cpu, $threads threads: $models, B = $cpu_batches"
     bench cpu "$threads" "$cpu_batches"
-  done
-fi
-if ! skipped hf; then
-  phase "5b. HuggingFace cpu, threads $cpu_threads: $models, B = $cpu_batches"
-  hf cpu 150 --threads "$cpu_threads" --batch "$cpu_batches"
-fi
+  fi
+  if ! skipped hf; then
+    phase "5b. HuggingFace cpu, $threads threads: $models, B = $cpu_batches"
+    hf cpu 100 --threads "$threads" --batch "$cpu_batches"
+  fi
+done
 
 phase "6. Tandem vs HuggingFace (tokens/s; ratio = Tandem / HF)"
 python3 "$bundle/hf/compare.py" "$tandem_json" "$hf_json" --markdown "$out/comparison.md" \

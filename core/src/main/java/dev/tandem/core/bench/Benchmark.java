@@ -69,6 +69,9 @@ public final class Benchmark {
             .ignoreEos(true)
             .build();
     long peakBefore = engine.stats().peakGpuBlocksUsed();
+    long stepNanosBefore = engine.stats().stepNanos();
+    long modelNanosBefore = engine.stats().modelNanos();
+    long cpuBefore = processCpuNanos();
     long preemptionsBefore = engine.stats().scheduler().preemptions();
     long start = System.nanoTime();
     for (int i = 0; i < batchSize; i++) {
@@ -91,6 +94,7 @@ public final class Benchmark {
       outputs.stream().filter(RequestOutput::finished).forEach(finished::add);
     }
     double seconds = (System.nanoTime() - start) / 1e9;
+    double cpuSeconds = (processCpuNanos() - cpuBefore) / 1e9;
     long generated = 0;
     double[] ttft = new double[finished.size()];
     for (int i = 0; i < finished.size(); i++) {
@@ -109,6 +113,10 @@ public final class Benchmark {
             : 0;
     Arrays.sort(ttft);
     var stats = engine.stats();
+    long stepNanos = stats.stepNanos() - stepNanosBefore;
+    double overhead =
+        stepNanos == 0 ? 0 : 1 - (stats.modelNanos() - modelNanosBefore) / (double) stepNanos;
+    int threads = threads(config);
     return new BenchmarkResult(
         config.modelName(),
         batchSize,
@@ -127,8 +135,24 @@ public final class Benchmark {
         stats.totalGpuBlocks(),
         stats.scheduler().preemptions() - preemptionsBefore,
         gflops,
+        overhead,
+        cpuSeconds / (seconds * threads),
         engine.device(),
         machine());
+  }
+
+  private static long processCpuNanos() {
+    return ProcessHandle.current()
+        .info()
+        .totalCpuDuration()
+        .map(java.time.Duration::toNanos)
+        .orElse(0L);
+  }
+
+  /** The backend's thread count: num-threads, or one per processor when unset or 0. */
+  private static int threads(BenchmarkConfig config) {
+    int n = Integer.parseInt(config.engineFlags().getOrDefault("num-threads", "0"));
+    return n > 0 ? n : Runtime.getRuntime().availableProcessors();
   }
 
   /** The machine in words: CPU model, cores, OS, Java. */

@@ -16,6 +16,10 @@ import java.util.Locale;
  * @param peakKvBlocks the most KV-cache blocks in use
  * @param decodeGflops FLOP/s of the weights' matrix products in decode steps (median step), in
  *     GFLOP/s; 0 when the model's shape is not a preset
+ * @param engineOverhead fraction of the steps' time spent outside the model (scheduling, sampling,
+ *     detokenization, outputs)
+ * @param cpuShare process CPU time over wall time, per backend thread: below 1 means the machine
+ *     was busy with other work (or the backend left threads idle)
  */
 public record BenchmarkResult(
     String model,
@@ -35,11 +39,13 @@ public record BenchmarkResult(
     int totalKvBlocks,
     long preemptions,
     double decodeGflops,
+    double engineOverhead,
+    double cpuShare,
     String device,
     String machine) {
 
   private static final String ROW =
-      "%-14s %5d %5d %5d %10.1f %9.1f %9.1f %9.1f %9.1f %10s %6d %8.1f%n";
+      "%-14s %5d %5d %5d %10.1f %9.1f %9.1f %9.1f %9.1f %10s %6d %8.1f %8.1f%% %6.2f%n";
 
   /** A fixed-width table of results, one row each, then the device and machine. */
   public static String table(List<BenchmarkResult> results) {
@@ -47,7 +53,7 @@ public record BenchmarkResult(
     out.append(
         String.format(
             Locale.ROOT,
-            "%-14s %5s %5s %5s %10s %9s %9s %9s %9s %10s %6s %8s%n",
+            "%-14s %5s %5s %5s %10s %9s %9s %9s %9s %10s %6s %8s %9s %6s%n",
             "model",
             "B",
             "L",
@@ -59,7 +65,9 @@ public record BenchmarkResult(
             "prefill",
             "kv blocks",
             "preempt",
-            "GFLOP/s"));
+            "GFLOP/s",
+            "overhead",
+            "cpu"));
     for (BenchmarkResult r : results) {
       out.append(
           String.format(
@@ -76,7 +84,9 @@ public record BenchmarkResult(
               r.prefillMs,
               r.peakKvBlocks + "/" + r.totalKvBlocks,
               r.preemptions,
-              r.decodeGflops));
+              r.decodeGflops,
+              100 * r.engineOverhead,
+              r.cpuShare));
     }
     if (!results.isEmpty()) {
       out.append("device: ").append(results.getFirst().device).append('\n');

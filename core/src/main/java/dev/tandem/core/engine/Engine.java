@@ -51,6 +51,8 @@ public final class Engine implements AutoCloseable {
   private long steps;
   private long prefillSteps;
   private int peakBlocksUsed;
+  private long stepNanos;
+  private long modelNanos;
   private boolean closed;
 
   public Engine(EngineParts parts) {
@@ -165,6 +167,15 @@ public final class Engine implements AutoCloseable {
    */
   public List<RequestOutput> step() {
     checkOpen();
+    long start = System.nanoTime();
+    try {
+      return runStep();
+    } finally {
+      stepNanos += System.nanoTime() - start;
+    }
+  }
+
+  private List<RequestOutput> runStep() {
     List<RequestOutput> outputs = new ArrayList<>(pendingFinals);
     pendingFinals.clear();
     SchedulerOutput scheduled = scheduler.schedule();
@@ -183,7 +194,9 @@ public final class Engine implements AutoCloseable {
     if (scheduled.prefill()) {
       prefillSteps++;
     }
+    long modelStart = System.nanoTime();
     float[] logits = parts.executor().execute(scheduled);
+    modelNanos += System.nanoTime() - modelStart;
     List<RequestState> states = new ArrayList<>(scheduled.groups().size());
     for (SequenceGroup group : scheduled.groups()) {
       states.add(unfinished.get(group.requestId()));
@@ -297,7 +310,9 @@ public final class Engine implements AutoCloseable {
         parts.blocks().numFreeGpuBlocks(),
         peakBlocksUsed,
         parts.cache().numCpuBlocks(),
-        parts.blocks().numFreeCpuBlocks());
+        parts.blocks().numFreeCpuBlocks(),
+        stepNanos,
+        modelNanos);
   }
 
   /**
@@ -369,7 +384,13 @@ public final class Engine implements AutoCloseable {
     return withStart;
   }
 
-  /** max_tokens, else the generation config's max_new_tokens or max_length; within the model. */
+  /** HuggingFace's {@code max_length} when a generation config sets neither limit. */
+  static final int DEFAULT_MAX_LENGTH = 20;
+
+  /**
+   * max_tokens, else the generation config's max_new_tokens, else its max_length (HuggingFace's
+   * default of 20 when unset) minus the decoder prompt; never past the model's maximum length.
+   */
   private int maxTokens(SamplingParams params, int decoderPromptLength) {
     GenerationConfig g = parts.generation();
     int room = parts.maxModelLen() - decoderPromptLength;
@@ -378,10 +399,9 @@ public final class Engine implements AutoCloseable {
       wanted = params.maxTokens();
     } else if (g.maxNewTokens() != null) {
       wanted = g.maxNewTokens();
-    } else if (g.maxLength() != null && g.maxLength() > decoderPromptLength) {
-      wanted = g.maxLength() - decoderPromptLength;
     } else {
-      wanted = room;
+      int maxLength = g.maxLength() != null ? g.maxLength() : DEFAULT_MAX_LENGTH;
+      wanted = Math.max(1, maxLength - decoderPromptLength);
     }
     return Math.min(wanted, room);
   }

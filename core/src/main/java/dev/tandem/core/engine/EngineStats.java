@@ -10,6 +10,9 @@ package dev.tandem.core.engine;
  * @param peakGpuBlocksUsed the most blocks in use after any scheduling decision
  * @param totalCpuBlocks blocks in the host swap pool
  * @param freeCpuBlocks swap blocks free now
+ * @param stepNanos time spent in {@link Engine#step}, in total
+ * @param modelNanos of which in the model (block copies, forward pass, reading the logits back);
+ *     the rest is scheduling, sampling, detokenization and output building
  */
 public record EngineStats(
     SchedulerStats scheduler,
@@ -19,4 +22,6 @@ public record EngineStats(
     int freeGpuBlocks,
     int peakGpuBlocksUsed,
     int totalCpuBlocks,
-    int freeCpuBlocks) {}
+    int freeCpuBlocks,
+    long stepNanos,
+    long modelNanos) {}

@@ -43,10 +43,31 @@ public final class Distribution {
     // Shift by the max before exponentiating so that no term overflows.
     double sum = 0;
     for (int i = 0; i < vocabSize; i++) {
-      sum += Math.exp(logits[i] - max);
+      sum += expNonPositive(logits[i] - max);
     }
     argmax = best;
     logNormalizer = max + Math.log(sum);
+  }
+
+  private static final double LOG2_E = 1.4426950408889634;
+  private static final double LN_2 = 0.6931471805599453;
+
+  /**
+   * e^x for x &lt;= 0 (and NaN-free), within 2e-7 relative: 2^round(x log2 e) times a degree-6
+   * Taylor polynomial of e^g for the remainder |g| &lt;= ln2 / 2. It replaces Math.exp in the
+   * normalizer, which runs over the whole vocabulary for every sequence every step and was most of
+   * the sampler's time; the result feeds log-probabilities, where 2e-7 is far below the model's own
+   * float32 noise.
+   */
+  static double expNonPositive(float x) {
+    if (x < -700) {
+      return 0; // also -infinity: a masked token
+    }
+    double t = x * LOG2_E;
+    double whole = Math.rint(t);
+    double g = (t - whole) * LN_2;
+    double p = 1 + g * (1 + g * (0.5 + g * (1.0 / 6 + g * (1.0 / 24 + g * (1.0 / 120 + g / 720)))));
+    return Double.longBitsToDouble(((long) whole + 1023) << 52) * p;
   }
 
   /** The most likely token (the lowest id among equals). */
@@ -63,7 +84,7 @@ public final class Distribution {
       if (logits[i] == Float.NEGATIVE_INFINITY) {
         continue;
       }
-      cumulative += Math.exp(logits[i] - logNormalizer);
+      cumulative += Math.exp(logits[i] - logNormalizer); // stops early: rarely the whole row
       lastPossible = i;
       if (cumulative > target) {
         return i;
