@@ -203,8 +203,9 @@ final class DeviceKernel extends Kernel {
    */
   private void gemm4x4(int gid) {
     int threads = (cols + 3) / 4;
-    int r0 = (gid / threads) * 4;
-    int ct = gid - (gid / threads) * threads;
+    int rowTiles = (rows + 3) / 4;
+    int r0 = rowTile(gid, threads, rowTiles) * 4;
+    int ct = columnThread(gid, threads, rowTiles);
     int x0 = in0 + min(r0, rows - 1) * inner;
     int x1 = in0 + min(r0 + 1, rows - 1) * inner;
     int x2 = in0 + min(r0 + 2, rows - 1) * inner;
@@ -259,8 +260,8 @@ final class DeviceKernel extends Kernel {
    */
   private void gemm1x4(int gid) {
     int threads = (cols + 3) / 4;
-    int r = gid / threads;
-    int ct = gid - r * threads;
+    int r = rowTile(gid, threads, rows);
+    int ct = columnThread(gid, threads, rows);
     int x = in0 + r * inner;
     int step = columnStep(threads);
     int kStride = weightKStride();
@@ -278,6 +279,28 @@ final class DeviceKernel extends Kernel {
       a3 += xv * mem[w3 + wk];
     }
     storeRow4(r, firstColumn(ct), step, a0, a1, a2, a3);
+  }
+
+  /**
+   * Row tile of a GEMM work-item. On a CPU device (layout 0) row tiles vary fastest: consecutive
+   * work-items, run one after the other by a core, reuse the same 4 weight rows from L1 while x
+   * (small) stays in L2, instead of streaming the whole weight once per row tile. On a GPU (layout
+   * 1) column threads vary fastest, so a warp reads neighbouring floats.
+   */
+  private int rowTile(int gid, int threads, int rowTiles) {
+    int tile = gid / threads;
+    if (mode == 0) {
+      tile = gid % rowTiles;
+    }
+    return tile;
+  }
+
+  private int columnThread(int gid, int threads, int rowTiles) {
+    int ct = gid % threads;
+    if (mode == 0) {
+      ct = gid / rowTiles;
+    }
+    return ct;
   }
 
   /** Column of the work-item's first output: ct (transposed layout) or 4·ct. */

@@ -10,12 +10,13 @@ import dev.tandem.api.sequence.Sequence;
 import dev.tandem.api.sequence.SequenceGroup;
 import dev.tandem.api.sequence.SequenceStatus;
 import dev.tandem.core.checkpoint.GenerationConfig;
+import dev.tandem.core.model.ModelLimits;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Greedy decoding of a static batch, as HuggingFace's {@code generate()} with {@code do_sample}
- * false and one beam: every prompt is prefilled (in steps of at most maxSequences), then all
+ * false and one beam: every prompt is prefilled (in steps within the model's limits), then all
  * unfinished sequences advance one token per decode step until each has produced EOS or {@code
  * maxNewTokens} tokens. HuggingFace's logits processors are applied in its order: EOS is suppressed
  * while fewer than {@code minNewTokens} tokens (or {@code min_length} decoder tokens) exist, then
@@ -71,9 +72,10 @@ public final class GreedyGenerator {
               SamplingParams.greedy()));
     }
     Stepper stepper = new Stepper(maxNewTokens, minNewTokens);
-    int maxSequences = runner.model().limits().maxSequences();
+    ModelLimits limits = runner.model().limits();
+    int maxSequences = limits.maxSequences();
     try {
-      for (List<SequenceGroup> chunk : chunks(groups, maxSequences)) {
+      for (List<SequenceGroup> chunk : prefillChunks(groups, limits)) {
         for (SequenceGroup group : chunk) {
           allocate(group);
         }
@@ -202,6 +204,32 @@ public final class GreedyGenerator {
 
   private static List<SequenceGroup> unfinished(List<SequenceGroup> groups) {
     return groups.stream().filter(g -> !g.isFinished()).toList();
+  }
+
+  /**
+   * Consecutive groups whose prefill fits one step: at most maxSequences groups and
+   * maxBatchedTokens encoder tokens (a single longer prompt is left to the runner to refuse).
+   */
+  private static List<List<SequenceGroup>> prefillChunks(
+      List<SequenceGroup> groups, ModelLimits limits) {
+    List<List<SequenceGroup>> chunks = new ArrayList<>();
+    int start = 0;
+    int tokens = 0;
+    for (int i = 0; i < groups.size(); i++) {
+      int length = groups.get(i).encoderSequence().length();
+      boolean full =
+          i - start == limits.maxSequences() || tokens + length > limits.maxBatchedTokens();
+      if (full && i > start) {
+        chunks.add(groups.subList(start, i));
+        start = i;
+        tokens = 0;
+      }
+      tokens += length;
+    }
+    if (start < groups.size()) {
+      chunks.add(groups.subList(start, groups.size()));
+    }
+    return chunks;
   }
 
   private static List<List<SequenceGroup>> chunks(List<SequenceGroup> groups, int size) {

@@ -43,22 +43,44 @@ class NumwordsTest {
   @ParameterizedTest(name = "{0} {1}", allowZeroInvocations = true)
   @MethodSource("cases")
   void oneBatch(AttentionBackendProvider backendProvider, BlockSpaceManagerProvider manager) {
-    run(backendProvider, manager, 100);
+    run(backendProvider, manager, 100, 4096);
+  }
+
+  /** One batch whose prompts (about 2,000 tokens) are prefilled over several steps. */
+  @ParameterizedTest(name = "{0} {1}", allowZeroInvocations = true)
+  @MethodSource("sequentialCases")
+  void oneBatchPrefilledInChunks(
+      AttentionBackendProvider backendProvider, BlockSpaceManagerProvider manager) {
+    run(backendProvider, manager, 100, 300);
+  }
+
+  /**
+   * The fast backends with one block manager: a hundred sequential runs are the slow part, and
+   * paging through each manager is covered by the batch and fixture tests.
+   */
+  static Stream<Arguments> sequentialCases() {
+    return Providers.blockManagers().stream()
+        .limit(1)
+        .flatMap(m -> Providers.fastBackends().stream().map(b -> Arguments.of(b, m)));
   }
 
   @ParameterizedTest(name = "{0} {1}", allowZeroInvocations = true)
-  @MethodSource("cases")
+  @MethodSource("sequentialCases")
   void oneAtATime(AttentionBackendProvider backendProvider, BlockSpaceManagerProvider manager) {
-    run(backendProvider, manager, 1);
+    run(backendProvider, manager, 1, 4096);
   }
 
   private static void run(
-      AttentionBackendProvider backendProvider, BlockSpaceManagerProvider manager, int batchSize) {
+      AttentionBackendProvider backendProvider,
+      BlockSpaceManagerProvider manager,
+      int batchSize,
+      int maxBatchedTokens) {
     JsonNode examples = Fixtures.json(Fixtures.numwords().resolve("eval.json")).get("examples");
     assertEquals(100, examples.size());
     try (AttentionBackend backend = backendProvider.create(BackendConfig.defaults());
         LoadedModel loaded =
-            ModelLoader.load(Fixtures.numwords(), backend, new ModelLimits(4096, batchSize))) {
+            ModelLoader.load(
+                Fixtures.numwords(), backend, new ModelLimits(maxBatchedTokens, batchSize))) {
       ModelRunner runner = new ModelRunner(loaded.model(), backend, BLOCK_SIZE, NUM_BLOCKS, 0);
       BlockSpaceManager blocks =
           manager.create(new BlockManagerConfig(BLOCK_SIZE, NUM_BLOCKS, 0, 0.0, false));

@@ -26,6 +26,14 @@ final class Providers {
     return BACKENDS;
   }
 
+  /**
+   * The backends for the long sequential runs: those of priority at least the CPU backend's (100),
+   * which leaves out an OpenCL CPU device (50), slow per step and covered by the batch tests.
+   */
+  static List<AttentionBackendProvider> fastBackends() {
+    return BACKENDS.stream().filter(p -> p.priority() >= 100).toList();
+  }
+
   static List<BlockSpaceManagerProvider> blockManagers() {
     return BLOCK_MANAGERS;
   }
