@@ -78,31 +78,134 @@ final class Attention {
     int biasBase = biasByDistance == null ? 0 : head * plan.distanceSpan() + plan.maxKeys() - 1;
     int queryPosition = plan.queryPosition(query);
 
-    // Scores: one vectorized dot product over headDim per key, plus the relative bias.
+    // Scores: vectorized dot products over headDim, four keys at a time so four independent FMA
+    // chains hide the FMA latency (one key's chain alone waits 4 cycles per step).
+    int j = 0;
+    for (; j + 4 <= keys; j += 4) {
+      dot4(q, qo, k, offset, j, headOffset, headDim, score);
+    }
+    for (; j < keys; j++) {
+      score[j] = dot(q, qo, k, offset[j] + headOffset, headDim);
+    }
     float max = Float.NEGATIVE_INFINITY;
-    for (int j = 0; j < keys; j++) {
-      float s = dot(q, qo, k, offset[j] + headOffset, headDim) * scale;
+    for (j = 0; j < keys; j++) {
+      float s = score[j] * scale;
       if (biasByDistance != null) {
         s += biasByDistance[biasBase + j - queryPosition];
       }
       score[j] = s;
       max = Math.max(max, s);
     }
-    // Softmax numerators with the maximum subtracted so exp never overflows.
-    float sum = 0f;
-    for (int j = 0; j < keys; j++) {
-      float e = (float) Math.exp(score[j] - max);
-      score[j] = e;
-      sum += e;
-    }
+    float sum = softmaxNumerators(score, keys, max);
     int oo = query * plan.rowStride() + headOffset;
-    Arrays.fill(out, oo, oo + headDim, 0f);
     if (keys == 0) {
+      Arrays.fill(out, oo, oo + headDim, 0f);
       return; // no keys (empty encoder input): the output stays zero instead of NaN
     }
     float inv = 1f / sum;
-    for (int j = 0; j < keys; j++) {
-      axpy(score[j] * inv, v, offset[j] + headOffset, out, oo, headDim);
+    for (j = 0; j < keys; j++) {
+      score[j] *= inv;
+    }
+    weightedSum(score, keys, v, offset, headOffset, headDim, out, oo);
+  }
+
+  /**
+   * score[j] = exp(score[j] − max), the maximum subtracted so exp never overflows; returns the sum.
+   * A vector exp (the JDK's SVML-backed lanewise EXP on x86) instead of one Math.exp per key.
+   */
+  private static float softmaxNumerators(float[] score, int keys, float max) {
+    FloatVector sums = FloatVector.zero(SPECIES);
+    int j = 0;
+    for (int bound = SPECIES.loopBound(keys); j < bound; j += LANES) {
+      FloatVector e =
+          FloatVector.fromArray(SPECIES, score, j).sub(max).lanewise(VectorOperators.EXP);
+      e.intoArray(score, j);
+      sums = sums.add(e);
+    }
+    float sum = sums.reduceLanes(VectorOperators.ADD);
+    for (; j < keys; j++) {
+      score[j] = (float) Math.exp(score[j] - max);
+      sum += score[j];
+    }
+    return sum;
+  }
+
+  /** score[j..j+4) = q · k rows at offset[j..j+4) + headOffset. */
+  private static void dot4(
+      float[] q, int qo, float[] k, int[] offset, int j, int headOffset, int len, float[] score) {
+    int k0 = offset[j] + headOffset;
+    int k1 = offset[j + 1] + headOffset;
+    int k2 = offset[j + 2] + headOffset;
+    int k3 = offset[j + 3] + headOffset;
+    FloatVector a0 = FloatVector.zero(SPECIES);
+    FloatVector a1 = a0;
+    FloatVector a2 = a0;
+    FloatVector a3 = a0;
+    int i = 0;
+    for (int bound = SPECIES.loopBound(len); i < bound; i += LANES) {
+      FloatVector x = FloatVector.fromArray(SPECIES, q, qo + i);
+      a0 = x.fma(FloatVector.fromArray(SPECIES, k, k0 + i), a0);
+      a1 = x.fma(FloatVector.fromArray(SPECIES, k, k1 + i), a1);
+      a2 = x.fma(FloatVector.fromArray(SPECIES, k, k2 + i), a2);
+      a3 = x.fma(FloatVector.fromArray(SPECIES, k, k3 + i), a3);
+    }
+    float s0 = a0.reduceLanes(VectorOperators.ADD);
+    float s1 = a1.reduceLanes(VectorOperators.ADD);
+    float s2 = a2.reduceLanes(VectorOperators.ADD);
+    float s3 = a3.reduceLanes(VectorOperators.ADD);
+    for (; i < len; i++) {
+      float x = q[qo + i];
+      s0 += x * k[k0 + i];
+      s1 += x * k[k1 + i];
+      s2 += x * k[k2 + i];
+      s3 += x * k[k3 + i];
+    }
+    score[j] = s0;
+    score[j + 1] = s1;
+    score[j + 2] = s2;
+    score[j + 3] = s3;
+  }
+
+  /**
+   * out[oo..oo+len) = Σ_j p[j] · v row j. The output is held in registers, four vectors at a time,
+   * across all keys: four independent FMA chains, and no load/store of out per key.
+   */
+  private static void weightedSum(
+      float[] p, int keys, float[] v, int[] offset, int headOffset, int len, float[] out, int oo) {
+    int i = 0;
+    for (; i + 4 * LANES <= len; i += 4 * LANES) {
+      FloatVector a0 = FloatVector.zero(SPECIES);
+      FloatVector a1 = a0;
+      FloatVector a2 = a0;
+      FloatVector a3 = a0;
+      for (int j = 0; j < keys; j++) {
+        FloatVector w = FloatVector.broadcast(SPECIES, p[j]);
+        int vo = offset[j] + headOffset + i;
+        a0 = FloatVector.fromArray(SPECIES, v, vo).fma(w, a0);
+        a1 = FloatVector.fromArray(SPECIES, v, vo + LANES).fma(w, a1);
+        a2 = FloatVector.fromArray(SPECIES, v, vo + 2 * LANES).fma(w, a2);
+        a3 = FloatVector.fromArray(SPECIES, v, vo + 3 * LANES).fma(w, a3);
+      }
+      a0.intoArray(out, oo + i);
+      a1.intoArray(out, oo + i + LANES);
+      a2.intoArray(out, oo + i + 2 * LANES);
+      a3.intoArray(out, oo + i + 3 * LANES);
+    }
+    for (; i + LANES <= len; i += LANES) {
+      FloatVector a = FloatVector.zero(SPECIES);
+      for (int j = 0; j < keys; j++) {
+        a =
+            FloatVector.fromArray(SPECIES, v, offset[j] + headOffset + i)
+                .fma(FloatVector.broadcast(SPECIES, p[j]), a);
+      }
+      a.intoArray(out, oo + i);
+    }
+    for (; i < len; i++) {
+      float a = 0f;
+      for (int j = 0; j < keys; j++) {
+        a += p[j] * v[offset[j] + headOffset + i];
+      }
+      out[oo + i] = a;
     }
   }
 
@@ -120,19 +223,5 @@ final class Attention {
       s += a[ao + i] * b[bo + i];
     }
     return s;
-  }
-
-  /** y[yo..yo+len) += alpha · x[xo..xo+len). */
-  static void axpy(float alpha, float[] x, int xo, float[] y, int yo, int len) {
-    FloatVector a = FloatVector.broadcast(SPECIES, alpha);
-    int i = 0;
-    for (int bound = SPECIES.loopBound(len); i < bound; i += LANES) {
-      FloatVector.fromArray(SPECIES, x, xo + i)
-          .fma(a, FloatVector.fromArray(SPECIES, y, yo + i))
-          .intoArray(y, yo + i);
-    }
-    for (; i < len; i++) {
-      y[yo + i] += alpha * x[xo + i];
-    }
   }
 }

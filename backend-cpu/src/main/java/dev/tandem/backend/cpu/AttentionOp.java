@@ -210,7 +210,10 @@ final class AttentionOp {
                 + blockSize);
       }
       for (int b = 0; b < blocks; b++) {
-        cache.checkBlock(tables[s][b], which + " table of sequence " + s + ":");
+        // The message is built only on failure: this loop runs every decode step.
+        if (!cache.isBlock(tables[s][b])) {
+          cache.checkBlock(tables[s][b], which + " table of sequence " + s + ":");
+        }
       }
     }
   }

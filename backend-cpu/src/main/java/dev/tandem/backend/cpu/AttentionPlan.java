@@ -118,9 +118,13 @@ final class AttentionPlan {
         offsets[j] = base + j * stride;
       }
     } else {
+      // Block by block, so no division per key.
       int[] table = tables[sequence];
-      for (int j = 0; j < count; j++) {
-        offsets[j] = (table[j / blockSize] * blockSize + j % blockSize) * stride;
+      for (int b = 0, j = 0; j < count; b++) {
+        int slot = table[b] * blockSize;
+        for (int t = 0; t < blockSize && j < count; t++, j++) {
+          offsets[j] = (slot + t) * stride;
+        }
       }
     }
     return count;

@@ -301,7 +301,7 @@ final class CpuBackend implements AttentionBackend {
     positive(n, "n");
     positive(dim, "dim");
     String shape = "(" + n + ", " + dim + ")";
-    float[] xa = operand(x, "x", n * dim);
+    float[] xa = operand(x, "x", count((long) n * dim));
     float[] wa = operand(weight, "weight", dim);
     float[] oa = CpuTensor.floats(out, "out");
     need(oa, (long) n * dim, "out", shape);
@@ -322,7 +322,7 @@ final class CpuBackend implements AttentionBackend {
     float[] xa = operand(x, "x", count((long) n * dim));
     float[] wa = operand(weight, "weight", dim);
     float[] ba = operand(bias, "bias", dim);
-    float[] oa = operand(out, "out", n * dim);
+    float[] oa = operand(out, "out", count((long) n * dim));
     rowOps.layerNorm(xa, n, dim, wa, ba, eps, oa);
   }
 

@@ -6,10 +6,12 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * y(m, n) = x(m, k) · w(n, k)ᵀ + bias(n), all row-major: the layout of HuggingFace's nn.Linear,
- * where both x rows and w rows run along k. Every output is a dot product of two contiguous rows,
- * so the kernel needs no packing: a register tile of {@value #TILE_ROWS} x rows by {@value
- * #TILE_COLS} w rows keeps {@value #TILE_ROWS}×{@value #TILE_COLS} vector accumulators and reads
- * each loaded vector for several FMAs. Threads split the n outputs (the rows of w).
+ * where both x rows and w rows run along k. From {@link #PACKED_MIN_ROWS} rows on (prefill) the
+ * call goes to {@link PackedGemm}. Below (decode: one row per sequence) every output is a dot
+ * product of two contiguous rows and the bound is reading w, so no packing: a register tile of
+ * {@value #TILE_ROWS} x rows by {@value #TILE_COLS} w rows keeps {@value #TILE_ROWS}×{@value
+ * #TILE_COLS} vector accumulators and reads each loaded vector for several FMAs. Threads split the
+ * n outputs (the rows of w).
  */
 final class Gemm {
 
@@ -31,13 +33,25 @@ final class Gemm {
   /** Outputs per thread below which splitting costs more than it saves. */
   private static final int MIN_COLS_PER_THREAD = 16;
 
+  /**
+   * Rows from which packing w pays for itself: packing costs a pass over w per call, which the
+   * faster kernel repays only over enough rows (measured: 32 rows ran faster unpacked).
+   */
+  static final int PACKED_MIN_ROWS = 48;
+
   private final WorkerPool pool;
+  private final PackedGemm packed;
 
   Gemm(WorkerPool pool) {
     this.pool = pool;
+    this.packed = new PackedGemm(pool);
   }
 
   void multiply(float[] x, int m, int k, float[] w, float[] bias, int n, float[] y) {
+    if (m >= PACKED_MIN_ROWS) {
+      packed.multiply(x, m, k, w, bias, n, y);
+      return;
+    }
     int tiles = (n + TILE_COLS - 1) / TILE_COLS;
     pool.forRange(
         tiles,

@@ -33,8 +33,9 @@ class CpuAttentionTest {
 
   private static final double TOLERANCE = 1e-5;
   private static final int HEADS = 3;
-  private static final int HEAD_DIM = 12; // not a multiple of the vector lanes: exercises tails
-  private static final int STRIDE = HEADS * HEAD_DIM;
+  // 12 is not a multiple of the vector lanes (tails); 72 adds a 4-vector chunk and a single vector
+  private int headDim = 12;
+  private int stride = HEADS * headDim;
   private static final int LAYER = 1;
   private static final int BUCKETS = 8;
   private static final int MAX_DISTANCE = 12;
@@ -51,9 +52,18 @@ class CpuAttentionTest {
     backend.close();
   }
 
-  @ParameterizedTest(name = "blockSize={0} bias={1}")
-  @CsvSource({"1, false", "1, true", "4, false", "4, true", "16, false", "16, true"})
-  void pagedAttentionMatchesUnpagedReference(int blockSize, boolean withBias) {
+  @ParameterizedTest(name = "blockSize={0} bias={1} headDim={2}")
+  @CsvSource({
+    "1, false, 12",
+    "1, true, 72",
+    "4, false, 72",
+    "4, true, 12",
+    "16, false, 12",
+    "16, true, 72"
+  })
+  void pagedAttentionMatchesUnpagedReference(int blockSize, boolean withBias, int headDim) {
+    this.headDim = headDim;
+    this.stride = HEADS * headDim;
     int sequences = ENCODER_LENS.length;
     // Shuffled block numbers: self tables hold room for the decode steps, cross tables for the
     // encoder tokens, and a few blocks stay unused.
@@ -78,7 +88,7 @@ class CpuAttentionTest {
         crossTables[s][b] = ids.get(next++);
       }
     }
-    backend.allocateKvCache(new KvCacheSpec(2, numBlocks, 0, blockSize, HEADS, HEAD_DIM));
+    backend.allocateKvCache(new KvCacheSpec(2, numBlocks, 0, blockSize, HEADS, headDim));
 
     float[] biasTable = random(random, BUCKETS * HEADS);
     DeviceTensor biasTensor = backend.upload(biasTable);
@@ -86,7 +96,7 @@ class CpuAttentionTest {
         withBias ? new PositionBias(biasTensor, BUCKETS, MAX_DISTANCE, true) : null;
     PositionBias decoderBias =
         withBias ? new PositionBias(biasTensor, BUCKETS, MAX_DISTANCE, false) : null;
-    float scale = withBias ? 1f : (float) (1 / Math.sqrt(HEAD_DIM));
+    float scale = withBias ? 1f : (float) (1 / Math.sqrt(headDim));
 
     int[] crossSlots = slots(crossTables, ENCODER_LENS, 0, blockSize);
     int[] selfSlots = slots(selfTables, DECODER_LENS, 0, blockSize);
@@ -95,13 +105,13 @@ class CpuAttentionTest {
 
     // Encoder self-attention: bidirectional within each packed sequence.
     int encoderTokens = crossSlots.length;
-    float[] q = random(random, encoderTokens * STRIDE);
-    float[] k = random(random, encoderTokens * STRIDE);
-    float[] v = random(random, encoderTokens * STRIDE);
+    float[] q = random(random, encoderTokens * stride);
+    float[] k = random(random, encoderTokens * stride);
+    float[] v = random(random, encoderTokens * stride);
     float[] got =
         run(
             AttentionType.ENCODER,
-            new AttentionSpec(LAYER, HEADS, HEAD_DIM, scale, encoderBias),
+            new AttentionSpec(LAYER, HEADS, headDim, scale, encoderBias),
             q,
             k,
             v,
@@ -122,10 +132,10 @@ class CpuAttentionTest {
 
     // Decoder self-attention at prefill: causal; the K/V land in the cache for decode.
     int decoderTokens = selfSlots.length;
-    q = random(random, decoderTokens * STRIDE);
-    k = random(random, decoderTokens * STRIDE);
-    v = random(random, decoderTokens * STRIDE);
-    AttentionSpec selfSpec = new AttentionSpec(LAYER, HEADS, HEAD_DIM, scale, decoderBias);
+    q = random(random, decoderTokens * stride);
+    k = random(random, decoderTokens * stride);
+    v = random(random, decoderTokens * stride);
+    AttentionSpec selfSpec = new AttentionSpec(LAYER, HEADS, headDim, scale, decoderBias);
     got = run(AttentionType.DECODER, selfSpec, q, k, v, decoderTokens, prefill);
     List<List<float[]>> selfKeys = new ArrayList<>();
     List<List<float[]>> selfValues = new ArrayList<>();
@@ -151,10 +161,10 @@ class CpuAttentionTest {
     assertClose(got, expected, "decoder prefill");
 
     // Cross-attention at prefill: decoder queries over their own group's encoder tokens.
-    q = random(random, decoderTokens * STRIDE);
-    k = random(random, encoderTokens * STRIDE);
-    v = random(random, encoderTokens * STRIDE);
-    AttentionSpec crossSpec = new AttentionSpec(LAYER, HEADS, HEAD_DIM, scale, null);
+    q = random(random, decoderTokens * stride);
+    k = random(random, encoderTokens * stride);
+    v = random(random, encoderTokens * stride);
+    AttentionSpec crossSpec = new AttentionSpec(LAYER, HEADS, headDim, scale, null);
     got = run(AttentionType.ENCODER_DECODER, crossSpec, q, k, v, decoderTokens, prefill);
     List<List<float[]>> crossKeys = new ArrayList<>();
     List<List<float[]>> crossValues = new ArrayList<>();
@@ -185,9 +195,9 @@ class CpuAttentionTest {
       AttentionMetadata decode =
           AttentionMetadata.decode(
               blockSize, seqLens, newSlots, selfTables, crossTables, ENCODER_LENS);
-      q = random(random, sequences * STRIDE);
-      k = random(random, sequences * STRIDE);
-      v = random(random, sequences * STRIDE);
+      q = random(random, sequences * stride);
+      k = random(random, sequences * stride);
+      v = random(random, sequences * stride);
       got = run(AttentionType.DECODER, selfSpec, q, k, v, sequences, decode);
       expected.clear();
       for (int s = 0; s < sequences; s++) {
@@ -206,7 +216,7 @@ class CpuAttentionTest {
       }
       assertClose(got, expected, "decode step " + step);
 
-      q = random(random, sequences * STRIDE);
+      q = random(random, sequences * stride);
       got = run(AttentionType.ENCODER_DECODER, crossSpec, q, null, null, sequences, decode);
       expected.clear();
       for (int s = 0; s < sequences; s++) {
@@ -218,8 +228,8 @@ class CpuAttentionTest {
 
   @Test
   void inconsistentMetadataFailsClearly() {
-    AttentionSpec spec = new AttentionSpec(0, HEADS, HEAD_DIM, 1f, null);
-    DeviceTensor t = backend.allocate(DataType.F32, 4 * STRIDE);
+    AttentionSpec spec = new AttentionSpec(0, HEADS, headDim, 1f, null);
+    DeviceTensor t = backend.allocate(DataType.F32, 4 * stride);
     AttentionMetadata decode =
         AttentionMetadata.decode(
             4, new int[] {6}, new int[] {5}, new int[][] {{1}}, new int[][] {{0}}, new int[] {2});
@@ -233,12 +243,12 @@ class CpuAttentionTest {
                     t,
                     t,
                     t,
-                    backend.allocate(DataType.F32, STRIDE),
+                    backend.allocate(DataType.F32, stride),
                     decode));
     assertTrue(noCache.getMessage().contains("allocateKvCache"), noCache.getMessage());
 
-    backend.allocateKvCache(new KvCacheSpec(1, 4, 0, 4, HEADS, HEAD_DIM));
-    DeviceTensor out = backend.allocate(DataType.F32, 4 * STRIDE);
+    backend.allocateKvCache(new KvCacheSpec(1, 4, 0, 4, HEADS, headDim));
+    DeviceTensor out = backend.allocate(DataType.F32, 4 * stride);
     var shortTable =
         assertThrows(
             IllegalArgumentException.class,
@@ -256,13 +266,13 @@ class CpuAttentionTest {
     assertTrue(slot.getMessage().contains("slot 16"), slot.getMessage());
 
     AttentionSpec biased =
-        new AttentionSpec(0, HEADS, HEAD_DIM, 1f, new PositionBias(t, 2, 4, false));
+        new AttentionSpec(0, HEADS, headDim, 1f, new PositionBias(t, 2, 4, false));
     assertThrows(
         IllegalArgumentException.class,
         () ->
             backend.attention(AttentionType.ENCODER_DECODER, biased, t, null, null, out, badSlot));
 
-    AttentionSpec wrongHeads = new AttentionSpec(0, HEADS + 1, HEAD_DIM, 1f, null);
+    AttentionSpec wrongHeads = new AttentionSpec(0, HEADS + 1, headDim, 1f, null);
     var heads =
         assertThrows(
             IllegalArgumentException.class,
@@ -278,7 +288,7 @@ class CpuAttentionTest {
       float[] v,
       int queries,
       AttentionMetadata md) {
-    DeviceTensor out = backend.allocate(DataType.F32, (long) queries * STRIDE);
+    DeviceTensor out = backend.allocate(DataType.F32, (long) queries * stride);
     backend.attention(
         type,
         spec,
@@ -287,13 +297,13 @@ class CpuAttentionTest {
         v == null ? null : backend.upload(v),
         out,
         md);
-    float[] result = new float[queries * STRIDE];
+    float[] result = new float[queries * stride];
     backend.read(out, 0, result, 0, result.length);
     return result;
   }
 
   /** Unpaged reference for query row {@code row}: bias by HF's bucket of kPos − qPos. */
-  private static double[] reference(
+  private double[] reference(
       float[] q,
       int row,
       List<float[]> keys,
@@ -312,13 +322,13 @@ class CpuAttentionTest {
         }
       }
     }
-    float[] query = java.util.Arrays.copyOfRange(q, row * STRIDE, (row + 1) * STRIDE);
+    float[] query = java.util.Arrays.copyOfRange(q, row * stride, (row + 1) * stride);
     return ScalarReference.attend(
         query,
         keys.toArray(float[][]::new),
         values.toArray(float[][]::new),
         HEADS,
-        HEAD_DIM,
+        headDim,
         scale,
         bias);
   }
@@ -329,10 +339,10 @@ class CpuAttentionTest {
     assertTrue(error < TOLERANCE, what + ": relative error " + error);
   }
 
-  private static List<float[]> rows(float[] data, int first, int count) {
+  private List<float[]> rows(float[] data, int first, int count) {
     List<float[]> rows = new ArrayList<>();
     for (int r = first; r < first + count; r++) {
-      rows.add(java.util.Arrays.copyOfRange(data, r * STRIDE, (r + 1) * STRIDE));
+      rows.add(java.util.Arrays.copyOfRange(data, r * stride, (r + 1) * stride));
     }
     return rows;
   }

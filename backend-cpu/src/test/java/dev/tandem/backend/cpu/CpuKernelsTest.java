@@ -50,7 +50,9 @@ class CpuKernelsTest {
     "5, 9, 3, true",
     "7, 513, 130, false",
     "33, 1030, 257, true",
-    "64, 64, 64, false"
+    "64, 64, 64, false",
+    "97, 1100, 130, true",
+    "200, 600, 41, true"
   })
   void linearMatchesReference(int m, int k, int n, boolean withBias) {
     float[] x = random(random, m * k);

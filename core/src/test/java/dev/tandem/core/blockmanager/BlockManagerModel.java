@@ -42,6 +42,23 @@ final class BlockManagerModel {
   private static final int MAX_SEQS_PER_REQUEST = 4;
   private static final int DRAIN_EVERY = 20_000;
 
+  /** What happened, counted so that a run that never exercised something fails. */
+  enum Event {
+    ALLOCATE,
+    REALLOCATE_AFTER_RECOMPUTE,
+    APPEND,
+    APPEND_WITH_LOOKAHEAD,
+    COPY_ON_WRITE,
+    FORK,
+    SWAP_OUT,
+    SWAP_IN,
+    RECOMPUTE,
+    FINISH_SEQUENCE,
+    FINISH_REQUEST,
+    EMPTY_ENCODER_INPUT,
+    ALLOCATE_LATER_OR_NEVER
+  }
+
   private enum Phase {
     WAITING,
     RUNNING,
@@ -90,6 +107,7 @@ final class BlockManagerModel {
   private final Request[][] crossOwner = {new Request[NUM_GPU_BLOCKS], new Request[NUM_CPU_BLOCKS]};
   // ... and the sequence with the most slotted tokens among the self tables holding it.
   private final Sequence[][] widest = {new Sequence[NUM_GPU_BLOCKS], new Sequence[NUM_CPU_BLOCKS]};
+  private final Map<Event, Integer> events = new java.util.EnumMap<>(Event.class);
   private long nextSeqId;
   private long nextRequestId;
   private long clock;
@@ -128,6 +146,25 @@ final class BlockManagerModel {
 
   String lastOperation() {
     return lastOperation;
+  }
+
+  /** Whether this run admits encoder/decoder requests (not with v1's prefix caching). */
+  boolean encoderDecoderAllowed() {
+    return encoderDecoderAllowed;
+  }
+
+  /** The manager's prefix cache hit rate on the GPU pool. */
+  double gpuPrefixCacheHitRate() {
+    return manager.prefixCacheHitRate(dev.tandem.api.block.Device.GPU);
+  }
+
+  /** How often each event happened so far. */
+  Map<Event, Integer> events() {
+    return events;
+  }
+
+  private void count(Event event) {
+    events.merge(event, 1, Integer::sum);
   }
 
   void run(int operations) {
@@ -220,12 +257,20 @@ final class BlockManagerModel {
               : manager.numFreeGpuBlocks() - needed >= watermarkBlocks
                   ? AllocStatus.OK
                   : AllocStatus.LATER;
-      assertEquals(expected, status, "canAllocate of " + group.requestId());
+      assertEquals(expected, status, () -> "canAllocate of " + group.requestId());
     }
     if (status != AllocStatus.OK) {
+      count(Event.ALLOCATE_LATER_OR_NEVER);
       return false;
     }
     manager.allocate(group);
+    count(
+        request.phase == Phase.WAITING && requests.contains(request)
+            ? Event.REALLOCATE_AFTER_RECOMPUTE
+            : Event.ALLOCATE);
+    if (group.isEncoderDecoder() && group.encoderSequence().length() == 0) {
+      count(Event.EMPTY_ENCODER_INPUT);
+    }
     List<Sequence> waiting = group.sequences(SequenceStatus.WAITING);
     int[] shared = manager.getBlockTable(waiting.getFirst());
     for (Sequence seq : waiting) {
@@ -255,11 +300,15 @@ final class BlockManagerModel {
     for (Sequence seq : request.group.sequences(SequenceStatus.RUNNING)) {
       int[] before = manager.getBlockTable(seq);
       List<BlockMapping> copies = manager.appendSlots(seq, lookahead);
+      count(lookahead == 0 ? Event.APPEND : Event.APPEND_WITH_LOOKAHEAD);
+      if (!copies.isEmpty()) {
+        count(Event.COPY_ON_WRITE);
+      }
       int[] after = manager.getBlockTable(seq);
       int expected = Math.max(expectedTableLength.get(seq.id()), blocks(seq.length() + lookahead));
       expectedTableLength.put(seq.id(), expected);
       slotted.put(seq.id(), seq.length());
-      assertEquals(expected, after.length, "table length of sequence " + seq.id());
+      assertEquals(expected, after.length, () -> "table length of sequence " + seq.id());
       checkCopiesOnWrite(before, after, copies);
     }
     for (Sequence seq : request.group.sequences(SequenceStatus.RUNNING)) {
@@ -313,6 +362,7 @@ final class BlockManagerModel {
     int gpuFree = manager.numFreeGpuBlocks();
     request.group.addSequence(child);
     manager.fork(parent, child);
+    count(Event.FORK);
     assertArrayEquals(manager.getBlockTable(parent), manager.getBlockTable(child));
     assertEquals(gpuFree, manager.numFreeGpuBlocks(), "a fork allocates nothing");
     expectedTableLength.put(child.id(), expectedTableLength.get(parent.id()));
@@ -327,6 +377,7 @@ final class BlockManagerModel {
     List<Sequence> running = request.group.sequences(SequenceStatus.RUNNING);
     Sequence seq = running.get(random.nextInt(running.size()));
     lastOperation = "finish sequence " + seq.id();
+    count(Event.FINISH_SEQUENCE);
     seq.setStatus(SequenceStatus.FINISHED_STOPPED);
     freeSequence(seq);
     request.group.removeSequence(seq);
@@ -338,6 +389,7 @@ final class BlockManagerModel {
     }
     Request request = requests.get(random.nextInt(requests.size()));
     lastOperation = "finish " + request.group.requestId() + " (" + request.phase + ")";
+    count(Event.FINISH_REQUEST);
     finish(request);
   }
 
@@ -393,6 +445,7 @@ final class BlockManagerModel {
     int cpuFree = manager.numFreeCpuBlocks();
     List<BlockMapping> mapping =
         to == Phase.SWAPPED ? manager.swapOut(request.group) : manager.swapIn(request.group);
+    count(to == Phase.SWAPPED ? Event.SWAP_OUT : Event.SWAP_IN);
     for (Sequence seq : seqs) {
       seq.setStatus(status);
     }
@@ -401,8 +454,8 @@ final class BlockManagerModel {
     Map<Integer, Integer> bySource = new HashMap<>();
     Set<Integer> targets = new HashSet<>();
     for (BlockMapping m : mapping) {
-      assertEquals(null, bySource.put(m.src(), m.dst()), "block " + m.src() + " moved twice");
-      assertTrue(targets.add(m.dst()), "two blocks moved into " + m.dst());
+      assertEquals(null, bySource.put(m.src(), m.dst()), () -> "block " + m.src() + " moved twice");
+      assertTrue(targets.add(m.dst()), () -> "two blocks moved into " + m.dst());
     }
     Set<Integer> sources = new HashSet<>();
     for (int t = 0; t < before.size(); t++) {
@@ -431,6 +484,7 @@ final class BlockManagerModel {
   /** Preemption by recompute: free the self and cross tables; the request waits to re-prefill. */
   private void recompute(Request request) {
     lastOperation = "recompute " + request.group.requestId();
+    count(Event.RECOMPUTE);
     for (Sequence seq : request.live()) {
       freeSequence(seq);
       seq.setStatus(SequenceStatus.WAITING);
@@ -460,7 +514,7 @@ final class BlockManagerModel {
         int[] table = manager.getBlockTable(seq);
         inSomeTable |= i < table.length && table[i] == common[i];
       }
-      assertTrue(inSomeTable, "computed block " + common[i] + " is at position " + i + " nowhere");
+      assertTrue(inSomeTable, "a computed block is at its position in no table");
     }
   }
 
@@ -509,7 +563,7 @@ final class BlockManagerModel {
       String id = request.group.requestId();
       for (Sequence seq : request.live()) {
         int[] table = manager.getBlockTable(seq);
-        assertEquals(expectedTableLength.get(seq.id()), table.length, "length of " + seq);
+        assertEquals(expectedTableLength.get(seq.id()), table.length, () -> "length of " + seq);
         holders.add(seq);
         holderTables.add(table);
         for (int i = 0; i < table.length; i++) {
@@ -532,7 +586,7 @@ final class BlockManagerModel {
       }
       if (request.group.isEncoderDecoder()) {
         int[] cross = manager.getCrossBlockTable(request.group);
-        assertEquals(crossBlocks(request.group), cross.length, "cross table length of " + id);
+        assertEquals(crossBlocks(request.group), cross.length, () -> "cross table length of " + id);
         for (int i = 0; i < cross.length; i++) {
           int block = checkInPool(cross[i], pool);
           Request owner = crossOwner[pool][block];
@@ -547,8 +601,7 @@ final class BlockManagerModel {
                       + id);
             }
             Sequence encoder = owner.group.encoderSequence();
-            assertSameTokens(
-                encoder, request.group.encoderSequence(), i, encoder.length(), "cross " + block);
+            assertSameTokens(encoder, request.group.encoderSequence(), i, encoder.length(), block);
           }
           crossOwner[pool][block] = request;
         }
@@ -563,7 +616,7 @@ final class BlockManagerModel {
       for (int i = 0; i < table.length; i++) {
         Sequence wide = widest[pool][table[i]];
         if (wide != seq) {
-          assertSameTokens(wide, seq, i, slotted.get(seq.id()), "block " + table[i]);
+          assertSameTokens(wide, seq, i, slotted.get(seq.id()), table[i]);
         }
       }
     }
@@ -572,12 +625,13 @@ final class BlockManagerModel {
   }
 
   /** Tokens of block {@code index} that {@code b} has slots for (below {@code limit}) match. */
-  private static void assertSameTokens(Sequence a, Sequence b, int index, int limit, String what) {
+  private static void assertSameTokens(Sequence a, Sequence b, int index, int limit, int block) {
     int end = Math.min((index + 1) * BLOCK_SIZE, limit);
     for (int p = index * BLOCK_SIZE; p < end; p++) {
       if (a.tokenAt(p) != b.tokenAt(p)) {
         fail(
-            what
+            "block "
+                + block
                 + " is shared but token "
                 + p
                 + " differs: "
@@ -613,7 +667,7 @@ final class BlockManagerModel {
     assertEquals(
         selfPosition[pool].length - held,
         free,
-        POOL_NAMES[pool] + " free = total - distinct held blocks");
+        () -> POOL_NAMES[pool] + " free = total - distinct held blocks");
   }
 
   // ---- helpers ---------------------------------------------------------------------------------
