@@ -52,10 +52,14 @@ final class OpenClBackend implements AttentionBackend {
   private final OpenClAttention attention;
   private OpenClKvCache cache;
 
-  OpenClBackend(DeviceOps ops) {
+  /**
+   * @param transposeWeights multiply by transposed weight copies (the GPU layout), else read
+   *     weights as stored (the CPU-device layout)
+   */
+  OpenClBackend(DeviceOps ops, boolean transposeWeights) {
     this.ops = ops;
     this.k = ops.kernel();
-    this.transposeWeights = ops.device().getType() == com.aparapi.device.Device.TYPE.GPU;
+    this.transposeWeights = transposeWeights;
     this.plans = new AttentionPlans(ops);
     this.attention = new OpenClAttention(ops, plans);
     LOG.log(System.Logger.Level.DEBUG, "opencl backend: {0}", deviceName());

@@ -68,6 +68,9 @@ class OpenClProviderTest {
             IllegalArgumentException.class,
             () -> provider.create(new BackendConfig(0, Map.of("opencl.devcie", "0"))));
     assertTrue(unknown.getMessage().contains("opencl.devcie"), unknown.getMessage());
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> provider.create(new BackendConfig(0, Map.of("opencl.transpose-weights", "yes"))));
     Backends.opencl(); // the rest needs a device
     IllegalStateException missing =
         assertThrows(

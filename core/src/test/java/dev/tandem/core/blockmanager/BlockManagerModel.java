@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.tandem.api.block.AllocStatus;
 import dev.tandem.api.block.BlockManagerConfig;
@@ -25,12 +24,11 @@ import java.util.Set;
 
 /**
  * A scheduler-like driver of one block manager and a simple model of what the manager must hold:
- * which requests are running (tables on the GPU), swapped (on the CPU) or waiting (no tables), and
- * how many blocks each table has. After every operation {@link #verify()} checks the manager
- * against the model: its own {@code checkInvariants()}, table lengths, free counts equal to total
- * minus the distinct blocks of the live tables in each pool, no block in both a cross and a self
- * table, shared blocks at the same position in every table holding them, and (without prefix
- * caching) no block shared across requests. Draining all requests must give every block back.
+ * which requests are running (tables on the GPU), swapped (on the CPU) or waiting (no tables), how
+ * many blocks each table has and how many tokens have slots. After every operation {@link
+ * ModelVerifier} checks the manager against the model; the operations themselves check what they
+ * return (copy-on-write pairs, swap mappings, canAllocate against the watermark rule). Draining all
+ * requests must give every block back.
  */
 final class BlockManagerModel {
 
@@ -59,13 +57,13 @@ final class BlockManagerModel {
     ALLOCATE_LATER_OR_NEVER
   }
 
-  private enum Phase {
+  enum Phase {
     WAITING,
     RUNNING,
     SWAPPED
   }
 
-  private static final class Request {
+  static final class Request {
     final SequenceGroup group;
     Phase phase = Phase.WAITING;
 
@@ -84,11 +82,8 @@ final class BlockManagerModel {
     }
   }
 
-  private static final int GPU = 0;
-  private static final int CPU = 1;
-  private static final String[] POOL_NAMES = {"GPU", "CPU"};
-
   private final BlockSpaceManager manager;
+  private final ModelVerifier verifier;
   private final boolean prefixCaching;
   private final boolean encoderDecoderAllowed;
   private final Random random;
@@ -100,13 +95,6 @@ final class BlockManagerModel {
   // Tokens of each sequence that have a slot (a place in its blocks): its length when it was last
   // allocated or given slots. Tables sharing a block must agree on the tokens both have slots for.
   private final Map<Long, Integer> slotted = new HashMap<>();
-  // Scratch for verify(), per pool (GPU, CPU) and block: its position in the self tables holding
-  // it (-1: none), the request holding it in a self table, and the one holding it in a cross table.
-  private final int[][] selfPosition = {new int[NUM_GPU_BLOCKS], new int[NUM_CPU_BLOCKS]};
-  private final Request[][] selfOwner = {new Request[NUM_GPU_BLOCKS], new Request[NUM_CPU_BLOCKS]};
-  private final Request[][] crossOwner = {new Request[NUM_GPU_BLOCKS], new Request[NUM_CPU_BLOCKS]};
-  // ... and the sequence with the most slotted tokens among the self tables holding it.
-  private final Sequence[][] widest = {new Sequence[NUM_GPU_BLOCKS], new Sequence[NUM_CPU_BLOCKS]};
   private final Map<Event, Integer> events = new java.util.EnumMap<>(Event.class);
   private long nextSeqId;
   private long nextRequestId;
@@ -120,6 +108,8 @@ final class BlockManagerModel {
             BLOCK_SIZE, NUM_GPU_BLOCKS, NUM_CPU_BLOCKS, WATERMARK, prefixCaching);
     this.manager = BlockManagers.create(name, config);
     this.prefixCaching = prefixCaching;
+    this.verifier =
+        new ModelVerifier(manager, prefixCaching, BLOCK_SIZE, NUM_GPU_BLOCKS, NUM_CPU_BLOCKS);
     this.random = new Random(seed);
     for (int t = 0; t < templates.length; t++) {
       templates[t] = random.ints(64, 0, 1000).toArray();
@@ -168,11 +158,11 @@ final class BlockManagerModel {
   }
 
   void run(int operations) {
-    verify();
+    verifier.verify(requests, expectedTableLength, slotted);
     while (operationCount < operations) {
       operationCount++;
       step();
-      verify();
+      verifier.verify(requests, expectedTableLength, slotted);
       if (operationCount % DRAIN_EVERY == 0) {
         lastOperation = "drain";
         drain();
@@ -537,137 +527,10 @@ final class BlockManagerModel {
   private void drain() {
     while (!requests.isEmpty()) {
       finish(requests.getLast());
-      verify();
+      verifier.verify(requests, expectedTableLength, slotted);
     }
     assertEquals(NUM_GPU_BLOCKS, manager.numFreeGpuBlocks(), "GPU blocks leaked");
     assertEquals(NUM_CPU_BLOCKS, manager.numFreeCpuBlocks(), "CPU blocks leaked");
-  }
-
-  // ---- checks ----------------------------------------------------------------------------------
-
-  private void verify() {
-    manager.checkInvariants();
-    for (int pool = 0; pool < 2; pool++) {
-      Arrays.fill(selfPosition[pool], -1);
-      Arrays.fill(selfOwner[pool], null);
-      Arrays.fill(crossOwner[pool], null);
-      Arrays.fill(widest[pool], null);
-    }
-    List<Sequence> holders = new ArrayList<>();
-    List<int[]> holderTables = new ArrayList<>();
-    for (Request request : requests) {
-      if (request.phase == Phase.WAITING) {
-        continue;
-      }
-      int pool = request.phase == Phase.RUNNING ? GPU : CPU;
-      String id = request.group.requestId();
-      for (Sequence seq : request.live()) {
-        int[] table = manager.getBlockTable(seq);
-        assertEquals(expectedTableLength.get(seq.id()), table.length, () -> "length of " + seq);
-        holders.add(seq);
-        holderTables.add(table);
-        for (int i = 0; i < table.length; i++) {
-          int block = checkInPool(table[i], pool);
-          int position = selfPosition[pool][block];
-          if (position >= 0 && position != i) {
-            fail("block " + block + " is at positions " + position + " and " + i);
-          }
-          selfPosition[pool][block] = i;
-          Request owner = selfOwner[pool][block];
-          if (!prefixCaching && owner != null && owner != request) {
-            fail("block " + block + " is shared by " + owner.group.requestId() + " and " + id);
-          }
-          selfOwner[pool][block] = request;
-          Sequence wide = widest[pool][block];
-          if (wide == null || slotted.get(wide.id()) < slotted.get(seq.id())) {
-            widest[pool][block] = seq;
-          }
-        }
-      }
-      if (request.group.isEncoderDecoder()) {
-        int[] cross = manager.getCrossBlockTable(request.group);
-        assertEquals(crossBlocks(request.group), cross.length, () -> "cross table length of " + id);
-        for (int i = 0; i < cross.length; i++) {
-          int block = checkInPool(cross[i], pool);
-          Request owner = crossOwner[pool][block];
-          if (owner != null) {
-            if (!prefixCaching) {
-              fail(
-                  "cross block "
-                      + block
-                      + " is shared by "
-                      + owner.group.requestId()
-                      + " and "
-                      + id);
-            }
-            Sequence encoder = owner.group.encoderSequence();
-            assertSameTokens(encoder, request.group.encoderSequence(), i, encoder.length(), block);
-          }
-          crossOwner[pool][block] = request;
-        }
-      }
-    }
-    // A block shared by several tables holds one content: every holder must have the same tokens
-    // as the holder with the most slotted tokens, over the positions it has slots for.
-    for (int h = 0; h < holders.size(); h++) {
-      Sequence seq = holders.get(h);
-      int pool = seq.status() == SequenceStatus.SWAPPED ? CPU : GPU;
-      int[] table = holderTables.get(h);
-      for (int i = 0; i < table.length; i++) {
-        Sequence wide = widest[pool][table[i]];
-        if (wide != seq) {
-          assertSameTokens(wide, seq, i, slotted.get(seq.id()), table[i]);
-        }
-      }
-    }
-    checkPool(GPU, manager.numFreeGpuBlocks());
-    checkPool(CPU, manager.numFreeCpuBlocks());
-  }
-
-  /** Tokens of block {@code index} that {@code b} has slots for (below {@code limit}) match. */
-  private static void assertSameTokens(Sequence a, Sequence b, int index, int limit, int block) {
-    int end = Math.min((index + 1) * BLOCK_SIZE, limit);
-    for (int p = index * BLOCK_SIZE; p < end; p++) {
-      if (a.tokenAt(p) != b.tokenAt(p)) {
-        fail(
-            "block "
-                + block
-                + " is shared but token "
-                + p
-                + " differs: "
-                + a.tokenAt(p)
-                + " in sequence "
-                + a.id()
-                + ", "
-                + b.tokenAt(p)
-                + " in sequence "
-                + b.id());
-      }
-    }
-  }
-
-  private int checkInPool(int block, int pool) {
-    if (block < 0 || block >= selfPosition[pool].length) {
-      fail("block " + block + " is outside the " + POOL_NAMES[pool] + " pool");
-    }
-    return block;
-  }
-
-  /** No block both cross and self; free = total − distinct held blocks. */
-  private void checkPool(int pool, int free) {
-    int held = 0;
-    for (int block = 0; block < selfPosition[pool].length; block++) {
-      boolean self = selfPosition[pool][block] >= 0;
-      boolean cross = crossOwner[pool][block] != null;
-      if (self && cross) {
-        fail(POOL_NAMES[pool] + " block " + block + " is in a cross and a self table");
-      }
-      held += self || cross ? 1 : 0;
-    }
-    assertEquals(
-        selfPosition[pool].length - held,
-        free,
-        () -> POOL_NAMES[pool] + " free = total - distinct held blocks");
   }
 
   // ---- helpers ---------------------------------------------------------------------------------
