@@ -183,6 +183,9 @@ final class GenerateCommand implements Callable<Integer> {
     while (engine.hasUnfinished()) {
       for (RequestOutput output : engine.step()) {
         if (output.finished()) {
+          if (bar != null) {
+            bar.clear();
+          }
           writer.finished(positions.get(output.requestId()), output);
           if (bar != null) {
             bar.advance(!output.failed());
@@ -204,6 +207,9 @@ final class GenerateCommand implements Callable<Integer> {
 
   private static void failed(
       ResultWriter writer, ProgressBar bar, int position, InputLine input, String message) {
+    if (bar != null) {
+      bar.clear();
+    }
     writer.failed(position, input, message);
     if (bar != null) {
       bar.advance(false);

@@ -6,18 +6,17 @@ import java.io.PrintStream;
 import java.util.Locale;
 
 /**
- * A one-line progress bar on stderr, redrawn in place at most ten times a second: {@code
- * [=========> ] 45/100 requests 12.3 s 3 failed}.
+ * A one-line progress bar on stderr, redrawn in place as requests finish: {@code [=========> ]
+ * 45/100 requests 12.3 s 3 failed}.
  */
 final class ProgressBar {
 
   private static final int WIDTH = 30;
-  private static final long REDRAW_NANOS = 100_000_000;
 
   private final PrintStream err;
   private final int total;
   private final long start = System.nanoTime();
-  private long lastDrawn;
+  private int drawnLength;
   private int done;
   private int failed;
 
@@ -27,27 +26,29 @@ final class ProgressBar {
     draw();
   }
 
+  /** Blanks the bar's line, so that a result written to the same terminal starts clean. */
+  void clear() {
+    err.print("\r" + " ".repeat(drawnLength) + "\r");
+    err.flush();
+    drawnLength = 0;
+  }
+
   /** One more request finished. */
   void advance(boolean succeeded) {
     done++;
     if (!succeeded) {
       failed++;
     }
-    long now = System.nanoTime();
-    if (done == total || now - lastDrawn >= REDRAW_NANOS) {
-      draw();
-    }
+    draw();
   }
 
   /** Leaves the bar as it is and moves to the next line. */
   void finish() {
-    draw();
     err.println();
     err.flush();
   }
 
   private void draw() {
-    lastDrawn = System.nanoTime();
     int filled = total == 0 ? WIDTH : (int) ((long) WIDTH * done / total);
     StringBuilder bar = new StringBuilder("\r[");
     for (int i = 0; i < WIDTH; i++) {
@@ -55,10 +56,15 @@ final class ProgressBar {
     }
     bar.append(
         String.format(
-            Locale.ROOT, "] %d/%d requests  %.1f s", done, total, (lastDrawn - start) / 1e9));
+            Locale.ROOT,
+            "] %d/%d requests  %.1f s",
+            done,
+            total,
+            (System.nanoTime() - start) / 1e9));
     if (failed > 0) {
       bar.append("  ").append(failed).append(" failed");
     }
+    drawnLength = bar.length() - 1; // without the leading \r
     err.print(bar);
     err.flush();
   }
