@@ -93,7 +93,8 @@ fi
 "$java" -version 2>&1 || { echo "the bundled Java runtime does not start"; exit 1; }
 jvm_flags=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED
   -Dai.djl.offline=true -Dguice_bytecode_gen_option=DISABLED -Xss4m)
-export DJL_OFFLINE=true DJL_CACHE_DIR="$out/djl-cache"
+# DJL unpacks its 15 MiB native library here: outside $OUT, whose files travel back
+export DJL_OFFLINE=true DJL_CACHE_DIR="${TMPDIR:-/tmp}/tandem-djl-cache"
 classpath="$(ls "$bundle"/lib/*.jar | tr '\n' ':')$bundle/classes"
 test_classpath="$classpath"
 for dir in "$bundle"/test-classes/*; do test_classpath+=":$dir"; done
@@ -179,7 +180,7 @@ bench() {
       local poller="" idle=""
       if [[ "$backend" != cpu ]] && command -v nvidia-smi >/dev/null; then
         idle="$(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits | head -1)"
-        nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 > "$out/.gpumem" &
+        nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 > "$out/gpu-memory-samples.txt" &
         poller=$!
       fi
       timeout -k 5 "$limit" "$java" "${jvm_flags[@]}" -cp "$classpath" dev.tandem.gpucheck.GpuBench \
@@ -188,7 +189,7 @@ bench() {
         || echo "tandem $model $backend threads=$threads B=$batch failed (rc=$?)"
       if [[ -n "$poller" ]]; then
         kill "$poller" 2>/dev/null; wait "$poller" 2>/dev/null
-        python3 - "$tandem_json" "$out/.gpumem" "$idle" "$model" "$batch" "$backend" <<'PY'
+        python3 - "$tandem_json" "$out/gpu-memory-samples.txt" "$idle" "$model" "$batch" "$backend" <<'PY'
 import json, sys
 path, samples, idle, model, batch, backend = sys.argv[1:]
 peak = max([int(x) for x in open(samples).read().split() if x.strip().isdigit()] or [0])

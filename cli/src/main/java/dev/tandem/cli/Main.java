@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "Encoder/decoder transformer inference with a paged KV cache.",
-    subcommands = {PluginsCommand.class})
+    subcommands = {GenerateCommand.class, BenchCommand.class, PluginsCommand.class})
 public final class Main implements Runnable {
 
   /** Exit code of a command that failed at run time: a missing file, an unknown backend. */

@@ -3,6 +3,8 @@ package dev.tandem.backend.opencl;
 import com.aparapi.Range;
 import com.aparapi.device.OpenCLDevice;
 import com.aparapi.internal.kernel.KernelManager;
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
 import java.util.LinkedHashSet;
 import java.util.List;
 
@@ -12,6 +14,13 @@ import java.util.List;
  * next launch; device results reach the host only through {@code get} of a staging array, right
  * after the launch that filled it. (PoCL aliases host memory, so a missing put or get would go
  * unnoticed there and break on a discrete GPU.)
+ *
+ * <p>Arrays whose contents live only on the device ({@code mem}, {@code ints}, {@code kPool},
+ * {@code vPool}) must never move in the Java heap: when Aparapi sees that an array's address
+ * changed since the last launch (the GC moved it), it recreates the OpenCL buffer from the host
+ * array ({@code CL_MEM_USE_HOST_PTR}), and on a discrete GPU the device contents are replaced by
+ * the stale host copy. They are therefore at least {@link #MIN_RESIDENT} elements long, which makes
+ * them humongous objects that G1 never moves; see {@link #residentSize}.
  *
  * <p>Launches are synchronous. After every launch the kernel must still be bound to the chosen
  * OpenCL device: Aparapi silently falls back to a Java thread pool when a launch fails (code it
@@ -26,8 +35,17 @@ final class DeviceOps implements AutoCloseable {
   /** Largest chunk moved through the big staging array at once (16 MiB). */
   static final int BIG_STAGE_FLOATS = 1 << 22;
 
+  /**
+   * Smallest length of a device-resident array: 2^22 four-byte elements plus the array header
+   * exceed half of G1's largest ergonomic region (32 MiB), so G1 allocates the array as a humongous
+   * object and never moves it while the heap's regions are at most 32 MiB (the default).
+   */
+  static final int MIN_RESIDENT = 1 << 22;
+
   /** Java arrays hold at most this many elements. */
   static final int MAX_ARRAY = Integer.MAX_VALUE - 8;
+
+  private static final System.Logger LOG = System.getLogger(DeviceOps.class.getName());
 
   private final OpenCLDevice device;
   private final DeviceKernel kernel = new DeviceKernel();
@@ -37,6 +55,7 @@ final class DeviceOps implements AutoCloseable {
   DeviceOps(OpenCLDevice device) {
     this.device = device;
     this.localSize = Math.min(64, Math.max(1, device.getMaxWorkGroupSize()));
+    warnUnlessG1();
     KernelManager.instance().setPreferredDevices(kernel, new LinkedHashSet<>(List.of(device)));
     kernel.setExplicit(true);
     kernel.stage = new float[STAGE_FLOATS];
@@ -45,6 +64,22 @@ final class DeviceOps implements AutoCloseable {
     // The first launch translates and builds the kernel; a failure surfaces here.
     kernel.count = 0;
     launch(DeviceKernel.OP_PROBE, 0);
+  }
+
+  /** Only G1 is known to keep {@link #MIN_RESIDENT}-long arrays in place (see the class doc). */
+  private static void warnUnlessG1() {
+    List<String> collectors =
+        ManagementFactory.getGarbageCollectorMXBeans().stream()
+            .map(GarbageCollectorMXBean::getName)
+            .toList();
+    if (collectors.stream().noneMatch(name -> name.startsWith("G1"))) {
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "opencl: the JVM runs garbage collector(s) {0}, not G1: if it moves a device-resident"
+              + " array, Aparapi recreates the device buffer from the stale host copy and a"
+              + " discrete GPU loses weights or KV cache; run with -XX:+UseG1GC (the default)",
+          collectors);
+    }
   }
 
   DeviceKernel kernel() {
@@ -82,7 +117,7 @@ final class DeviceOps implements AutoCloseable {
 
   /** Grows the float arena to at least {@code floats}, keeping its device contents. */
   void growMem(long floats, String what) {
-    int size = checkedSize(floats, what);
+    int size = residentSize(floats, what);
     kernel.get(kernel.mem);
     float[] grown = java.util.Arrays.copyOf(kernel.mem, size);
     kernel.mem = grown;
@@ -91,7 +126,7 @@ final class DeviceOps implements AutoCloseable {
   }
 
   void growInts(long count, String what) {
-    int size = checkedSize(count, what);
+    int size = residentSize(count, what);
     kernel.get(kernel.ints);
     int[] grown = java.util.Arrays.copyOf(kernel.ints, size);
     kernel.ints = grown;
@@ -101,13 +136,21 @@ final class DeviceOps implements AutoCloseable {
 
   /** New zeroed K and V pools of {@code floats} each (the old ones are dropped). */
   void allocatePools(long floats) {
-    int size = checkedSize(floats, "each KV cache pool (K and V are separate buffers)");
+    int size = residentSize(floats, "each KV cache pool (K and V are separate buffers)");
     kernel.kPool = new float[1];
     kernel.vPool = new float[1];
     kernel.kPool = new float[size];
     kernel.vPool = new float[size];
     kernel.put(kernel.kPool).put(kernel.vPool);
     launch(DeviceKernel.OP_PROBE, 0);
+  }
+
+  /**
+   * The length of a device-resident array that must hold {@code elements}: at least {@link
+   * #MIN_RESIDENT}, so the GC never moves it (a moved array loses its device contents).
+   */
+  private int residentSize(long elements, String what) {
+    return checkedSize(Math.max(elements, Math.min(MIN_RESIDENT, maxBufferFloats())), what);
   }
 
   private int checkedSize(long elements, String what) {

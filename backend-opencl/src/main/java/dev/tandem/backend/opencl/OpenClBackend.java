@@ -35,9 +35,6 @@ final class OpenClBackend implements AttentionBackend {
   /** Share of the heap kept free when reporting allocatable memory (host mirrors live there). */
   private static final double HEAP_HEADROOM = 0.1;
 
-  /** Arena capacity the first allocation grows to, in elements. */
-  private static final int INITIAL_ARENA = 1 << 20;
-
   /** Rows below which the 1×4 GEMM tile beats the 4×4 one (which would compute absent rows). */
   private static final int GEMM_4X4_MIN_ROWS = 4;
 
@@ -52,10 +49,14 @@ final class OpenClBackend implements AttentionBackend {
   private final OpenClAttention attention;
   private OpenClKvCache cache;
 
-  OpenClBackend(DeviceOps ops) {
+  /**
+   * @param transposeWeights multiply by transposed weight copies (the GPU layout), else read
+   *     weights as stored (the CPU-device layout)
+   */
+  OpenClBackend(DeviceOps ops, boolean transposeWeights) {
     this.ops = ops;
     this.k = ops.kernel();
-    this.transposeWeights = ops.device().getType() == com.aparapi.device.Device.TYPE.GPU;
+    this.transposeWeights = transposeWeights;
     this.plans = new AttentionPlans(ops);
     this.attention = new OpenClAttention(ops, plans);
     LOG.log(System.Logger.Level.DEBUG, "opencl backend: {0}", deviceName());
@@ -99,7 +100,7 @@ final class OpenClBackend implements AttentionBackend {
     int capacity = isFloat ? k.mem.length : k.ints.length;
     int offset = arena.allocate(size, capacity);
     if (offset < 0) {
-      long grown = Math.max(arena.capacityFor(size), Math.max(INITIAL_ARENA, 2L * capacity));
+      long grown = Math.max(arena.capacityFor(size), 2L * capacity);
       grown = Math.max(arena.capacityFor(size), Math.min(grown, ops.maxBufferFloats()));
       String what = "the " + type + " arena (weights and activations) for a tensor of " + length;
       if (isFloat) {

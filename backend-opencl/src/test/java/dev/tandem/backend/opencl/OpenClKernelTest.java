@@ -9,6 +9,7 @@ import dev.tandem.api.backend.Activation;
 import dev.tandem.api.backend.AttentionBackend;
 import dev.tandem.api.backend.DataType;
 import dev.tandem.api.backend.DeviceTensor;
+import java.util.Map;
 import java.util.Random;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterAll;
@@ -83,6 +84,29 @@ class OpenClKernelTest {
               return readAll(b, y);
             });
     assertClose(r[0], r[1], TOLERANCE, "linear " + m + "x" + k + "x" + n);
+  }
+
+  /** The GPU's GEMM layout (transposed weight copies), checked on whatever device runs here. */
+  @ParameterizedTest(name = "transposed M={0} K={1} N={2}")
+  @CsvSource({"1, 70, 33", "3, 64, 100", "33, 70, 257", "128, 512, 512"})
+  void transposedWeightLayoutMatchesCpu(int m, int k, int n) {
+    try (AttentionBackend transposed =
+        Backends.opencl(Map.of("opencl.transpose-weights", "true"))) {
+      Random random = new Random(m + k + n);
+      float[] x = random(random, m * k, 1);
+      float[] w = random(random, n * k, 0.05f);
+      float[] bias = random(random, n, 0.5f);
+      Function<AttentionBackend, float[]> op =
+          b -> {
+            DeviceTensor y = b.allocate(DataType.F32, (long) m * n);
+            DeviceTensor weight = b.upload(w);
+            b.linear(b.upload(x), m, k, weight, b.upload(bias), n, y);
+            b.write(weight, 0, new float[] {1f}, 0, 1); // drops the transposed copy
+            b.linear(b.upload(x), m, k, weight, null, n, y); // transposes the new values
+            return readAll(b, y);
+          };
+      assertClose(op.apply(cpu), op.apply(transposed), TOLERANCE, "transposed linear");
+    }
   }
 
   @Test

@@ -68,6 +68,9 @@ class OpenClProviderTest {
             IllegalArgumentException.class,
             () -> provider.create(new BackendConfig(0, Map.of("opencl.devcie", "0"))));
     assertTrue(unknown.getMessage().contains("opencl.devcie"), unknown.getMessage());
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> provider.create(new BackendConfig(0, Map.of("opencl.transpose-weights", "yes"))));
     Backends.opencl(); // the rest needs a device
     IllegalStateException missing =
         assertThrows(
@@ -96,9 +99,12 @@ class OpenClProviderTest {
       DeviceTensor a = b.upload(first);
       DeviceTensor ids = b.allocate(DataType.I32, 3);
       b.write(ids, 0, new int[] {7, 8, 9}, 0, 3);
+      // A collection while device-only contents exist: a moved host array would lose them on a GPU.
+      System.gc();
       // Beyond the initial capacities: both arenas are replaced by larger copies.
-      DeviceTensor big = b.allocate(DataType.F32, 3 << 20);
-      DeviceTensor bigInts = b.allocate(DataType.I32, 3 << 20);
+      int beyond = DeviceOps.MIN_RESIDENT + 1;
+      DeviceTensor big = b.allocate(DataType.F32, beyond);
+      DeviceTensor bigInts = b.allocate(DataType.I32, beyond);
       float[] back = new float[first.length];
       b.read(a, 0, back, 0, back.length);
       assertArrayEquals(first, back);

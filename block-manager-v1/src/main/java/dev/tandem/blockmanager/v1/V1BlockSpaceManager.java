@@ -33,6 +33,10 @@ import java.util.Map;
  *       encoder/decoder group without one it throws (a double free).
  *   <li>Blocks needed at allocation cover each waiting sequence's whole length, which is its prompt
  *       for a new request and prompt + output for one preempted by recompute.
+ *   <li>{@link #appendSlots} gives slots to every token up to length + lookahead (vLLM's v1 took
+ *       exactly one token and no lookahead) and copies on write every shared block among them.
+ *   <li>Prefix caching files only complete blocks by content hash; a partial block is still being
+ *       written, so sharing it by hash would let one holder's writes reach the others.
  *   <li>Prefix caching is not supported for encoder/decoder groups ({@link
  *       UnsupportedOperationException} from {@link #canAllocate} and {@link #allocate}), as in
  *       vLLM; decoder-only groups share blocks of identical prefixes.

@@ -49,11 +49,6 @@ public final class Logits {
     return row * vocabSize;
   }
 
-  /** Copies row {@code row} into {@code dst}, which must hold vocabSize values. */
-  public void copyRow(int row, float[] dst) {
-    System.arraycopy(values, offset(row), dst, 0, vocabSize);
-  }
-
   /** The first index of the largest value in the row, as torch.argmax. */
   public int argmax(int row) {
     int start = offset(row);

@@ -130,6 +130,9 @@ public final class Distribution {
    */
   static int[] topIndices(float[] values, int n, int k) {
     k = Math.min(k, n);
+    if (k <= 0) {
+      return new int[0]; // logprobs=0: the chosen token only
+    }
     int[] idx = new int[k];
     int size = 0;
     for (int i = 0; i < n; i++) {

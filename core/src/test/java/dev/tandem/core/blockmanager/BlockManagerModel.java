@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.tandem.api.block.AllocStatus;
 import dev.tandem.api.block.BlockManagerConfig;
@@ -25,12 +24,11 @@ import java.util.Set;
 
 /**
  * A scheduler-like driver of one block manager and a simple model of what the manager must hold:
- * which requests are running (tables on the GPU), swapped (on the CPU) or waiting (no tables), and
- * how many blocks each table has. After every operation {@link #verify()} checks the manager
- * against the model: its own {@code checkInvariants()}, table lengths, free counts equal to total
- * minus the distinct blocks of the live tables in each pool, no block in both a cross and a self
- * table, shared blocks at the same position in every table holding them, and (without prefix
- * caching) no block shared across requests. Draining all requests must give every block back.
+ * which requests are running (tables on the GPU), swapped (on the CPU) or waiting (no tables), how
+ * many blocks each table has and how many tokens have slots. After every operation {@link
+ * ModelVerifier} checks the manager against the model; the operations themselves check what they
+ * return (copy-on-write pairs, swap mappings, canAllocate against the watermark rule). Draining all
+ * requests must give every block back.
  */
 final class BlockManagerModel {
 
@@ -42,13 +40,30 @@ final class BlockManagerModel {
   private static final int MAX_SEQS_PER_REQUEST = 4;
   private static final int DRAIN_EVERY = 20_000;
 
-  private enum Phase {
+  /** What happened, counted so that a run that never exercised something fails. */
+  enum Event {
+    ALLOCATE,
+    REALLOCATE_AFTER_RECOMPUTE,
+    APPEND,
+    APPEND_WITH_LOOKAHEAD,
+    COPY_ON_WRITE,
+    FORK,
+    SWAP_OUT,
+    SWAP_IN,
+    RECOMPUTE,
+    FINISH_SEQUENCE,
+    FINISH_REQUEST,
+    EMPTY_ENCODER_INPUT,
+    ALLOCATE_LATER_OR_NEVER
+  }
+
+  enum Phase {
     WAITING,
     RUNNING,
     SWAPPED
   }
 
-  private static final class Request {
+  static final class Request {
     final SequenceGroup group;
     Phase phase = Phase.WAITING;
 
@@ -67,11 +82,8 @@ final class BlockManagerModel {
     }
   }
 
-  private static final int GPU = 0;
-  private static final int CPU = 1;
-  private static final String[] POOL_NAMES = {"GPU", "CPU"};
-
   private final BlockSpaceManager manager;
+  private final ModelVerifier verifier;
   private final boolean prefixCaching;
   private final boolean encoderDecoderAllowed;
   private final Random random;
@@ -83,13 +95,7 @@ final class BlockManagerModel {
   // Tokens of each sequence that have a slot (a place in its blocks): its length when it was last
   // allocated or given slots. Tables sharing a block must agree on the tokens both have slots for.
   private final Map<Long, Integer> slotted = new HashMap<>();
-  // Scratch for verify(), per pool (GPU, CPU) and block: its position in the self tables holding
-  // it (-1: none), the request holding it in a self table, and the one holding it in a cross table.
-  private final int[][] selfPosition = {new int[NUM_GPU_BLOCKS], new int[NUM_CPU_BLOCKS]};
-  private final Request[][] selfOwner = {new Request[NUM_GPU_BLOCKS], new Request[NUM_CPU_BLOCKS]};
-  private final Request[][] crossOwner = {new Request[NUM_GPU_BLOCKS], new Request[NUM_CPU_BLOCKS]};
-  // ... and the sequence with the most slotted tokens among the self tables holding it.
-  private final Sequence[][] widest = {new Sequence[NUM_GPU_BLOCKS], new Sequence[NUM_CPU_BLOCKS]};
+  private final Map<Event, Integer> events = new java.util.EnumMap<>(Event.class);
   private long nextSeqId;
   private long nextRequestId;
   private long clock;
@@ -102,6 +108,8 @@ final class BlockManagerModel {
             BLOCK_SIZE, NUM_GPU_BLOCKS, NUM_CPU_BLOCKS, WATERMARK, prefixCaching);
     this.manager = BlockManagers.create(name, config);
     this.prefixCaching = prefixCaching;
+    this.verifier =
+        new ModelVerifier(manager, prefixCaching, BLOCK_SIZE, NUM_GPU_BLOCKS, NUM_CPU_BLOCKS);
     this.random = new Random(seed);
     for (int t = 0; t < templates.length; t++) {
       templates[t] = random.ints(64, 0, 1000).toArray();
@@ -130,12 +138,31 @@ final class BlockManagerModel {
     return lastOperation;
   }
 
+  /** Whether this run admits encoder/decoder requests (not with v1's prefix caching). */
+  boolean encoderDecoderAllowed() {
+    return encoderDecoderAllowed;
+  }
+
+  /** The manager's prefix cache hit rate on the GPU pool. */
+  double gpuPrefixCacheHitRate() {
+    return manager.prefixCacheHitRate(dev.tandem.api.block.Device.GPU);
+  }
+
+  /** How often each event happened so far. */
+  Map<Event, Integer> events() {
+    return events;
+  }
+
+  private void count(Event event) {
+    events.merge(event, 1, Integer::sum);
+  }
+
   void run(int operations) {
-    verify();
+    verifier.verify(requests, expectedTableLength, slotted);
     while (operationCount < operations) {
       operationCount++;
       step();
-      verify();
+      verifier.verify(requests, expectedTableLength, slotted);
       if (operationCount % DRAIN_EVERY == 0) {
         lastOperation = "drain";
         drain();
@@ -220,12 +247,20 @@ final class BlockManagerModel {
               : manager.numFreeGpuBlocks() - needed >= watermarkBlocks
                   ? AllocStatus.OK
                   : AllocStatus.LATER;
-      assertEquals(expected, status, "canAllocate of " + group.requestId());
+      assertEquals(expected, status, () -> "canAllocate of " + group.requestId());
     }
     if (status != AllocStatus.OK) {
+      count(Event.ALLOCATE_LATER_OR_NEVER);
       return false;
     }
     manager.allocate(group);
+    count(
+        request.phase == Phase.WAITING && requests.contains(request)
+            ? Event.REALLOCATE_AFTER_RECOMPUTE
+            : Event.ALLOCATE);
+    if (group.isEncoderDecoder() && group.encoderSequence().length() == 0) {
+      count(Event.EMPTY_ENCODER_INPUT);
+    }
     List<Sequence> waiting = group.sequences(SequenceStatus.WAITING);
     int[] shared = manager.getBlockTable(waiting.getFirst());
     for (Sequence seq : waiting) {
@@ -255,11 +290,15 @@ final class BlockManagerModel {
     for (Sequence seq : request.group.sequences(SequenceStatus.RUNNING)) {
       int[] before = manager.getBlockTable(seq);
       List<BlockMapping> copies = manager.appendSlots(seq, lookahead);
+      count(lookahead == 0 ? Event.APPEND : Event.APPEND_WITH_LOOKAHEAD);
+      if (!copies.isEmpty()) {
+        count(Event.COPY_ON_WRITE);
+      }
       int[] after = manager.getBlockTable(seq);
       int expected = Math.max(expectedTableLength.get(seq.id()), blocks(seq.length() + lookahead));
       expectedTableLength.put(seq.id(), expected);
       slotted.put(seq.id(), seq.length());
-      assertEquals(expected, after.length, "table length of sequence " + seq.id());
+      assertEquals(expected, after.length, () -> "table length of sequence " + seq.id());
       checkCopiesOnWrite(before, after, copies);
     }
     for (Sequence seq : request.group.sequences(SequenceStatus.RUNNING)) {
@@ -313,6 +352,7 @@ final class BlockManagerModel {
     int gpuFree = manager.numFreeGpuBlocks();
     request.group.addSequence(child);
     manager.fork(parent, child);
+    count(Event.FORK);
     assertArrayEquals(manager.getBlockTable(parent), manager.getBlockTable(child));
     assertEquals(gpuFree, manager.numFreeGpuBlocks(), "a fork allocates nothing");
     expectedTableLength.put(child.id(), expectedTableLength.get(parent.id()));
@@ -327,6 +367,7 @@ final class BlockManagerModel {
     List<Sequence> running = request.group.sequences(SequenceStatus.RUNNING);
     Sequence seq = running.get(random.nextInt(running.size()));
     lastOperation = "finish sequence " + seq.id();
+    count(Event.FINISH_SEQUENCE);
     seq.setStatus(SequenceStatus.FINISHED_STOPPED);
     freeSequence(seq);
     request.group.removeSequence(seq);
@@ -338,6 +379,7 @@ final class BlockManagerModel {
     }
     Request request = requests.get(random.nextInt(requests.size()));
     lastOperation = "finish " + request.group.requestId() + " (" + request.phase + ")";
+    count(Event.FINISH_REQUEST);
     finish(request);
   }
 
@@ -393,6 +435,7 @@ final class BlockManagerModel {
     int cpuFree = manager.numFreeCpuBlocks();
     List<BlockMapping> mapping =
         to == Phase.SWAPPED ? manager.swapOut(request.group) : manager.swapIn(request.group);
+    count(to == Phase.SWAPPED ? Event.SWAP_OUT : Event.SWAP_IN);
     for (Sequence seq : seqs) {
       seq.setStatus(status);
     }
@@ -401,8 +444,8 @@ final class BlockManagerModel {
     Map<Integer, Integer> bySource = new HashMap<>();
     Set<Integer> targets = new HashSet<>();
     for (BlockMapping m : mapping) {
-      assertEquals(null, bySource.put(m.src(), m.dst()), "block " + m.src() + " moved twice");
-      assertTrue(targets.add(m.dst()), "two blocks moved into " + m.dst());
+      assertEquals(null, bySource.put(m.src(), m.dst()), () -> "block " + m.src() + " moved twice");
+      assertTrue(targets.add(m.dst()), () -> "two blocks moved into " + m.dst());
     }
     Set<Integer> sources = new HashSet<>();
     for (int t = 0; t < before.size(); t++) {
@@ -431,6 +474,7 @@ final class BlockManagerModel {
   /** Preemption by recompute: free the self and cross tables; the request waits to re-prefill. */
   private void recompute(Request request) {
     lastOperation = "recompute " + request.group.requestId();
+    count(Event.RECOMPUTE);
     for (Sequence seq : request.live()) {
       freeSequence(seq);
       seq.setStatus(SequenceStatus.WAITING);
@@ -460,7 +504,7 @@ final class BlockManagerModel {
         int[] table = manager.getBlockTable(seq);
         inSomeTable |= i < table.length && table[i] == common[i];
       }
-      assertTrue(inSomeTable, "computed block " + common[i] + " is at position " + i + " nowhere");
+      assertTrue(inSomeTable, "a computed block is at its position in no table");
     }
   }
 
@@ -483,137 +527,10 @@ final class BlockManagerModel {
   private void drain() {
     while (!requests.isEmpty()) {
       finish(requests.getLast());
-      verify();
+      verifier.verify(requests, expectedTableLength, slotted);
     }
     assertEquals(NUM_GPU_BLOCKS, manager.numFreeGpuBlocks(), "GPU blocks leaked");
     assertEquals(NUM_CPU_BLOCKS, manager.numFreeCpuBlocks(), "CPU blocks leaked");
-  }
-
-  // ---- checks ----------------------------------------------------------------------------------
-
-  private void verify() {
-    manager.checkInvariants();
-    for (int pool = 0; pool < 2; pool++) {
-      Arrays.fill(selfPosition[pool], -1);
-      Arrays.fill(selfOwner[pool], null);
-      Arrays.fill(crossOwner[pool], null);
-      Arrays.fill(widest[pool], null);
-    }
-    List<Sequence> holders = new ArrayList<>();
-    List<int[]> holderTables = new ArrayList<>();
-    for (Request request : requests) {
-      if (request.phase == Phase.WAITING) {
-        continue;
-      }
-      int pool = request.phase == Phase.RUNNING ? GPU : CPU;
-      String id = request.group.requestId();
-      for (Sequence seq : request.live()) {
-        int[] table = manager.getBlockTable(seq);
-        assertEquals(expectedTableLength.get(seq.id()), table.length, "length of " + seq);
-        holders.add(seq);
-        holderTables.add(table);
-        for (int i = 0; i < table.length; i++) {
-          int block = checkInPool(table[i], pool);
-          int position = selfPosition[pool][block];
-          if (position >= 0 && position != i) {
-            fail("block " + block + " is at positions " + position + " and " + i);
-          }
-          selfPosition[pool][block] = i;
-          Request owner = selfOwner[pool][block];
-          if (!prefixCaching && owner != null && owner != request) {
-            fail("block " + block + " is shared by " + owner.group.requestId() + " and " + id);
-          }
-          selfOwner[pool][block] = request;
-          Sequence wide = widest[pool][block];
-          if (wide == null || slotted.get(wide.id()) < slotted.get(seq.id())) {
-            widest[pool][block] = seq;
-          }
-        }
-      }
-      if (request.group.isEncoderDecoder()) {
-        int[] cross = manager.getCrossBlockTable(request.group);
-        assertEquals(crossBlocks(request.group), cross.length, "cross table length of " + id);
-        for (int i = 0; i < cross.length; i++) {
-          int block = checkInPool(cross[i], pool);
-          Request owner = crossOwner[pool][block];
-          if (owner != null) {
-            if (!prefixCaching) {
-              fail(
-                  "cross block "
-                      + block
-                      + " is shared by "
-                      + owner.group.requestId()
-                      + " and "
-                      + id);
-            }
-            Sequence encoder = owner.group.encoderSequence();
-            assertSameTokens(
-                encoder, request.group.encoderSequence(), i, encoder.length(), "cross " + block);
-          }
-          crossOwner[pool][block] = request;
-        }
-      }
-    }
-    // A block shared by several tables holds one content: every holder must have the same tokens
-    // as the holder with the most slotted tokens, over the positions it has slots for.
-    for (int h = 0; h < holders.size(); h++) {
-      Sequence seq = holders.get(h);
-      int pool = seq.status() == SequenceStatus.SWAPPED ? CPU : GPU;
-      int[] table = holderTables.get(h);
-      for (int i = 0; i < table.length; i++) {
-        Sequence wide = widest[pool][table[i]];
-        if (wide != seq) {
-          assertSameTokens(wide, seq, i, slotted.get(seq.id()), "block " + table[i]);
-        }
-      }
-    }
-    checkPool(GPU, manager.numFreeGpuBlocks());
-    checkPool(CPU, manager.numFreeCpuBlocks());
-  }
-
-  /** Tokens of block {@code index} that {@code b} has slots for (below {@code limit}) match. */
-  private static void assertSameTokens(Sequence a, Sequence b, int index, int limit, String what) {
-    int end = Math.min((index + 1) * BLOCK_SIZE, limit);
-    for (int p = index * BLOCK_SIZE; p < end; p++) {
-      if (a.tokenAt(p) != b.tokenAt(p)) {
-        fail(
-            what
-                + " is shared but token "
-                + p
-                + " differs: "
-                + a.tokenAt(p)
-                + " in sequence "
-                + a.id()
-                + ", "
-                + b.tokenAt(p)
-                + " in sequence "
-                + b.id());
-      }
-    }
-  }
-
-  private int checkInPool(int block, int pool) {
-    if (block < 0 || block >= selfPosition[pool].length) {
-      fail("block " + block + " is outside the " + POOL_NAMES[pool] + " pool");
-    }
-    return block;
-  }
-
-  /** No block both cross and self; free = total − distinct held blocks. */
-  private void checkPool(int pool, int free) {
-    int held = 0;
-    for (int block = 0; block < selfPosition[pool].length; block++) {
-      boolean self = selfPosition[pool][block] >= 0;
-      boolean cross = crossOwner[pool][block] != null;
-      if (self && cross) {
-        fail(POOL_NAMES[pool] + " block " + block + " is in a cross and a self table");
-      }
-      held += self || cross ? 1 : 0;
-    }
-    assertEquals(
-        selfPosition[pool].length - held,
-        free,
-        POOL_NAMES[pool] + " free = total - distinct held blocks");
   }
 
   // ---- helpers ---------------------------------------------------------------------------------

@@ -41,7 +41,9 @@ class EncoderDecoderScenariosTest {
 
   @Test
   void v1IsAmongTheAvailableBlockManagers() {
-    assertTrue(BlockManagers.names().anyMatch("v1"::equals), "available: " + BlockManagers.names());
+    assertTrue(
+        BlockManagers.names().anyMatch("v1"::equals),
+        () -> "available: " + BlockManagers.names().toList());
   }
 
   @ParameterizedTest

@@ -1,5 +1,7 @@
 package dev.tandem.core.blockmanager;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
@@ -35,6 +37,21 @@ class RandomizedBlockManagerTest {
     BlockManagerModel model = new BlockManagerModel(name, prefixCaching, seed);
     try {
       model.run(OPERATIONS);
+      // A run that never swapped, forked or copied on write would prove little: with the model's
+      // small pools each of these happens hundreds of times in 100,000 operations.
+      for (BlockManagerModel.Event event : BlockManagerModel.Event.values()) {
+        if (event == BlockManagerModel.Event.EMPTY_ENCODER_INPUT
+            && !model.encoderDecoderAllowed()) {
+          continue;
+        }
+        int count = model.events().getOrDefault(event, 0);
+        assertTrue(
+            count >= OPERATIONS / 10_000,
+            () -> event + " happened " + count + " times; all events: " + model.events());
+      }
+      if (prefixCaching) {
+        assertTrue(model.gpuPrefixCacheHitRate() > 0, "prompts share prefixes: some must hit");
+      }
     } catch (Throwable t) {
       throw new AssertionError(
           "block manager "

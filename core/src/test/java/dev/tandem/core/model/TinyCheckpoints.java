@@ -185,8 +185,16 @@ final class TinyCheckpoints {
     int d = intKey("d_model");
     boolean marian = config.get("model_type").equals("marian");
     boolean mbart = config.get("model_type").equals("mbart");
-    random("model.shared.weight", 1f, VOCAB, d);
-    random("final_logits_bias", 0.5f, 1, VOCAB);
+    if (Boolean.FALSE.equals(config.get("share_encoder_decoder_embeddings"))) {
+      // Marian's separate vocabularies: no shared table, the head tied to the decoder's
+      int decoderVocab = intKey("decoder_vocab_size");
+      random("model.encoder.embed_tokens.weight", 1f, VOCAB, d);
+      random("model.decoder.embed_tokens.weight", 1f, decoderVocab, d);
+      random("final_logits_bias", 0.5f, 1, decoderVocab);
+    } else {
+      random("model.shared.weight", 1f, VOCAB, d);
+      random("final_logits_bias", 0.5f, 1, VOCAB);
+    }
     for (String stack : List.of("encoder", "decoder")) {
       String prefix = "model." + stack + ".";
       if (!marian) {

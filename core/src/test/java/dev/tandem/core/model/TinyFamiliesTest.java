@@ -25,9 +25,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Flan-T5 (gated-gelu and gated-silu, untied head, 3 decoder over 2 encoder layers), mBART and
- * Marian tiny random checkpoints load and run through the paged cache, matching the independent
- * unpaged reference forward: encoder output and teacher-forced logits (prefill and step by step)
- * within 1e-4, and greedy tokens identical.
+ * Marian (shared embeddings, or separate vocabularies) tiny random checkpoints load and run through
+ * the paged cache, matching the independent unpaged reference forward: encoder output and
+ * teacher-forced logits (prefill and step by step) within 1e-4, and greedy tokens identical.
  */
 class TinyFamiliesTest {
 
@@ -65,7 +65,13 @@ class TinyFamiliesTest {
                         .with("tie_word_embeddings", true)
                         .with("scale_decoder_outputs", false)),
             new Family("mbart", TinyCheckpoints::mbart),
-            new Family("marian", TinyCheckpoints::marian));
+            new Family("marian", TinyCheckpoints::marian),
+            new Family(
+                "marian unshared",
+                () ->
+                    TinyCheckpoints.marian()
+                        .with("share_encoder_decoder_embeddings", false)
+                        .with("decoder_vocab_size", TinyCheckpoints.VOCAB + 10)));
     List<Case> cases = new ArrayList<>();
     for (Family family : families) {
       for (AttentionBackendProvider backend : Providers.backends()) {

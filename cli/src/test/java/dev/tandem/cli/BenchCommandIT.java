@@ -1,0 +1,56 @@
+package dev.tandem.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import org.junit.jupiter.api.Test;
+
+/** A small {@code tandem bench} on the bundled model from the distribution. */
+class BenchCommandIT {
+
+  @Test
+  void printsTheTableWithDeviceAndMachine() {
+    Launcher.Run run = bench();
+    assertEquals(0, run.exitCode(), run::toString);
+    String[] lines = run.stdout().split("\n");
+    assertTrue(lines[0].matches("model +B +L +O +tok/s +ttft ms .*preempt.*"), run::toString);
+    assertTrue(lines[1].matches("numwords-t5 +3 +8 +4 .*"), run::toString);
+    assertTrue(lines[2].startsWith("device: cpu"), run::toString);
+    assertTrue(lines[3].startsWith("machine: "), run::toString);
+  }
+
+  @Test
+  void jsonGivesTheSameMeasures() throws IOException {
+    Launcher.Run run = bench("--json");
+    assertEquals(0, run.exitCode(), run::toString);
+    JsonNode result = new ObjectMapper().readTree(run.stdout()).get(0);
+    assertEquals(3, result.get("batchSize").asInt());
+    assertEquals(3 * 4, result.get("generatedTokens").asLong(), "3 prompts x 4 tokens");
+    assertTrue(result.get("tokensPerSecond").asDouble() > 0, run::toString);
+  }
+
+  private static Launcher.Run bench(String... extra) {
+    String model = Launcher.distribution().resolve(Home.BUNDLED_MODEL).toString();
+    String[] args = {
+      "bench",
+      "--model",
+      model,
+      "--backend",
+      "cpu",
+      "--num-prompts",
+      "3",
+      "--batch",
+      "2",
+      "--input-len",
+      "8",
+      "--output-len",
+      "4"
+    };
+    String[] all = java.util.Arrays.copyOf(args, args.length + extra.length);
+    System.arraycopy(extra, 0, all, args.length, extra.length);
+    return Launcher.run(all);
+  }
+}
