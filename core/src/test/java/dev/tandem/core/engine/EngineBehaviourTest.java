@@ -315,6 +315,22 @@ class EngineBehaviourTest {
   }
 
   @Test
+  void defaultSamplingParamsComeFromTheGenerationConfig() {
+    try (Engine engine = engine()) {
+      SamplingParams defaults = engine.defaultSamplingParams().build();
+      assertEquals(24, defaults.maxTokens()); // the toy config's max_new_tokens
+      assertTrue(defaults.isGreedy());
+      RequestOutput out =
+          engine
+              .generate(
+                  List.of(
+                      Request.of("d", "x y z", SamplingParams.builder().ignoreEos(true).build())))
+              .getFirst();
+      assertEquals(24, out.first().tokenIds().length); // max_tokens unset: the same default
+    }
+  }
+
+  @Test
   void closingClosesTheModel() {
     Engine engine = engine();
     engine.close();
