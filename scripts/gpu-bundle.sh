@@ -10,7 +10,8 @@
 #   test-classes/    test classes + resources of backend-cuda, core (and backend-opencl if it has tests)
 #   junit-platform-console-standalone.jar
 #   classes/         the benchmark launcher (scripts/gpu/*.java)
-#   fixtures/ models/ hf/   test data, the bundled model, the HuggingFace peer scripts
+#   fixtures/ models/       links to the repository's test data and bundled model
+#   hf/                     the HuggingFace peer scripts
 #
 # usage: scripts/gpu-bundle.sh [BUNDLE_DIR]     (needs JDK 25; Maven Central on first use)
 set -euo pipefail
@@ -98,7 +99,10 @@ if compgen -G "$bundle/lib/aparapi-jni-*.jar" >/dev/null; then
 fi
 
 echo "== data and scripts"
-cp -r fixtures models "$bundle/"
+# Links, not copies: the repository travels with the bundle, and the device tool's 64 MiB limit
+# counts both.
+ln -sfn ../fixtures "$bundle/fixtures"
+ln -sfn ../models "$bundle/models"
 cp benchmarks/peers/*.py "$bundle/hf/"
 git rev-parse HEAD > "$bundle/COMMIT" 2>/dev/null || true
 
