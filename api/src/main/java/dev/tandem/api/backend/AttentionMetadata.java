@@ -104,6 +104,76 @@ public record AttentionMetadata(
     return crossSlotMapping.length;
   }
 
+  /**
+   * Checks a decode step's self ({@code cross} false) or cross block tables against their lengths
+   * and against a KV cache of {@code cacheBlocks} blocks of {@code cacheBlockSize} tokens, so that
+   * a backend never reads outside its pools. Messages start with {@code backend}.
+   *
+   * @throws IllegalArgumentException naming the sequence, its length and table, or the bad block
+   */
+  public void checkDecodeTables(
+      String backend, boolean cross, int cacheBlockSize, int cacheBlocks) {
+    String which = cross ? "cross" : "self";
+    int[] lens = cross ? crossSeqLens : seqLens;
+    int[][] tables = cross ? crossBlockTables : blockTables;
+    if (blockSize != cacheBlockSize) {
+      throw new IllegalArgumentException(
+          backend
+              + ": metadata block size "
+              + blockSize
+              + " != KV cache block size "
+              + cacheBlockSize);
+    }
+    if (lens.length != numSequences() || tables.length != numSequences()) {
+      throw new IllegalArgumentException(
+          backend
+              + ": decode with "
+              + numSequences()
+              + " sequences got "
+              + lens.length
+              + " "
+              + which
+              + " lengths and "
+              + tables.length
+              + " "
+              + which
+              + " block tables");
+    }
+    for (int s = 0; s < lens.length; s++) {
+      int blocks = (lens[s] + blockSize - 1) / blockSize;
+      if (lens[s] < 0 || tables[s].length < blocks) {
+        throw new IllegalArgumentException(
+            backend
+                + ": sequence "
+                + s
+                + " has "
+                + lens[s]
+                + " "
+                + which
+                + " tokens but a block table of "
+                + tables[s].length
+                + " blocks of "
+                + blockSize);
+      }
+      for (int b = 0; b < blocks; b++) {
+        // The message is built only on failure: this loop runs every decode step.
+        int block = tables[s][b];
+        if (block < 0 || block >= cacheBlocks) {
+          throw new IllegalArgumentException(
+              backend
+                  + ": "
+                  + which
+                  + " table of sequence "
+                  + s
+                  + ": block "
+                  + block
+                  + " outside the KV cache's 0.."
+                  + (cacheBlocks - 1));
+        }
+      }
+    }
+  }
+
   /** Longest entry of the table list, for kernels that size shared memory by it. */
   public static int maxLength(int[][] tables) {
     return Arrays.stream(tables).mapToInt(t -> t.length).max().orElse(0);

@@ -62,7 +62,7 @@ final class AttentionOp {
           checkSum(lens, tokens, "seqLens", "slotMapping");
           plan.contiguous(spec.numHeads(), spec.headDim(), spec.scale(), ka, va, lens, lens, true);
         } else {
-          checkDecode(md, md.seqLens(), md.blockTables(), kv, "self");
+          md.checkDecodeTables("cpu", false, kv.spec().blockSize(), kv.spec().numBlocks());
           plan.paged(
               spec.numHeads(),
               spec.headDim(),
@@ -104,7 +104,7 @@ final class AttentionOp {
                 "cpu: cross-attention at decode reads K/V from the cross cache; pass k = v = null");
           }
           checkRows(qa, oa, md.numSequences(), stride, "decoder sequences");
-          checkDecode(md, md.crossSeqLens(), md.crossBlockTables(), kv, "cross");
+          md.checkDecodeTables("cpu", true, kv.spec().blockSize(), kv.spec().numBlocks());
           plan.paged(
               spec.numHeads(),
               spec.headDim(),
@@ -170,52 +170,6 @@ final class AttentionOp {
     float[] data = CpuTensor.floats(tensor, role);
     need(data, (long) rows * stride, role, "(" + rows + ", " + stride + ")");
     return data;
-  }
-
-  /** Checks one decode step's lengths and block tables against each other and the cache. */
-  private static void checkDecode(
-      AttentionMetadata md, int[] lens, int[][] tables, KvCache cache, String which) {
-    int blockSize = cache.spec().blockSize();
-    if (md.blockSize() != blockSize) {
-      throw new IllegalArgumentException(
-          "cpu: metadata block size " + md.blockSize() + " != KV cache block size " + blockSize);
-    }
-    if (lens.length != md.numSequences() || tables.length != md.numSequences()) {
-      throw new IllegalArgumentException(
-          "cpu: decode with "
-              + md.numSequences()
-              + " sequences got "
-              + lens.length
-              + " "
-              + which
-              + " lengths and "
-              + tables.length
-              + " "
-              + which
-              + " block tables");
-    }
-    for (int s = 0; s < lens.length; s++) {
-      int blocks = (lens[s] + blockSize - 1) / blockSize;
-      if (lens[s] < 0 || tables[s].length < blocks) {
-        throw new IllegalArgumentException(
-            "cpu: sequence "
-                + s
-                + " has "
-                + lens[s]
-                + " "
-                + which
-                + " tokens but a block table of "
-                + tables[s].length
-                + " blocks of "
-                + blockSize);
-      }
-      for (int b = 0; b < blocks; b++) {
-        // The message is built only on failure: this loop runs every decode step.
-        if (!cache.isBlock(tables[s][b])) {
-          cache.checkBlock(tables[s][b], which + " table of sequence " + s + ":");
-        }
-      }
-    }
   }
 
   /**

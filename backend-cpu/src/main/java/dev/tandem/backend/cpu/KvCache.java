@@ -138,10 +138,6 @@ final class KvCache {
     }
   }
 
-  boolean isBlock(int block) {
-    return block >= 0 && block < spec.numBlocks();
-  }
-
   /** Checks that block ids are inside the device pool. */
   void checkBlock(int block, String what) {
     if (block < 0 || block >= spec.numBlocks()) {

@@ -66,7 +66,7 @@ final class OpenClAttention {
           kernel.in2 = vOffset;
           plan = plans.contiguous(md, "decoder", md.seqLens(), md.seqLens(), true, bias);
         } else {
-          checkDecode(md, md.seqLens(), md.blockTables(), kv, "self");
+          md.checkDecodeTables("opencl", false, kv.spec().blockSize(), kv.spec().numBlocks());
           kernel.in1 = kv.layerBase(spec.layer());
           kernel.in2 = kernel.in1;
           plan = plans.paged(md, "self", md.seqLens(), md.blockTables(), md.blockSize(), bias);
@@ -95,7 +95,7 @@ final class OpenClAttention {
                     + " pass k = v = null");
           }
           queries = md.numSequences();
-          checkDecode(md, md.crossSeqLens(), md.crossBlockTables(), kv, "cross");
+          md.checkDecodeTables("opencl", true, kv.spec().blockSize(), kv.spec().numBlocks());
           kernel.in1 = kv.layerBase(spec.layer());
           kernel.in2 = kernel.in1;
           plan =
@@ -206,49 +206,6 @@ final class OpenClAttention {
               + slotsName
               + " has "
               + expected);
-    }
-  }
-
-  /** Checks one decode step's lengths and block tables against each other and the cache. */
-  private static void checkDecode(
-      AttentionMetadata md, int[] lens, int[][] tables, OpenClKvCache cache, String which) {
-    int blockSize = cache.spec().blockSize();
-    if (md.blockSize() != blockSize) {
-      throw new IllegalArgumentException(
-          "opencl: metadata block size " + md.blockSize() + " != KV cache block size " + blockSize);
-    }
-    if (lens.length != md.numSequences() || tables.length != md.numSequences()) {
-      throw new IllegalArgumentException(
-          "opencl: decode with "
-              + md.numSequences()
-              + " sequences got "
-              + lens.length
-              + " "
-              + which
-              + " lengths and "
-              + tables.length
-              + " "
-              + which
-              + " block tables");
-    }
-    for (int s = 0; s < lens.length; s++) {
-      int blocks = (lens[s] + blockSize - 1) / blockSize;
-      if (lens[s] < 0 || tables[s].length < blocks) {
-        throw new IllegalArgumentException(
-            "opencl: sequence "
-                + s
-                + " has "
-                + lens[s]
-                + " "
-                + which
-                + " tokens but a block table of "
-                + tables[s].length
-                + " blocks of "
-                + blockSize);
-      }
-      for (int b = 0; b < blocks; b++) {
-        cache.checkBlock(tables[s][b], which + " table of sequence " + s + ":");
-      }
     }
   }
 }
