@@ -7,7 +7,8 @@
 #   lib/             the project's jars and their runtime dependencies; JCuda's natives slimmed to
 #                    libJCudaDriver, DJL tokenizers' and Aparapi's natives to linux-x86_64
 #   opencl/          Debian's libOpenCL.so.1 (ICD loader), for the opencl backend
-#   test-classes/    test classes + resources of backend-cuda, core (and backend-opencl if it has tests)
+#   test-classes/    test classes + resources of core, backend-cpu (the shared test kit), backend-cuda
+#                    (and backend-opencl if it has tests)
 #   junit-platform-console-standalone.jar
 #   classes/         the benchmark launcher (scripts/gpu/*.java)
 #   fixtures/ models/       links to the repository's test data and bundled model
@@ -57,7 +58,8 @@ slim "$(ls "$bundle"/lib/aparapi-jni-*.jar 2>/dev/null)" --drop linux/ osx/ win/
   --keep linux/libaparapi_x86_64.so
 
 echo "== test classes"
-for module in core backend-cuda backend-opencl; do
+# backend-cpu: the kernel tests' shared kit (dev.tandem.backend.testkit) lives in its test classes.
+for module in core backend-cpu backend-cuda backend-opencl; do
   if [[ -d "$module/target/test-classes" ]]; then
     cp -r "$module/target/test-classes" "$bundle/test-classes/$module"
   fi

@@ -1,8 +1,8 @@
 package dev.tandem.backend.cuda;
 
-import static dev.tandem.backend.cuda.Backends.TOLERANCE;
-import static dev.tandem.backend.cuda.Backends.assertClose;
-import static dev.tandem.backend.cuda.Backends.random;
+import static dev.tandem.backend.testkit.BackendParity.TOLERANCE;
+import static dev.tandem.backend.testkit.BackendParity.assertClose;
+import static dev.tandem.backend.testkit.BackendParity.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import dev.tandem.api.backend.Activation;
@@ -10,6 +10,7 @@ import dev.tandem.api.backend.AttentionBackend;
 import dev.tandem.api.backend.DataType;
 import dev.tandem.api.backend.DeviceTensor;
 import dev.tandem.api.backend.PositionBias;
+import dev.tandem.backend.testkit.BackendParity;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Function;
@@ -36,7 +37,7 @@ class CudaKernelTest {
       cuda = Backends.cuda();
     }
     if (cpu == null) {
-      cpu = Backends.cpu();
+      cpu = BackendParity.cpu();
     }
   }
 

@@ -1,14 +1,15 @@
 package dev.tandem.backend.opencl;
 
-import static dev.tandem.backend.opencl.Backends.TOLERANCE;
-import static dev.tandem.backend.opencl.Backends.assertClose;
-import static dev.tandem.backend.opencl.Backends.random;
+import static dev.tandem.backend.testkit.BackendParity.TOLERANCE;
+import static dev.tandem.backend.testkit.BackendParity.assertClose;
+import static dev.tandem.backend.testkit.BackendParity.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import dev.tandem.api.backend.Activation;
 import dev.tandem.api.backend.AttentionBackend;
 import dev.tandem.api.backend.DataType;
 import dev.tandem.api.backend.DeviceTensor;
+import dev.tandem.backend.testkit.BackendParity;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Function;
@@ -34,7 +35,7 @@ class OpenClKernelTest {
       opencl = Backends.opencl();
     }
     if (cpu == null) {
-      cpu = Backends.cpu();
+      cpu = BackendParity.cpu();
     }
   }
 

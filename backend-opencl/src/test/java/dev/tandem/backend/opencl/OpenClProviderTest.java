@@ -12,6 +12,7 @@ import dev.tandem.api.backend.AttentionBackendProvider;
 import dev.tandem.api.backend.BackendConfig;
 import dev.tandem.api.backend.DataType;
 import dev.tandem.api.backend.DeviceTensor;
+import dev.tandem.backend.testkit.BackendParity;
 import java.util.Map;
 import java.util.Random;
 import java.util.ServiceLoader;
@@ -95,7 +96,7 @@ class OpenClProviderTest {
   @Test
   void arenasGrowWithoutLosingContentsAndReuseFreedRangesAsZeros() {
     try (AttentionBackend b = Backends.opencl()) {
-      float[] first = Backends.random(new Random(1), 1000, 1);
+      float[] first = BackendParity.random(new Random(1), 1000, 1);
       DeviceTensor a = b.upload(first);
       DeviceTensor ids = b.allocate(DataType.I32, 3);
       b.write(ids, 0, new int[] {7, 8, 9}, 0, 3);
@@ -112,7 +113,7 @@ class OpenClProviderTest {
       b.read(ids, 0, idsBack, 0, 3);
       assertArrayEquals(new int[] {7, 8, 9}, idsBack);
       // A large staged transfer, in several chunks, at an offset.
-      float[] large = Backends.random(new Random(2), (3 << 20) - 5, 1);
+      float[] large = BackendParity.random(new Random(2), (3 << 20) - 5, 1);
       b.write(big, 5, large, 0, large.length);
       float[] largeBack = new float[large.length];
       b.read(big, 5, largeBack, 0, largeBack.length);
