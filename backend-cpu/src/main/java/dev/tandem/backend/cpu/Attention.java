@@ -19,6 +19,9 @@ final class Attention {
   /** Query-head tasks per thread below which one thread is faster. */
   private static final int MIN_TASKS_PER_THREAD = 4;
 
+  /** Keys per weighted-sum chunk: 8 value rows of t5-small (8 × 2 KiB) stay in L1 across heads. */
+  private static final int KEY_CHUNK = 8;
+
   private final WorkerPool pool;
   private final float[][] scores; // (worker) -> (keys): softmax numerators
   private final int[][] offsets; // (worker) -> (keys): element offset of each key row
@@ -30,39 +33,57 @@ final class Attention {
   }
 
   /**
-   * Runs every (query, head) task of a prepared plan. {@code plan} says, per query, which keys it
-   * sees; {@code biasByDistance} is (numHeads, 2 * maxKeys − 1) indexed by kPos − qPos + maxKeys −
-   * 1, or null.
+   * Runs every query of a prepared plan. {@code plan} says, per query, which keys it sees; {@code
+   * biasByDistance} is (numHeads, 2 * maxKeys − 1) indexed by kPos − qPos + maxKeys − 1, or null.
+   *
+   * <p>A task is one query with all its heads when there are queries enough to keep every thread
+   * busy (decode batches, prefill): each key and value row (all heads, contiguous) is then read
+   * from memory once, while it is in L1, instead of once per head. With fewer queries (decode of
+   * one sequence) a task is one (query, head), so the heads spread over the threads.
    */
   void run(AttentionPlan plan, float[] q, float[] out, float[] biasByDistance) {
     int maxKeys = plan.maxKeys();
+    int heads = plan.numHeads();
     for (int w = 0; w < scores.length; w++) {
-      if (scores[w] == null || scores[w].length < maxKeys) {
+      if (scores[w] == null || scores[w].length < heads * maxKeys) {
         // Grown once to the longest context seen; steady-state decode allocates nothing here.
-        scores[w] = new float[Math.max(maxKeys, 64)];
+        scores[w] = new float[heads * Math.max(maxKeys, 64)];
         offsets[w] = new int[Math.max(maxKeys, 64)];
       }
     }
-    int heads = plan.numHeads();
+    int headsPerTask = plan.numQueries() >= 2 * scores.length ? heads : 1;
+    int tasksPerQuery = heads / headsPerTask;
     pool.forRange(
-        plan.numQueries() * heads,
+        plan.numQueries() * tasksPerQuery,
         MIN_TASKS_PER_THREAD,
         (worker, start, end) -> {
           float[] score = scores[worker];
           int[] offset = offsets[worker];
           for (int task = start; task < end; task++) {
-            int query = task / heads;
-            int head = task % heads;
+            int query = task / tasksPerQuery;
+            int head0 = task % tasksPerQuery * headsPerTask;
             int keys = plan.keyOffsets(query, offset);
-            attendOne(plan, query, head, keys, q, out, biasByDistance, score, offset);
+            attend(
+                plan,
+                query,
+                head0,
+                head0 + headsPerTask,
+                keys,
+                q,
+                out,
+                biasByDistance,
+                score,
+                offset);
           }
         });
   }
 
-  private static void attendOne(
+  /** Heads [head0, head1) of one query; score holds (heads, keys) at a stride of maxKeys. */
+  private static void attend(
       AttentionPlan plan,
       int query,
-      int head,
+      int head0,
+      int head1,
       int keys,
       float[] q,
       float[] out,
@@ -70,53 +91,76 @@ final class Attention {
       float[] score,
       int[] offset) {
     int headDim = plan.headDim();
-    int headOffset = head * headDim;
-    int qo = query * plan.rowStride() + headOffset;
+    int row = query * plan.rowStride();
+    int stride = plan.maxKeys();
     float[] k = plan.keys();
     float[] v = plan.values();
-    float scale = plan.scale();
-    int biasBase = biasByDistance == null ? 0 : head * plan.distanceSpan() + plan.maxKeys() - 1;
-    int queryPosition = plan.queryPosition(query);
+    if (keys == 0) {
+      // No keys (empty encoder input): the output stays zero instead of NaN.
+      Arrays.fill(out, row + head0 * headDim, row + head1 * headDim, 0f);
+      return;
+    }
 
     // Scores: vectorized dot products over headDim, four keys at a time so four independent FMA
-    // chains hide the FMA latency (one key's chain alone waits 4 cycles per step).
+    // chains hide the FMA latency (one key's chain alone waits 4 cycles per step); the heads loop
+    // inside, so the four key rows stay in L1 across it.
     int j = 0;
     for (; j + 4 <= keys; j += 4) {
-      dot4(q, qo, k, offset, j, headOffset, headDim, score);
+      for (int h = head0; h < head1; h++) {
+        dot4(q, row + h * headDim, k, offset, j, h * headDim, headDim, score, h * stride);
+      }
     }
     for (; j < keys; j++) {
-      score[j] = dot(q, qo, k, offset[j] + headOffset, headDim);
-    }
-    float max = Float.NEGATIVE_INFINITY;
-    for (j = 0; j < keys; j++) {
-      float s = score[j] * scale;
-      if (biasByDistance != null) {
-        s += biasByDistance[biasBase + j - queryPosition];
+      for (int h = head0; h < head1; h++) {
+        score[h * stride + j] = dot(q, row + h * headDim, k, offset[j] + h * headDim, headDim);
       }
-      score[j] = s;
-      max = Math.max(max, s);
     }
-    float sum = softmaxNumerators(score, keys, max);
-    int oo = query * plan.rowStride() + headOffset;
-    if (keys == 0) {
-      Arrays.fill(out, oo, oo + headDim, 0f);
-      return; // no keys (empty encoder input): the output stays zero instead of NaN
+    int queryPosition = plan.queryPosition(query);
+    for (int h = head0; h < head1; h++) {
+      int biasBase = biasByDistance == null ? 0 : h * plan.distanceSpan() + stride - 1;
+      probabilities(
+          score, h * stride, keys, plan.scale(), biasByDistance, biasBase - queryPosition);
     }
-    float inv = 1f / sum;
-    for (j = 0; j < keys; j++) {
-      score[j] *= inv;
+    // Weighted sums over chunks of keys, the heads inside, so the chunk's value rows stay in L1.
+    for (int j0 = 0; j0 < keys; j0 += KEY_CHUNK) {
+      int j1 = Math.min(keys, j0 + KEY_CHUNK);
+      for (int h = head0; h < head1; h++) {
+        weightedSum(
+            score, h * stride, j0, j1, v, offset, h * headDim, headDim, out, row + h * headDim);
+      }
     }
-    weightedSum(score, keys, v, offset, headOffset, headDim, out, oo);
   }
 
   /**
-   * score[j] = exp(score[j] − max), the maximum subtracted so exp never overflows; returns the sum.
-   * Scalar Math.exp on purpose: the Vector API's lanewise EXP was not always intrinsified by C2
-   * (measured: one JMH fork allocated 2 MB per decode step in its fallback) and was no faster.
+   * score[s..s+keys) becomes softmax(score · scale + bias[b + j]) (no bias when biasByDistance is
+   * null), float32 with the maximum subtracted.
    */
-  private static float softmaxNumerators(float[] score, int keys, float max) {
-    float sum = 0f;
+  private static void probabilities(
+      float[] score, int s, int keys, float scale, float[] biasByDistance, int b) {
+    float max = Float.NEGATIVE_INFINITY;
     for (int j = 0; j < keys; j++) {
+      float x = score[s + j] * scale;
+      if (biasByDistance != null) {
+        x += biasByDistance[b + j];
+      }
+      score[s + j] = x;
+      max = Math.max(max, x);
+    }
+    float inv = 1f / softmaxNumerators(score, s, keys, max);
+    for (int j = 0; j < keys; j++) {
+      score[s + j] *= inv;
+    }
+  }
+
+  /**
+   * score[s + j] = exp(score[s + j] − max), the maximum subtracted so exp never overflows; returns
+   * the sum. Scalar Math.exp on purpose: the Vector API's lanewise EXP was not always intrinsified
+   * by C2 (measured: one JMH fork allocated 2 MB per decode step in its fallback) and was no
+   * faster.
+   */
+  private static float softmaxNumerators(float[] score, int s, int keys, float max) {
+    float sum = 0f;
+    for (int j = s; j < s + keys; j++) {
       float e = (float) Math.exp(score[j] - max);
       score[j] = e;
       sum += e;
@@ -124,9 +168,17 @@ final class Attention {
     return sum;
   }
 
-  /** score[j..j+4) = q · k rows at offset[j..j+4) + headOffset. */
+  /** score[s + j..s + j+4) = q · k rows at offset[j..j+4) + headOffset. */
   private static void dot4(
-      float[] q, int qo, float[] k, int[] offset, int j, int headOffset, int len, float[] score) {
+      float[] q,
+      int qo,
+      float[] k,
+      int[] offset,
+      int j,
+      int headOffset,
+      int len,
+      float[] score,
+      int s) {
     int k0 = offset[j] + headOffset;
     int k1 = offset[j + 1] + headOffset;
     int k2 = offset[j + 2] + headOffset;
@@ -154,26 +206,37 @@ final class Attention {
       s2 += x * k[k2 + i];
       s3 += x * k[k3 + i];
     }
-    score[j] = s0;
-    score[j + 1] = s1;
-    score[j + 2] = s2;
-    score[j + 3] = s3;
+    score[s + j] = s0;
+    score[s + j + 1] = s1;
+    score[s + j + 2] = s2;
+    score[s + j + 3] = s3;
   }
 
   /**
-   * out[oo..oo+len) = Σ_j p[j] · v row j. The output is held in registers, four vectors at a time,
-   * across all keys: four independent FMA chains, and no load/store of out per key.
+   * out[oo..oo+len) (+)= Σ_{j in [j0, j1)} p[s + j] · v row j: the first chunk (j0 = 0) sets out,
+   * later ones add to it. The output is held in registers, four vectors at a time, across the
+   * chunk's keys: four independent FMA chains, and one load/store of out per chunk.
    */
   private static void weightedSum(
-      float[] p, int keys, float[] v, int[] offset, int headOffset, int len, float[] out, int oo) {
+      float[] p,
+      int s,
+      int j0,
+      int j1,
+      float[] v,
+      int[] offset,
+      int headOffset,
+      int len,
+      float[] out,
+      int oo) {
+    boolean first = j0 == 0;
     int i = 0;
     for (; i + 4 * LANES <= len; i += 4 * LANES) {
-      FloatVector a0 = FloatVector.zero(SPECIES);
-      FloatVector a1 = a0;
-      FloatVector a2 = a0;
-      FloatVector a3 = a0;
-      for (int j = 0; j < keys; j++) {
-        FloatVector w = FloatVector.broadcast(SPECIES, p[j]);
+      FloatVector a0 = start(out, oo + i, first);
+      FloatVector a1 = start(out, oo + i + LANES, first);
+      FloatVector a2 = start(out, oo + i + 2 * LANES, first);
+      FloatVector a3 = start(out, oo + i + 3 * LANES, first);
+      for (int j = j0; j < j1; j++) {
+        FloatVector w = FloatVector.broadcast(SPECIES, p[s + j]);
         int vo = offset[j] + headOffset + i;
         a0 = FloatVector.fromArray(SPECIES, v, vo).fma(w, a0);
         a1 = FloatVector.fromArray(SPECIES, v, vo + LANES).fma(w, a1);
@@ -186,21 +249,25 @@ final class Attention {
       a3.intoArray(out, oo + i + 3 * LANES);
     }
     for (; i + LANES <= len; i += LANES) {
-      FloatVector a = FloatVector.zero(SPECIES);
-      for (int j = 0; j < keys; j++) {
+      FloatVector a = start(out, oo + i, first);
+      for (int j = j0; j < j1; j++) {
         a =
             FloatVector.fromArray(SPECIES, v, offset[j] + headOffset + i)
-                .fma(FloatVector.broadcast(SPECIES, p[j]), a);
+                .fma(FloatVector.broadcast(SPECIES, p[s + j]), a);
       }
       a.intoArray(out, oo + i);
     }
     for (; i < len; i++) {
-      float a = 0f;
-      for (int j = 0; j < keys; j++) {
-        a += p[j] * v[offset[j] + headOffset + i];
+      float a = first ? 0f : out[oo + i];
+      for (int j = j0; j < j1; j++) {
+        a += p[s + j] * v[offset[j] + headOffset + i];
       }
       out[oo + i] = a;
     }
+  }
+
+  private static FloatVector start(float[] out, int at, boolean first) {
+    return first ? FloatVector.zero(SPECIES) : FloatVector.fromArray(SPECIES, out, at);
   }
 
   /** a[ao..ao+len) · b[bo..bo+len). */

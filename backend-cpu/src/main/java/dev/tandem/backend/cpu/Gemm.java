@@ -6,12 +6,13 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * y(m, n) = x(m, k) · w(n, k)ᵀ + bias(n), all row-major: the layout of HuggingFace's nn.Linear,
- * where both x rows and w rows run along k. From {@link #PACKED_MIN_ROWS} rows on (prefill) the
- * call goes to {@link PackedGemm}. Below (decode: one row per sequence) every output is a dot
- * product of two contiguous rows and the bound is reading w, so no packing: a register tile of
- * {@value #TILE_ROWS} x rows by {@value #TILE_COLS} w rows keeps {@value #TILE_ROWS}×{@value
- * #TILE_COLS} vector accumulators and reads each loaded vector for several FMAs. Threads split the
- * n outputs (the rows of w).
+ * where both x rows and w rows run along k. Three kernels by the number of rows: from {@link
+ * #PACKED_MIN_ROWS} rows on (prefill) {@link PackedGemm}, which packs w; from {@link
+ * #SKINNY_MIN_ROWS} (decode batches) {@link SkinnyGemm}, which packs x; below that (decode of a few
+ * sequences) every output is a dot product of two contiguous rows and the bound is reading w, so no
+ * packing: a register tile of {@value #TILE_ROWS} x rows by {@value #TILE_COLS} w rows keeps
+ * {@value #TILE_ROWS}×{@value #TILE_COLS} vector accumulators and reads each loaded vector for
+ * several FMAs. Threads split the n outputs (the rows of w).
  */
 final class Gemm {
 
@@ -35,21 +36,36 @@ final class Gemm {
 
   /**
    * Rows from which packing w pays for itself: packing costs a pass over w per call, which the
-   * faster kernel repays only over enough rows (measured: 32 rows ran faster unpacked).
+   * faster kernel repays only over enough rows (measured per CPU-second on 2 Zen 3 cores: at 64
+   * rows SkinnyGemm ran 1.2–1.6x faster, at 256 rows PackedGemm 1.05–1.7x except for the 32128-wide
+   * LM head).
    */
-  static final int PACKED_MIN_ROWS = 48;
+  static final int PACKED_MIN_ROWS = 128;
+
+  /**
+   * Rows from which SkinnyGemm's 16-row x panels are full enough (measured: at 8 rows the
+   * dot-product tile was faster on three of four t5-small shapes, at 12 rows SkinnyGemm on all
+   * four, 1.0–1.3x; at 32 rows 1.4–2.3x).
+   */
+  static final int SKINNY_MIN_ROWS = 12;
 
   private final WorkerPool pool;
   private final PackedGemm packed;
+  private final SkinnyGemm skinny;
 
   Gemm(WorkerPool pool) {
     this.pool = pool;
     this.packed = new PackedGemm(pool);
+    this.skinny = new SkinnyGemm(pool);
   }
 
   void multiply(float[] x, int m, int k, float[] w, float[] bias, int n, float[] y) {
     if (m >= PACKED_MIN_ROWS) {
       packed.multiply(x, m, k, w, bias, n, y);
+      return;
+    }
+    if (m >= SKINNY_MIN_ROWS) {
+      skinny.multiply(x, m, k, w, bias, n, y);
       return;
     }
     int tiles = (n + TILE_COLS - 1) / TILE_COLS;

@@ -158,12 +158,12 @@ final class PackedGemm {
   }
 
   /**
-   * The register tile: tile(ROWS, PANEL) = six x rows (at x0..x5) · the panel at p0 over kc steps.
-   * It has no branches besides the loop, so C2 keeps all 12 accumulators in registers and never
-   * deoptimizes it on an edge case; the tile is stored once per k block (96 floats against 12288
-   * FMAs).
+   * The register tile: tile(ROWS, PANEL) = six rows of {@code rows} (at x0..x5) · the panel at p0
+   * over kc steps. ({@link SkinnyGemm} passes rows of w here and a panel of x.) It has no branches
+   * besides the loop, so C2 keeps all 12 accumulators in registers and never deoptimizes it on an
+   * edge case; the tile is stored once per k block (96 floats against 12288 FMAs).
    */
-  private static void kernel(
+  static void kernel(
       float[] rows,
       int x0,
       int x1,
