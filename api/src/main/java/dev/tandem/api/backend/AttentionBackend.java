@@ -27,6 +27,16 @@ public interface AttentionBackend extends AutoCloseable {
   /** Device memory the backend could still allocate, in bytes; sizes the KV cache. */
   long freeMemoryBytes();
 
+  /**
+   * Device memory a KV cache could take when a host swap pool of {@code swapBytes} is allocated
+   * beside it. By default {@link #freeMemoryBytes()}: the swap pool lives in host memory, apart
+   * from the device's. Backends whose device memory is (or is mirrored in) the JVM heap, where the
+   * swap pool lives too, subtract it.
+   */
+  default long freeMemoryBesideSwap(long swapBytes) {
+    return freeMemoryBytes();
+  }
+
   // ---- memory
 
   /** A new tensor of {@code length} zeros. */

@@ -69,6 +69,12 @@ final class CpuBackend implements AttentionBackend {
     return Math.max(0, rt.maxMemory() - used - headroom);
   }
 
+  /** The KV cache and the swap pool are both arrays on this heap. */
+  @Override
+  public long freeMemoryBesideSwap(long swapBytes) {
+    return Math.max(0, freeMemoryBytes() - swapBytes);
+  }
+
   // ---- memory
 
   @Override

@@ -12,9 +12,9 @@ import jdk.incubator.vector.VectorSpecies;
  * panels of {@link #PANEL} rows, so one k step of a panel is two consecutive vectors.
  *
  * <p>Loops, per thread over its share of the output columns: k blocks of {@link #K_BLOCK}; column
- * blocks of {@link #COL_BLOCK} w rows, packed once (256 KiB, in L2); row tiles of x, copied to a
- * padded buffer (24 KiB, in L1); every panel of the column block against that tile. A row tile
- * sweeps y along its rows, which the hardware prefetcher follows.
+ * blocks of w rows, packed once (256 KiB, in L2); row tiles of x, copied to a padded buffer (24
+ * KiB, in L1); every panel of the column block against that tile. A row tile sweeps y along its
+ * rows, which the hardware prefetcher follows.
  */
 final class PackedGemm {
 
@@ -33,8 +33,11 @@ final class PackedGemm {
    */
   static final int K_BLOCK = 1024;
 
-  /** w rows packed at a time: 64 × 1024 floats = 256 KiB, half of L2. */
-  static final int COL_BLOCK = 4 * PANEL;
+  /**
+   * Floats of w packed at a time: 256 KiB, half of L2 (64 w rows at k = 1024, 128 at k = 512). The
+   * more w rows a block holds, the fewer times x is copied: once per block.
+   */
+  private static final int PACKED_FLOATS = 64 * 1024;
 
   /**
    * Floats between the copied x rows: K_BLOCK plus one cache line. Rows of x 1024 floats (4 KiB)
@@ -43,13 +46,13 @@ final class PackedGemm {
   private static final int ROW_STRIDE = K_BLOCK + 16;
 
   private final WorkerPool pool;
-  private final float[][] packedW; // (worker) -> (COL_BLOCK / PANEL, K_BLOCK, PANEL)
+  private final float[][] packedW; // (worker) -> (block panels, kc, PANEL)
   private final float[][] rowTiles; // (worker) -> (ROWS, ROW_STRIDE): the x tile
   private final float[][] tiles; // (worker) -> (ROWS, PANEL): the register tile, stored
 
   PackedGemm(WorkerPool pool) {
     this.pool = pool;
-    this.packedW = new float[pool.threads()][COL_BLOCK * K_BLOCK];
+    this.packedW = new float[pool.threads()][PACKED_FLOATS];
     this.rowTiles = new float[pool.threads()][ROWS * ROW_STRIDE];
     this.tiles = new float[pool.threads()][ROWS * PANEL];
   }
@@ -68,8 +71,9 @@ final class PackedGemm {
           for (int k0 = 0; k0 < k; k0 += K_BLOCK) {
             int kc = Math.min(K_BLOCK, k - k0);
             boolean first = k0 == 0;
-            for (int cb = start * PANEL; cb < c1; cb += COL_BLOCK) {
-              int blockCols = Math.min(COL_BLOCK, c1 - cb);
+            int colBlock = Math.max(1, PACKED_FLOATS / kc / PANEL) * PANEL;
+            for (int cb = start * PANEL; cb < c1; cb += colBlock) {
+              int blockCols = Math.min(colBlock, c1 - cb);
               int blockPanels = (blockCols + PANEL - 1) / PANEL;
               for (int p = 0; p < blockPanels; p++) {
                 int col = cb + p * PANEL;

@@ -109,14 +109,17 @@ final class SkinnyGemm {
     return xp;
   }
 
-  /** y[row0 + j][col + r] = (or +=) tile[r][j] for the tile's cols w rows and rows x rows. */
+  /**
+   * y[row0 + j][col + r] = (or +=) tile[r][j] for the tile's cols w rows and rows x rows: row by
+   * row of y, so the writes are runs of cols consecutive floats.
+   */
   private static void storeTransposed(
       float[] tile, int cols, int rows, float[] y, int row0, int col, int n, boolean first) {
-    for (int r = 0; r < cols; r++) {
-      for (int j = 0; j < rows; j++) {
-        int at = (row0 + j) * n + col + r;
+    for (int j = 0; j < rows; j++) {
+      int at = (row0 + j) * n + col;
+      for (int r = 0; r < cols; r++) {
         float value = tile[r * PANEL + j];
-        y[at] = first ? value : y[at] + value;
+        y[at + r] = first ? value : y[at + r] + value;
       }
     }
   }

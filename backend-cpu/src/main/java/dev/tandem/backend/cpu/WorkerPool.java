@@ -1,14 +1,21 @@
 package dev.tandem.backend.cpu;
 
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Splits a range of independent work units over a fixed set of daemon threads. The calling thread
  * runs the first chunk itself, so a pool of {@code n} threads keeps {@code n - 1} workers.
+ *
+ * <p>A decode step is a hundred or more short parallel loops, so handing a loop to the workers must
+ * cost far less than the loop. Workers therefore wait for the next loop by spinning for {@link
+ * #SPIN_NANOS} (the gap between two loops of a step is microseconds) and only then park, as
+ * OpenMP's active wait policy does; the caller waits for them the same way. Waking a parked thread
+ * through an executor's queue cost tens of microseconds per loop and per thread.
  */
 final class WorkerPool implements AutoCloseable {
 
@@ -18,28 +25,65 @@ final class WorkerPool implements AutoCloseable {
     void run(int worker, int start, int end);
   }
 
+  /** How long a waiting thread spins before it parks. */
+  private static final long SPIN_NANOS = TimeUnit.MICROSECONDS.toNanos(100);
+
+  /**
+   * How long of that it spins without yielding; after that it yields the core on each turn, so with
+   * more threads than free cores the spinning does not starve the threads with work.
+   */
+  private static final long BUSY_SPIN_NANOS = TimeUnit.MICROSECONDS.toNanos(10);
+
+  /** One parallel loop, immutable but for its counters: workers read it whole, once. */
+  private static final class Job {
+    final long generation;
+    final RangeTask task;
+    final int units;
+    final int chunks;
+    final Thread caller;
+    final AtomicInteger remaining; // worker chunks not yet done
+    final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+    Job(long generation, RangeTask task, int units, int chunks) {
+      this.generation = generation;
+      this.task = task;
+      this.units = units;
+      this.chunks = chunks;
+      this.caller = Thread.currentThread();
+      this.remaining = new AtomicInteger(chunks - 1);
+    }
+
+    void run(int chunk) {
+      try {
+        task.run(
+            chunk,
+            (int) ((long) units * chunk / chunks),
+            (int) ((long) units * (chunk + 1) / chunks));
+      } catch (Throwable e) {
+        failure.compareAndSet(null, e);
+      }
+    }
+  }
+
   private final int threads;
-  private final ExecutorService executor;
-  private final Future<?>[] pending;
+  private final Thread[] workers; // [0] unused: the caller runs chunk 0
+  private final AtomicIntegerArray parked; // (worker) -> 1 while it parks
+  private final AtomicBoolean busy = new AtomicBoolean();
+  private volatile Job job = new Job(0, (worker, start, end) -> {}, 0, 1);
+  private volatile boolean closed;
 
   WorkerPool(int threads) {
     if (threads < 1) {
       throw new IllegalArgumentException("cpu: threads=" + threads + ": must be >= 1");
     }
     this.threads = threads;
-    this.pending = new Future<?>[threads];
-    if (threads == 1) {
-      executor = null;
-    } else {
-      AtomicInteger counter = new AtomicInteger();
-      executor =
-          Executors.newFixedThreadPool(
-              threads - 1,
-              runnable -> {
-                Thread thread = new Thread(runnable, "tandem-cpu-" + counter.incrementAndGet());
-                thread.setDaemon(true);
-                return thread;
-              });
+    this.workers = new Thread[threads];
+    this.parked = new AtomicIntegerArray(threads);
+    for (int w = 1; w < threads; w++) {
+      int worker = w;
+      workers[w] = new Thread(() -> workLoop(worker), "tandem-cpu-" + w);
+      workers[w].setDaemon(true);
+      workers[w].start();
     }
   }
 
@@ -49,55 +93,104 @@ final class WorkerPool implements AutoCloseable {
 
   /**
    * Runs {@code task} over [0, units) in at most {@code threads} contiguous chunks, each of at
-   * least {@code minUnitsPerChunk} units (small jobs stay on the caller: waking a thread costs
-   * microseconds). Returns when all chunks are done; rethrows the first failure.
+   * least {@code minUnitsPerChunk} units (small jobs stay on the caller). Returns when all chunks
+   * are done; rethrows the first failure. A call made while another runs (from another thread, or
+   * from inside a task), or after close, runs on its caller alone.
    */
   void forRange(int units, int minUnitsPerChunk, RangeTask task) {
     int chunks = Math.min(threads, Math.max(1, units / Math.max(1, minUnitsPerChunk)));
-    if (chunks == 1) {
+    if (chunks == 1 || closed || !busy.compareAndSet(false, true)) {
       task.run(0, 0, units);
       return;
     }
-    for (int c = 1; c < chunks; c++) {
-      int worker = c;
-      int start = (int) ((long) units * c / chunks);
-      int end = (int) ((long) units * (c + 1) / chunks);
-      pending[c] = executor.submit(() -> task.run(worker, start, end));
-    }
-    RuntimeException failure = null;
     try {
-      task.run(0, 0, (int) ((long) units / chunks));
-    } catch (RuntimeException e) {
-      failure = e;
+      Job current = new Job(job.generation + 1, task, units, chunks);
+      job = current;
+      // After the volatile write: a worker that announced its park before it is unparked here,
+      // one that announces it later sees the new job before it parks.
+      for (int w = 1; w < chunks; w++) {
+        if (parked.get(w) == 1) {
+          LockSupport.unpark(workers[w]);
+        }
+      }
+      current.run(0);
+      long start = System.nanoTime();
+      while (current.remaining.get() > 0) {
+        if (!spin(start)) {
+          LockSupport.park(this);
+        }
+      }
+      Throwable first = current.failure.get();
+      if (first instanceof RuntimeException e) {
+        throw e;
+      }
+      if (first instanceof Error e) {
+        throw e;
+      }
+      if (first != null) {
+        throw new IllegalStateException("cpu worker failed", first);
+      }
+    } finally {
+      busy.set(false);
     }
-    for (int c = 1; c < chunks; c++) {
-      try {
-        pending[c].get();
-      } catch (ExecutionException e) {
-        if (failure == null) {
-          failure =
-              e.getCause() instanceof RuntimeException re
-                  ? re
-                  : new IllegalStateException("cpu worker failed", e.getCause());
+  }
+
+  private void workLoop(int worker) {
+    long seen = 0;
+    while (true) {
+      Job current = awaitJob(worker, seen);
+      if (current == null) {
+        return; // closed
+      }
+      seen = current.generation;
+      if (worker < current.chunks) {
+        current.run(worker);
+        if (current.remaining.decrementAndGet() == 0) {
+          LockSupport.unpark(current.caller);
         }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        if (failure == null) {
-          failure = new IllegalStateException("cpu: interrupted while waiting for workers", e);
-        }
-      } finally {
-        pending[c] = null;
       }
     }
-    if (failure != null) {
-      throw failure;
+  }
+
+  /** One turn of a wait that began at {@code start}; false once it is time to park. */
+  private static boolean spin(long start) {
+    long waited = System.nanoTime() - start;
+    if (waited < BUSY_SPIN_NANOS) {
+      Thread.onSpinWait();
+    } else if (waited < SPIN_NANOS) {
+      Thread.yield();
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  /** The first job after generation {@code seen}, or null once the pool is closed. */
+  private Job awaitJob(int worker, long seen) {
+    long start = System.nanoTime();
+    while (true) {
+      Job current = job;
+      if (closed) {
+        return null;
+      }
+      if (current.generation != seen) {
+        return current;
+      }
+      if (!spin(start)) {
+        parked.set(worker, 1);
+        if (job.generation == seen && !closed) {
+          LockSupport.park(this);
+        }
+        parked.set(worker, 0);
+      }
     }
   }
 
   @Override
   public void close() {
-    if (executor != null) {
-      executor.shutdownNow();
+    closed = true;
+    for (int w = 1; w < threads; w++) {
+      LockSupport.unpark(workers[w]);
     }
   }
 }

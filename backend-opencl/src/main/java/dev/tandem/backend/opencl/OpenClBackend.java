@@ -74,6 +74,12 @@ final class OpenClBackend implements AttentionBackend {
 
   @Override
   public long freeMemoryBytes() {
+    return freeMemoryBesideSwap(0);
+  }
+
+  /** The KV pools are mirrored in Java arrays on the heap, where the swap pool lives too. */
+  @Override
+  public long freeMemoryBesideSwap(long swapBytes) {
     long deviceUsed =
         Float.BYTES * ((long) k.mem.length + k.ints.length + k.kPool.length + k.vPool.length);
     long deviceFree = ops.device().getGlobalMemSize() - deviceUsed;
@@ -82,7 +88,8 @@ final class OpenClBackend implements AttentionBackend {
     long hostFree =
         rt.maxMemory()
             - (rt.totalMemory() - rt.freeMemory())
-            - (long) (rt.maxMemory() * HEAP_HEADROOM);
+            - (long) (rt.maxMemory() * HEAP_HEADROOM)
+            - swapBytes;
     return Math.max(0, Math.min(deviceFree, Math.min(poolLimit, hostFree)));
   }
 

@@ -49,6 +49,8 @@ final class EngineAssembly {
       long bytesPerBlock =
           KvCacheSpec.bytesPerBlock(
               spec.numDecoderLayers(), cache.blockSize(), spec.numHeads(), spec.headDim());
+      int cpuBlocks = cache.swapSpace().blocks(bytesPerBlock);
+      long swapBytes = cpuBlocks * bytesPerBlock;
       int gpuBlocks =
           cache
               .kvCache()
@@ -56,15 +58,19 @@ final class EngineAssembly {
               .orElseGet(
                   () ->
                       ModelRunner.blocksThatFit(
-                          (long) (backend.freeMemoryBytes() * cache.gpuMemoryUtilization()),
+                          (long)
+                              (backend.freeMemoryBesideSwap(swapBytes)
+                                  * cache.gpuMemoryUtilization()),
                           spec,
                           cache.blockSize()));
-      int cpuBlocks = cache.swapSpace().blocks(bytesPerBlock);
       if (gpuBlocks < 1) {
         throw new IllegalStateException(
             "the KV cache would hold no block of "
                 + bytesPerBlock
-                + " bytes: set num-kv-blocks or kv-cache-memory, or free device memory");
+                + " bytes beside a swap pool of "
+                + (swapBytes >> 20)
+                + " MiB: set num-kv-blocks or kv-cache-memory, lower swap-space, or free device"
+                + " memory");
       }
       BlockManagerConfig blockConfig =
           new BlockManagerConfig(

@@ -5,15 +5,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.tandem.api.backend.KvCacheSpec;
 import dev.tandem.api.sequence.SamplingParams;
 import dev.tandem.core.checkpoint.Fixtures;
+import dev.tandem.core.config.EngineConfig;
 import dev.tandem.core.config.PreemptionMode;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -54,6 +58,32 @@ class RealModelEngineTest {
         assertEquals(score, best.score(), 1e-4, fixture + " prompt " + i);
       }
       EnginePressureTest.assertAllBlocksFree(engine);
+    }
+  }
+
+  /**
+   * An embedder's engine with no cache setting at all: on the cpu backend the KV cache and the swap
+   * pool (swap-space, 1 GiB by default) share the heap, so the cache takes its share of what the
+   * swap pool leaves (it used to take 90% of the free heap and the swap pool failed to fit).
+   */
+  @Test
+  void defaultCacheSizingLeavesRoomForTheSwapPool() {
+    Map<String, String> flags =
+        Map.of("model", Fixtures.numwordsT5().toString(), "backend", "cpu", "num-threads", "2");
+    try (Engine engine =
+        Engine.create(EngineConfig.resolve(flags, Optional.empty(), Map.of(), Map.of()))) {
+      EngineStats stats = engine.stats();
+      // numwords-t5: 4 decoder layers, 4 heads of 32; blocks of 16 tokens (the default).
+      long bytesPerBlock = KvCacheSpec.bytesPerBlock(4, 16, 4, 32);
+      assertTrue(stats.totalCpuBlocks() * bytesPerBlock >= 1L << 30, "swap pool: " + stats);
+      assertTrue(
+          (stats.totalGpuBlocks() + stats.totalCpuBlocks()) * bytesPerBlock
+              < Runtime.getRuntime().maxMemory(),
+          "KV cache and swap pool exceed the heap: " + stats);
+      SamplingParams params = SamplingParams.builder().maxTokens(64).build();
+      RequestOutput out =
+          engine.generate(List.of(Request.of("d", "to words: 4127", params))).getFirst();
+      assertEquals("four thousand one hundred twenty-seven", out.first().text());
     }
   }
 

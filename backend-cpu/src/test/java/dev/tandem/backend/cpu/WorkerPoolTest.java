@@ -1,0 +1,81 @@
+package dev.tandem.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+class WorkerPoolTest {
+
+  @Test
+  void everyUnitRunsExactlyOnceOverManyLoops() throws InterruptedException {
+    try (WorkerPool pool = new WorkerPool(4)) {
+      Random random = new Random(7);
+      for (int loop = 0; loop < 20_000; loop++) {
+        int units = random.nextInt(40);
+        int[] hits = new int[units];
+        int[] workerOf = new int[units];
+        pool.forRange(
+            units,
+            1 + random.nextInt(4),
+            (worker, start, end) -> {
+              for (int u = start; u < end; u++) {
+                hits[u]++;
+                workerOf[u] = worker;
+              }
+            });
+        for (int u = 0; u < units; u++) {
+          assertEquals(1, hits[u], "loop " + loop + " unit " + u);
+          assertTrue(workerOf[u] >= 0 && workerOf[u] < 4);
+        }
+        if (loop % 5_000 == 0) {
+          Thread.sleep(5); // let the workers park, so the next loop must wake them
+        }
+      }
+    }
+  }
+
+  @Test
+  void aWorkersFailureReachesTheCallerAndThePoolGoesOn() {
+    try (WorkerPool pool = new WorkerPool(3)) {
+      IllegalArgumentException thrown = new IllegalArgumentException("chunk 2 failed");
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  pool.forRange(
+                      30,
+                      1,
+                      (worker, start, end) -> {
+                        if (worker == 2) {
+                          throw thrown;
+                        }
+                      }));
+      assertSame(thrown, e);
+      AtomicInteger sum = new AtomicInteger();
+      pool.forRange(30, 1, (worker, start, end) -> sum.addAndGet(end - start));
+      assertEquals(30, sum.get());
+    }
+  }
+
+  @Test
+  void nestedAndClosedLoopsRunOnTheCaller() {
+    WorkerPool pool = new WorkerPool(2);
+    AtomicInteger inner = new AtomicInteger();
+    pool.forRange(
+        8,
+        1,
+        (worker, start, end) ->
+            pool.forRange(
+                10, 1, (w, s, e) -> inner.addAndGet(w == 0 && s == 0 && e == 10 ? e - s : 1000)));
+    assertEquals(20, inner.get(), "each of the two chunks ran its inner loop whole, inline");
+    pool.close();
+    AtomicInteger after = new AtomicInteger();
+    pool.forRange(10, 1, (worker, start, end) -> after.addAndGet(end - start));
+    assertEquals(10, after.get());
+  }
+}
