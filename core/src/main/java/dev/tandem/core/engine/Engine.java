@@ -42,7 +42,8 @@ public final class Engine implements AutoCloseable {
 
   private final EngineParts parts;
   private final Scheduler scheduler;
-  private final Sampler sampler;
+  private final ParallelSampling sampling;
+  private final Sampler sampler; // sampling's, for the engine thread
   private final OutputProcessor processor;
   private final Map<String, RequestState> unfinished = new HashMap<>();
   private final List<RequestOutput> pendingFinals = new ArrayList<>();
@@ -71,10 +72,11 @@ public final class Engine implements AutoCloseable {
             parts.maxNumSeqs(),
             parts.maxNumBatchedTokens(),
             parts.preemption());
-    this.sampler = new Sampler(rules, vocabSize);
+    this.sampling = new ParallelSampling(rules, vocabSize, parts.samplingThreads());
+    this.sampler = sampling.sampler();
     this.processor =
         new OutputProcessor(
-            scheduler, sampler, vocabSize, parts.maxModelLen(), () -> nextSequenceId++);
+            scheduler, sampling, vocabSize, parts.maxModelLen(), () -> nextSequenceId++);
   }
 
   /**
@@ -347,6 +349,7 @@ public final class Engine implements AutoCloseable {
     try {
       parts.executor().close();
     } finally {
+      sampling.close();
       parts.tokenizer().close();
     }
   }

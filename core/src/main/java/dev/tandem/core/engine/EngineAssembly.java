@@ -107,7 +107,10 @@ final class EngineAssembly {
               modelLen,
               maxSeqs,
               budget,
-              scheduler.preemption()));
+              scheduler.preemption(),
+              config.numThreads() > 0
+                  ? config.numThreads()
+                  : Runtime.getRuntime().availableProcessors()));
     } catch (RuntimeException | Error e) {
       if (loaded != null) {
         loaded.close();

@@ -21,6 +21,7 @@ import dev.tandem.core.tokenizer.Tokenizer;
  * @param maxNumSeqs decoder sequences per step
  * @param maxNumBatchedTokens encoder plus decoder tokens per prefill step
  * @param preemption how groups with one unfinished sequence are preempted
+ * @param samplingThreads threads that sample a step's rows (the rows are independent)
  */
 public record EngineParts(
     StepExecutor executor,
@@ -31,7 +32,32 @@ public record EngineParts(
     int maxModelLen,
     int maxNumSeqs,
     int maxNumBatchedTokens,
-    PreemptionMode preemption) {
+    PreemptionMode preemption,
+    int samplingThreads) {
+
+  /** Parts that sample on the engine's thread alone. */
+  public EngineParts(
+      StepExecutor executor,
+      BlockSpaceManager blocks,
+      BlockManagerConfig cache,
+      Tokenizer tokenizer,
+      GenerationConfig generation,
+      int maxModelLen,
+      int maxNumSeqs,
+      int maxNumBatchedTokens,
+      PreemptionMode preemption) {
+    this(
+        executor,
+        blocks,
+        cache,
+        tokenizer,
+        generation,
+        maxModelLen,
+        maxNumSeqs,
+        maxNumBatchedTokens,
+        preemption,
+        1);
+  }
 
   public EngineParts {
     requireNonNull(executor, "executor is null");
@@ -42,6 +68,10 @@ public record EngineParts(
     requireNonNull(preemption, "preemption is null");
     if (maxModelLen < 2) {
       throw new IllegalArgumentException("maxModelLen=" + maxModelLen + ": must be at least 2");
+    }
+    if (samplingThreads < 1) {
+      throw new IllegalArgumentException(
+          "samplingThreads=" + samplingThreads + ": must be at least 1");
     }
   }
 }

@@ -10,6 +10,7 @@ import dev.tandem.core.sampling.Distribution;
 import dev.tandem.core.sampling.SampledToken;
 import dev.tandem.core.sampling.Sampler;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.LongSupplier;
 
@@ -21,31 +22,40 @@ import java.util.function.LongSupplier;
 final class OutputProcessor {
 
   private final Scheduler scheduler;
-  private final Sampler sampler;
+  private final ParallelSampling sampling;
+  private final Sampler sampler; // sampling's sampler for the calling thread
   private final int vocabSize;
   private final int maxModelLen;
   private final LongSupplier nextSequenceId;
   private float[] beamRows = new float[0];
+  private final List<Sequence> plainSeqs = new ArrayList<>();
+  private final List<RequestState> plainStates = new ArrayList<>();
+  private int[] plainRows = new int[0];
+  private SampledToken[] sampled = new SampledToken[0];
 
   OutputProcessor(
       Scheduler scheduler,
-      Sampler sampler,
+      ParallelSampling sampling,
       int vocabSize,
       int maxModelLen,
       LongSupplier nextSequenceId) {
     this.scheduler = scheduler;
-    this.sampler = sampler;
+    this.sampling = sampling;
+    this.sampler = sampling.sampler();
     this.vocabSize = vocabSize;
     this.maxModelLen = maxModelLen;
     this.nextSequenceId = nextSequenceId;
   }
 
   /**
-   * Consumes the logits rows of the step's groups, in order.
+   * Consumes the logits rows of the step's groups, in order. The rows that are sampled on their own
+   * (not beams, not the first step of n > 1, which forks) are sampled first, in parallel; then
+   * every group takes its tokens in order.
    *
    * @return the number of rows consumed
    */
   int process(List<RequestState> states, float[] logits, long nowNanos) {
+    sampleIndependentRows(states, logits);
     int row = 0;
     for (RequestState state : states) {
       List<Sequence> seqs = state.group.sequences(SequenceStatus.RUNNING);
@@ -53,7 +63,12 @@ final class OutputProcessor {
         beamStep(state, seqs, logits, row);
       } else {
         for (int i = 0; i < seqs.size(); i++) {
-          sampleStep(state, seqs.get(i), logits, row + i);
+          SampledToken token = sampled[row + i];
+          if (token != null) {
+            accept(state, seqs.get(i), token);
+          } else {
+            sampleStep(state, seqs.get(i), logits, row + i);
+          }
         }
       }
       row += seqs.size();
@@ -65,11 +80,54 @@ final class OutputProcessor {
     return row;
   }
 
+  /** sampled[row] = the token of every independent row; null for the others. */
+  private void sampleIndependentRows(List<RequestState> states, float[] logits) {
+    plainSeqs.clear();
+    plainStates.clear();
+    int rows = 0;
+    for (RequestState state : states) {
+      List<Sequence> seqs = state.group.sequences(SequenceStatus.RUNNING);
+      if (state.beamSearch == null) {
+        for (int i = 0; i < seqs.size(); i++) {
+          if (!forksSamples(state, seqs.get(i))) {
+            plainSeqs.add(seqs.get(i));
+            plainStates.add(state);
+            if (plainRows.length < plainSeqs.size()) {
+              plainRows = Arrays.copyOf(plainRows, 2 * plainSeqs.size());
+            }
+            plainRows[plainSeqs.size() - 1] = rows + i;
+          }
+        }
+      }
+      rows += seqs.size();
+    }
+    if (sampled.length < rows) {
+      sampled = new SampledToken[2 * rows];
+    }
+    Arrays.fill(sampled, 0, rows, null);
+    sampling.forEach(
+        plainSeqs.size(),
+        (sampler, i) -> {
+          RequestState state = plainStates.get(i);
+          Sequence seq = plainSeqs.get(i);
+          SamplingParams params = state.params();
+          int row = plainRows[i];
+          Distribution dist =
+              sampler.distribution(logits, row * vocabSize, seq, params, state.maxTokens);
+          sampled[row] = sampler.choose(dist, params, state.output(seq).random);
+        });
+  }
+
+  /** The first step of n > 1: the prompt's sequence forks into n samples. */
+  private static boolean forksSamples(RequestState state, Sequence seq) {
+    return state.params().n() > 1 && state.group.sequences().size() == 1 && seq.outputLength() == 0;
+  }
+
   private void sampleStep(RequestState state, Sequence seq, float[] logits, int row) {
     SamplingParams params = state.params();
     Distribution dist = sampler.distribution(logits, row * vocabSize, seq, params, state.maxTokens);
     SequenceGroup group = state.group;
-    if (params.n() > 1 && group.sequences().size() == 1 && seq.outputLength() == 0) {
+    if (forksSamples(state, seq)) {
       // The first step of n > 1: n independent samples from the prompt's distribution, each in a
       // sequence of its own that shares the prompt's blocks and the group's cross table.
       List<Sequence> children = new ArrayList<>();

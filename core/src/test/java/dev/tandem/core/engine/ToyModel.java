@@ -47,6 +47,12 @@ final class ToyModel implements StepExecutor {
   }
 
   /** An engine over a toy model, a toy tokenizer and the named block manager. */
+  /**
+   * Three threads sample each step's rows (in uneven chunks), so the behaviour tests (seeded
+   * sampling across batch compositions, the soak) also cover the parallel split.
+   */
+  private static final int SAMPLING_THREADS = 3;
+
   static Engine engine(
       String blockManager,
       int numGpuBlocks,
@@ -68,7 +74,8 @@ final class ToyModel implements StepExecutor {
             maxModelLen,
             maxNumSeqs,
             1024,
-            preemption));
+            preemption,
+            SAMPLING_THREADS));
   }
 
   /** An engine over a toy model that takes {@code stepMillis} per step, for timing tests. */
