@@ -61,6 +61,24 @@ class GenerateCommandIT {
     assertEquals("four thousand one hundred twenty-seven\n", run.stdout(), run::toString);
   }
 
+  /**
+   * A copy of the distribution elsewhere (as an installation would be) runs too: its AOT cache,
+   * made at the build's path, made Java 25 fail at another path, so the launcher skips it there.
+   */
+  @Test
+  void aCopyOfTheDistributionAtAnotherPathRuns(@TempDir Path dir) throws IOException {
+    Path copy = dir.resolve("tandem");
+    try (var paths = Files.walk(Launcher.distribution())) {
+      for (Path source : (Iterable<Path>) paths::iterator) {
+        Path target = copy.resolve(Launcher.distribution().relativize(source).toString());
+        Files.copy(source, target, java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+      }
+    }
+    Launcher.Run run = Launcher.runFrom(copy, dir, Map.of(), "generate", "to words: 4127");
+    assertEquals(0, run.exitCode(), run::toString);
+    assertEquals("four thousand one hundred twenty-seven\n", run.stdout(), run::toString);
+  }
+
   @Test
   void onePromptStreamsTheEnginesText() {
     for (String prompt : List.of("to words: 7238", "to digits: nine hundred five")) {

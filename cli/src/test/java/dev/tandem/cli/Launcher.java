@@ -44,8 +44,13 @@ final class Launcher {
 
   /** Runs {@code bin/tandem args...} in {@code workDir} with extra environment variables. */
   static Run run(Path workDir, Map<String, String> environment, String... args) {
+    return runFrom(distribution(), workDir, environment, args);
+  }
+
+  /** As {@link #run}, with the distribution at {@code home} (a copy, say). */
+  static Run runFrom(Path home, Path workDir, Map<String, String> environment, String... args) {
     List<String> command = new ArrayList<>();
-    command.add(distribution().resolve("bin/tandem").toString());
+    command.add(home.resolve("bin/tandem").toString());
     command.addAll(List.of(args));
     ProcessBuilder builder = new ProcessBuilder(command).directory(workDir.toFile());
     builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
