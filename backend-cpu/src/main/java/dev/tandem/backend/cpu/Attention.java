@@ -154,13 +154,13 @@ final class Attention {
 
   /**
    * score[s + j] = exp(score[s + j] − max), the maximum subtracted so exp never overflows; returns
-   * the sum. A vector at a time with {@link VectorExp} (within 2e-7 of Math.exp).
+   * the sum. A vector at a time with {@link VectorMath} (within 2e-7 of Math.exp).
    */
   private static float softmaxNumerators(float[] score, int s, int keys, float max) {
     FloatVector sums = FloatVector.zero(SPECIES);
     int j = s;
     for (int bound = s + SPECIES.loopBound(keys); j < bound; j += LANES) {
-      FloatVector e = VectorExp.expNonPositive(FloatVector.fromArray(SPECIES, score, j).sub(max));
+      FloatVector e = VectorMath.expNonPositive(FloatVector.fromArray(SPECIES, score, j).sub(max));
       e.intoArray(score, j);
       sums = sums.add(e);
     }

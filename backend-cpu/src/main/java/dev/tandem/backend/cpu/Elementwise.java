@@ -87,13 +87,21 @@ final class Elementwise {
               };
           case GELU ->
               (worker, start, end) -> {
-                for (int i = start; i < end; i++) {
+                int i = start;
+                for (int bound = start + SPECIES.loopBound(end - start); i < bound; i += LANES) {
+                  VectorMath.gelu(FloatVector.fromArray(SPECIES, x, i)).intoArray(out, i);
+                }
+                for (; i < end; i++) {
                   out[i] = (float) gelu(x[i]);
                 }
               };
           case GELU_TANH ->
               (worker, start, end) -> {
-                for (int i = start; i < end; i++) {
+                int i = start;
+                for (int bound = start + SPECIES.loopBound(end - start); i < bound; i += LANES) {
+                  VectorMath.geluTanh(FloatVector.fromArray(SPECIES, x, i)).intoArray(out, i);
+                }
+                for (; i < end; i++) {
                   double v = x[i];
                   out[i] =
                       (float)
@@ -102,13 +110,17 @@ final class Elementwise {
               };
           case SILU ->
               (worker, start, end) -> {
-                for (int i = start; i < end; i++) {
+                int i = start;
+                for (int bound = start + SPECIES.loopBound(end - start); i < bound; i += LANES) {
+                  VectorMath.silu(FloatVector.fromArray(SPECIES, x, i)).intoArray(out, i);
+                }
+                for (; i < end; i++) {
                   double v = x[i];
                   out[i] = (float) (v / (1 + Math.exp(-v)));
                 }
               };
         };
-    // Transcendental activations cost ~20 ns per element, so they split much earlier.
+    // Transcendental activations cost a few ns per element, so they split earlier.
     pool.forRange(count, kind == Activation.RELU ? MIN_PER_THREAD : 1 << 11, task);
   }
 
