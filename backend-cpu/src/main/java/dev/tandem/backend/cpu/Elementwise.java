@@ -87,11 +87,7 @@ final class Elementwise {
               };
           case GELU ->
               (worker, start, end) -> {
-                int i = start;
-                for (int bound = start + SPECIES.loopBound(end - start); i < bound; i += LANES) {
-                  VectorMath.gelu(FloatVector.fromArray(SPECIES, x, i)).intoArray(out, i);
-                }
-                for (; i < end; i++) {
+                for (int i = VectorMath.gelu(x, out, start, end); i < end; i++) {
                   out[i] = (float) gelu(x[i]);
                 }
               };
