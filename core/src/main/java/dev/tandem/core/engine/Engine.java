@@ -420,18 +420,33 @@ public final class Engine implements AutoCloseable {
     }
   }
 
+  /**
+   * Beam search scores as HuggingFace's does (repetition penalty and the token rules apply); what
+   * it would otherwise ignore in silence is an error.
+   */
   private static void checkBeamSearch(String id, SamplingParams params) {
-    if (params.isBeamSearch()
-        && (params.temperature() != 0
-            || params.topP() != 1
-            || params.topK() != -1
-            || params.minP() != 0)) {
+    if (!params.isBeamSearch()) {
+      return;
+    }
+    String beams = "request '" + id + "': beam search (num_beams=" + params.numBeams() + ") ";
+    if (params.temperature() != 0
+        || params.topP() != 1
+        || params.topK() != -1
+        || params.minP() != 0) {
       throw new IllegalArgumentException(
-          "request '"
-              + id
-              + "': beam search (num_beams="
-              + params.numBeams()
-              + ") does not sample; temperature must be 0, top_p 1, top_k -1 and min_p 0");
+          beams + "does not sample; temperature must be 0, top_p 1, top_k -1 and min_p 0");
+    }
+    if (params.presencePenalty() != 0 || params.frequencyPenalty() != 0) {
+      throw new IllegalArgumentException(
+          beams
+              + "takes repetition_penalty but not presence_penalty or frequency_penalty; leave"
+              + " them 0");
+    }
+    if (params.logprobs() != null) {
+      throw new IllegalArgumentException(
+          beams
+              + "returns each sequence's score and cumulative logprob, not per-token logprobs;"
+              + " leave logprobs unset");
     }
   }
 

@@ -82,8 +82,10 @@ public final class Sampler {
   }
 
   /**
-   * Beam search's scores as HuggingFace computes them: log-softmax of the raw logits, then
-   * min-new-tokens (EOS at -infinity without renormalizing) and forced BOS/EOS.
+   * Beam search's scores as HuggingFace computes them: log-softmax of the raw logits, then its
+   * logits processors in its order on those scores: repetition penalty (a seen token's negative
+   * score multiplied by the penalty), min-new-tokens (EOS at -infinity without renormalizing) and
+   * forced BOS/EOS.
    *
    * @param out receives {@code vocabSize} log-probabilities at {@code outOffset}
    */
@@ -109,6 +111,7 @@ public final class Sampler {
     for (int i = 0; i < vocabSize; i++) {
       x[i] -= logNormalizer;
     }
+    applyRepetitionPenalty(x, seq, params);
     applyTokenRules(x, seq, params, maxTokens);
     System.arraycopy(x, 0, out, outOffset, vocabSize);
   }
@@ -147,25 +150,9 @@ public final class Sampler {
    * logits, multiply negative ones), frequency and presence over the output tokens.
    */
   private void applyPenalties(float[] x, Sequence seq, SamplingParams params) {
-    boolean repetition = params.repetitionPenalty() != 1;
-    boolean additive = params.frequencyPenalty() != 0 || params.presencePenalty() != 0;
-    if (!repetition && !additive) {
-      return;
-    }
-    int[] tokens = seq.tokenIds();
-    if (repetition) {
-      int[] seen = tokens.clone();
-      Arrays.sort(seen);
-      float penalty = (float) params.repetitionPenalty();
-      for (int i = 0; i < seen.length; i++) {
-        int token = seen[i];
-        if ((i > 0 && seen[i - 1] == token) || token < 0 || token >= vocabSize) {
-          continue;
-        }
-        x[token] = x[token] > 0 ? x[token] / penalty : x[token] * penalty;
-      }
-    }
-    if (additive) {
+    applyRepetitionPenalty(x, seq, params);
+    if (params.frequencyPenalty() != 0 || params.presencePenalty() != 0) {
+      int[] tokens = seq.tokenIds();
       int[] output = Arrays.copyOfRange(tokens, seq.promptLength(), tokens.length);
       Arrays.sort(output);
       for (int i = 0; i < output.length; ) {
@@ -178,6 +165,26 @@ public final class Sampler {
         x[token] -= (float) (params.frequencyPenalty() * count + params.presencePenalty());
         i = end;
       }
+    }
+  }
+
+  /**
+   * Every token of the decoder sequence (prompt and output), once: positive values divided by the
+   * penalty, negative ones multiplied (HuggingFace's and vLLM's repetition penalty).
+   */
+  private void applyRepetitionPenalty(float[] x, Sequence seq, SamplingParams params) {
+    if (params.repetitionPenalty() == 1) {
+      return;
+    }
+    int[] seen = seq.tokenIds().clone();
+    Arrays.sort(seen);
+    float penalty = (float) params.repetitionPenalty();
+    for (int i = 0; i < seen.length; i++) {
+      int token = seen[i];
+      if ((i > 0 && seen[i - 1] == token) || token < 0 || token >= vocabSize) {
+        continue;
+      }
+      x[token] = x[token] > 0 ? x[token] / penalty : x[token] * penalty;
     }
   }
 

@@ -255,6 +255,20 @@ class EngineBehaviourTest {
       assertMessage(
           () ->
               engine.addRequest(
+                  Request.of(
+                      "beam2", "x", SamplingParams.builder().numBeams(2).logprobs(3).build())),
+          "leave logprobs unset");
+      assertMessage(
+          () ->
+              engine.addRequest(
+                  Request.of(
+                      "beam3",
+                      "x",
+                      SamplingParams.builder().numBeams(2).presencePenalty(0.5).build())),
+          "not presence_penalty or frequency_penalty");
+      assertMessage(
+          () ->
+              engine.addRequest(
                   Request.of("min", "x", SamplingParams.builder().minTokens(500).build())),
           "min_tokens=500");
       List<RequestOutput> outs = new ArrayList<>();

@@ -58,6 +58,23 @@ class SamplerTest {
     assertEquals(reference[6], token.logprobs().top().get(1).logprob(), 1e-6);
   }
 
+  /**
+   * HuggingFace's beam search runs its logits processors on the log-softmax scores: a repetition
+   * penalty multiplies the (negative) score of every token of the decoder sequence once.
+   */
+  @Test
+  void beamScoresTakeTheRepetitionPenaltyOnTheLogSoftmax() {
+    Sampler sampler = new Sampler(NO_RULES, VOCAB);
+    SamplingParams params = SamplingParams.builder().numBeams(2).repetitionPenalty(1.5).build();
+    float[] scores = new float[VOCAB];
+    sampler.beamLogprobs(LOGITS, 0, sequence(0, 6, 6), params, 10, scores, 0);
+    double[] reference = logSoftmax(toDouble(LOGITS));
+    for (int token = 0; token < VOCAB; token++) {
+      double expected = token == 0 || token == 6 ? reference[token] * 1.5 : reference[token];
+      assertEquals(expected, scores[token], 1e-5, "token " + token);
+    }
+  }
+
   @Test
   void logitsAreReadAtTheRowOffsetAndLeftUnchanged() {
     float[] rows = new float[2 * VOCAB];
