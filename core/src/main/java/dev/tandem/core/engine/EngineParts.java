@@ -35,30 +35,6 @@ public record EngineParts(
     PreemptionMode preemption,
     int samplingThreads) {
 
-  /** Parts that sample on the engine's thread alone. */
-  public EngineParts(
-      StepExecutor executor,
-      BlockSpaceManager blocks,
-      BlockManagerConfig cache,
-      Tokenizer tokenizer,
-      GenerationConfig generation,
-      int maxModelLen,
-      int maxNumSeqs,
-      int maxNumBatchedTokens,
-      PreemptionMode preemption) {
-    this(
-        executor,
-        blocks,
-        cache,
-        tokenizer,
-        generation,
-        maxModelLen,
-        maxNumSeqs,
-        maxNumBatchedTokens,
-        preemption,
-        1);
-  }
-
   public EngineParts {
     requireNonNull(executor, "executor is null");
     requireNonNull(blocks, "blocks is null");

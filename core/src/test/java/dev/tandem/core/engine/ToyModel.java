@@ -95,7 +95,8 @@ final class ToyModel implements StepExecutor {
             128,
             8,
             1024,
-            PreemptionMode.RECOMPUTE));
+            PreemptionMode.RECOMPUTE,
+            1));
   }
 
   /** Names of the block managers available here: each behaviour test runs against each. */
