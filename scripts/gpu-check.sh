@@ -107,7 +107,9 @@ junit() {
   local selectors=()
   for p in "$@"; do selectors+=(--select-package "$p"); done
   local log="$out/tests-$name.txt" rc
-  timeout -k 10 "$limit" "$java" "${jvm_flags[@]}" -jar "$bundle/junit-platform-console-standalone.jar" \
+  # -Xmx8g: the heap CI's tests get (a quarter of 24 GiB and more); one engine test sizes the cpu
+  # KV cache from the free heap, which would be ~30 GiB of zeroing on a 128 GiB machine.
+  timeout -k 10 "$limit" "$java" "${jvm_flags[@]}" -Xmx8g -jar "$bundle/junit-platform-console-standalone.jar" \
     execute --class-path "$test_classpath" "${selectors[@]}" --details=testfeed --disable-banner \
     --disable-ansi-colors --reports-dir "$out/junit-$name" > "$log" 2>&1
   rc=$?
