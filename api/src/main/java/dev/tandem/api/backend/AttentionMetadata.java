@@ -105,6 +105,43 @@ public record AttentionMetadata(
   }
 
   /**
+   * The total of a batch's sequence lengths, checked: none negative. Messages start with {@code
+   * backend}.
+   */
+  public static int totalLength(String backend, int[] lens) {
+    long total = 0;
+    for (int len : lens) {
+      if (len < 0) {
+        throw new IllegalArgumentException(
+            backend + ": negative sequence length in " + Arrays.toString(lens));
+      }
+      total += len;
+    }
+    return Math.toIntExact(total);
+  }
+
+  /**
+   * Checks that the lengths {@code lensName} cover exactly the {@code tokens} slots of {@code
+   * slotsName} (one slot per token). Messages start with {@code backend}.
+   */
+  public static void checkLengthsCover(
+      String backend, int[] lens, int tokens, String lensName, String slotsName) {
+    int total = totalLength(backend, lens);
+    if (total != tokens) {
+      throw new IllegalArgumentException(
+          backend
+              + ": "
+              + lensName
+              + " sum to "
+              + total
+              + " tokens but "
+              + slotsName
+              + " has "
+              + tokens);
+    }
+  }
+
+  /**
    * Checks a decode step's self ({@code cross} false) or cross block tables against their lengths
    * and against a KV cache of {@code cacheBlocks} blocks of {@code cacheBlockSize} tokens, so that
    * a backend never reads outside its pools. Messages start with {@code backend}.

@@ -7,7 +7,6 @@ import dev.tandem.api.backend.AttentionSpec;
 import dev.tandem.api.backend.AttentionType;
 import dev.tandem.api.backend.DeviceTensor;
 import dev.tandem.api.backend.PositionBias;
-import java.util.Arrays;
 
 /**
  * One attention call as {@link AttentionType} and {@link AttentionMetadata} describe it: checks the
@@ -44,7 +43,7 @@ final class AttentionOp {
       case ENCODER -> {
         requirePrefill(type, md);
         int[] lens = md.encoderSeqLens();
-        int tokens = sum(lens);
+        int tokens = AttentionMetadata.totalLength("cpu", lens);
         checkRows(qa, oa, tokens, stride, "encoder tokens");
         float[] ka = rows(k, "k", tokens, stride);
         float[] va = rows(v, "v", tokens, stride);
@@ -59,7 +58,7 @@ final class AttentionOp {
         kv.write(spec.layer(), ka, va, 0, md.slotMapping(), tokens);
         if (md.prefill()) {
           int[] lens = md.seqLens();
-          checkSum(lens, tokens, "seqLens", "slotMapping");
+          AttentionMetadata.checkLengthsCover("cpu", lens, tokens, "seqLens", "slotMapping");
           plan.contiguous(spec.numHeads(), spec.headDim(), spec.scale(), ka, va, lens, lens, true);
         } else {
           md.checkDecodeTables("cpu", false, kv.spec().blockSize(), kv.spec().numBlocks());
@@ -81,11 +80,12 @@ final class AttentionOp {
         }
         KvCache kv = requireCache(cache, spec);
         if (md.prefill()) {
-          int queries = sum(md.seqLens());
+          int queries = AttentionMetadata.totalLength("cpu", md.seqLens());
           checkRows(qa, oa, queries, stride, "decoder tokens");
           int[] encoderLens = md.encoderSeqLens();
           int keys = md.numEncoderTokens();
-          checkSum(encoderLens, keys, "encoderSeqLens", "crossSlotMapping");
+          AttentionMetadata.checkLengthsCover(
+              "cpu", encoderLens, keys, "encoderSeqLens", "crossSlotMapping");
           float[] ka = rows(k, "k", keys, stride);
           float[] va = rows(v, "v", keys, stride);
           kv.write(spec.layer(), ka, va, 0, md.crossSlotMapping(), keys);
@@ -132,32 +132,6 @@ final class AttentionOp {
     }
     cache.checkRowShape(spec.numHeads(), spec.headDim());
     return cache;
-  }
-
-  private static int sum(int[] lens) {
-    long total = 0;
-    for (int len : lens) {
-      if (len < 0) {
-        throw new IllegalArgumentException(
-            "cpu: negative sequence length in " + Arrays.toString(lens));
-      }
-      total += len;
-    }
-    return Math.toIntExact(total);
-  }
-
-  private static void checkSum(int[] lens, int expected, String lensName, String slotsName) {
-    if (sum(lens) != expected) {
-      throw new IllegalArgumentException(
-          "cpu: "
-              + lensName
-              + " sum to "
-              + sum(lens)
-              + " tokens but "
-              + slotsName
-              + " has "
-              + expected);
-    }
   }
 
   private static void checkRows(float[] q, float[] out, int rows, int stride, String what) {

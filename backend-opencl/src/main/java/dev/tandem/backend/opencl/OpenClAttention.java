@@ -6,7 +6,6 @@ import dev.tandem.api.backend.AttentionType;
 import dev.tandem.api.backend.DataType;
 import dev.tandem.api.backend.DeviceTensor;
 import dev.tandem.api.backend.PositionBias;
-import java.util.Arrays;
 
 /**
  * One attention call as {@link AttentionType} and {@link AttentionMetadata} describe it: checks the
@@ -49,7 +48,7 @@ final class OpenClAttention {
       case ENCODER -> {
         requirePrefill(type, md);
         int[] lens = md.encoderSeqLens();
-        queries = sum(lens);
+        queries = AttentionMetadata.totalLength("opencl", lens);
         rows(k, "k", queries, stride, kernel, true);
         rows(v, "v", queries, stride, kernel, false);
         plan = plans.contiguous(md, "encoder", lens, lens, false, bias);
@@ -61,7 +60,8 @@ final class OpenClAttention {
         int vOffset = rows(v, "v", queries, stride, kernel, false);
         writeCache(md, kv, spec.layer(), kOffset, vOffset, md.slotMapping(), queries, stride);
         if (md.prefill()) {
-          checkSum(md.seqLens(), queries, "seqLens", "slotMapping");
+          AttentionMetadata.checkLengthsCover(
+              "opencl", md.seqLens(), queries, "seqLens", "slotMapping");
           kernel.in1 = kOffset;
           kernel.in2 = vOffset;
           plan = plans.contiguous(md, "decoder", md.seqLens(), md.seqLens(), true, bias);
@@ -79,9 +79,10 @@ final class OpenClAttention {
         }
         OpenClKvCache kv = requireCache(spec);
         if (md.prefill()) {
-          queries = sum(md.seqLens());
+          queries = AttentionMetadata.totalLength("opencl", md.seqLens());
           int keys = md.numEncoderTokens();
-          checkSum(md.encoderSeqLens(), keys, "encoderSeqLens", "crossSlotMapping");
+          AttentionMetadata.checkLengthsCover(
+              "opencl", md.encoderSeqLens(), keys, "encoderSeqLens", "crossSlotMapping");
           int kOffset = rows(k, "k", keys, stride, kernel, true);
           int vOffset = rows(v, "v", keys, stride, kernel, false);
           writeCache(md, kv, spec.layer(), kOffset, vOffset, md.crossSlotMapping(), keys, stride);
@@ -181,31 +182,5 @@ final class OpenClAttention {
     cache.checkRowShape(spec.numHeads(), spec.headDim());
     cache.layerBase(spec.layer());
     return cache;
-  }
-
-  private static int sum(int[] lens) {
-    long total = 0;
-    for (int len : lens) {
-      if (len < 0) {
-        throw new IllegalArgumentException(
-            "opencl: negative sequence length in " + Arrays.toString(lens));
-      }
-      total += len;
-    }
-    return Math.toIntExact(total);
-  }
-
-  private static void checkSum(int[] lens, int expected, String lensName, String slotsName) {
-    if (sum(lens) != expected) {
-      throw new IllegalArgumentException(
-          "opencl: "
-              + lensName
-              + " sum to "
-              + sum(lens)
-              + " tokens but "
-              + slotsName
-              + " has "
-              + expected);
-    }
   }
 }
