@@ -32,4 +32,44 @@ public record KvCacheSpec(
   public int blockElements() {
     return blockSize * numHeads * headDim;
   }
+
+  /**
+   * Fails unless {@code slot} (a token's position in the device pools, block · blockSize + offset)
+   * is inside them; {@code token} names it in the message, which starts with {@code backend}.
+   */
+  public void checkSlot(String backend, int slot, int token) {
+    long slotCount = (long) numBlocks * blockSize;
+    if (slot < 0 || slot >= slotCount) {
+      throw new IllegalArgumentException(
+          backend
+              + ": slot "
+              + slot
+              + " of token "
+              + token
+              + " outside the KV cache's 0.."
+              + (slotCount - 1));
+    }
+  }
+
+  /** Fails unless {@code block} is a device block; {@code what} names its role in the message. */
+  public void checkBlock(String backend, int block, String what) {
+    if (block < 0 || block >= numBlocks) {
+      throw new IllegalArgumentException(
+          backend
+              + ": "
+              + what
+              + " block "
+              + block
+              + " outside the KV cache's 0.."
+              + (numBlocks - 1));
+    }
+  }
+
+  /** Fails unless {@code block} is a block of the host swap pool. */
+  public void checkSwapBlock(String backend, int block) {
+    if (block < 0 || block >= numSwapBlocks) {
+      throw new IllegalArgumentException(
+          backend + ": swap block " + block + " outside the swap pool's 0.." + (numSwapBlocks - 1));
+    }
+  }
 }

@@ -120,48 +120,19 @@ final class KvCache {
   void write(int layer, float[] k, float[] v, int firstRow, int[] slots, int count) {
     float[] kPool = keys(layer);
     float[] vPool = values(layer);
-    long slotCount = (long) spec.numBlocks() * spec.blockSize();
     for (int t = 0; t < count; t++) {
       int slot = slots[t];
-      if (slot < 0 || slot >= slotCount) {
-        throw new IllegalArgumentException(
-            "cpu: slot "
-                + slot
-                + " of token "
-                + t
-                + " outside the KV cache's 0.."
-                + (slotCount - 1));
-      }
+      spec.checkSlot("cpu", slot, t);
       int src = (firstRow + t) * rowStride;
       System.arraycopy(k, src, kPool, slot * rowStride, rowStride);
       System.arraycopy(v, src, vPool, slot * rowStride, rowStride);
     }
   }
 
-  /** Checks that block ids are inside the device pool. */
-  void checkBlock(int block, String what) {
-    if (block < 0 || block >= spec.numBlocks()) {
-      throw new IllegalArgumentException(
-          "cpu: "
-              + what
-              + " block "
-              + block
-              + " outside the KV cache's 0.."
-              + (spec.numBlocks() - 1));
-    }
-  }
-
-  private void checkSwapBlock(int block) {
-    if (block < 0 || block >= spec.numSwapBlocks()) {
-      throw new IllegalArgumentException(
-          "cpu: swap block " + block + " outside the swap pool's 0.." + (spec.numSwapBlocks() - 1));
-    }
-  }
-
   void swapOut(List<BlockMapping> gpuToCpu) {
     for (BlockMapping m : gpuToCpu) {
-      checkBlock(m.src(), "swap-out source");
-      checkSwapBlock(m.dst());
+      spec.checkBlock("cpu", m.src(), "swap-out source");
+      spec.checkSwapBlock("cpu", m.dst());
     }
     copy(gpuToCpu, keys, swapKeys);
     copy(gpuToCpu, values, swapValues);
@@ -169,8 +140,8 @@ final class KvCache {
 
   void swapIn(List<BlockMapping> cpuToGpu) {
     for (BlockMapping m : cpuToGpu) {
-      checkSwapBlock(m.src());
-      checkBlock(m.dst(), "swap-in target");
+      spec.checkSwapBlock("cpu", m.src());
+      spec.checkBlock("cpu", m.dst(), "swap-in target");
     }
     copy(cpuToGpu, swapKeys, keys);
     copy(cpuToGpu, swapValues, values);
@@ -178,8 +149,8 @@ final class KvCache {
 
   void copyBlocks(List<BlockMapping> srcToDst) {
     for (BlockMapping m : srcToDst) {
-      checkBlock(m.src(), "copy source");
-      checkBlock(m.dst(), "copy target");
+      spec.checkBlock("cpu", m.src(), "copy source");
+      spec.checkBlock("cpu", m.dst(), "copy target");
     }
     copy(srcToDst, keys, keys);
     copy(srcToDst, values, values);

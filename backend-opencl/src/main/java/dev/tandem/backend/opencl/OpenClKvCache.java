@@ -64,47 +64,16 @@ final class OpenClKvCache {
   }
 
   void checkSlots(int[] slots, int count) {
-    long slotCount = (long) spec.numBlocks() * spec.blockSize();
     for (int t = 0; t < count; t++) {
-      if (slots[t] < 0 || slots[t] >= slotCount) {
-        throw new IllegalArgumentException(
-            "opencl: slot "
-                + slots[t]
-                + " of token "
-                + t
-                + " outside the KV cache's 0.."
-                + (slotCount - 1));
-      }
-    }
-  }
-
-  void checkBlock(int block, String what) {
-    if (block < 0 || block >= spec.numBlocks()) {
-      throw new IllegalArgumentException(
-          "opencl: "
-              + what
-              + " block "
-              + block
-              + " outside the KV cache's 0.."
-              + (spec.numBlocks() - 1));
-    }
-  }
-
-  private void checkSwapBlock(int block) {
-    if (block < 0 || block >= spec.numSwapBlocks()) {
-      throw new IllegalArgumentException(
-          "opencl: swap block "
-              + block
-              + " outside the swap pool's 0.."
-              + (spec.numSwapBlocks() - 1));
+      spec.checkSlot("opencl", slots[t], t);
     }
   }
 
   /** Device blocks → host swap pool: gathered into the big stage, then one get. */
   void swapOut(List<BlockMapping> gpuToCpu) {
     for (BlockMapping m : gpuToCpu) {
-      checkBlock(m.src(), "swap-out source");
-      checkSwapBlock(m.dst());
+      spec.checkBlock("opencl", m.src(), "swap-out source");
+      spec.checkSwapBlock("opencl", m.dst());
     }
     int n = gpuToCpu.size();
     if (n == 0) {
@@ -130,8 +99,8 @@ final class OpenClKvCache {
   /** Host swap pool → device blocks: filled into the big stage, put, then scattered. */
   void swapIn(List<BlockMapping> cpuToGpu) {
     for (BlockMapping m : cpuToGpu) {
-      checkSwapBlock(m.src());
-      checkBlock(m.dst(), "swap-in target");
+      spec.checkSwapBlock("opencl", m.src());
+      spec.checkBlock("opencl", m.dst(), "swap-in target");
     }
     int n = cpuToGpu.size();
     if (n == 0) {
@@ -154,8 +123,8 @@ final class OpenClKvCache {
   /** Copy-on-write: device blocks src → dst in every layer's K and V pool. */
   void copyBlocks(List<BlockMapping> srcToDst) {
     for (BlockMapping m : srcToDst) {
-      checkBlock(m.src(), "copy source");
-      checkBlock(m.dst(), "copy target");
+      spec.checkBlock("opencl", m.src(), "copy source");
+      spec.checkBlock("opencl", m.dst(), "copy target");
     }
     int n = srcToDst.size();
     if (n == 0) {
