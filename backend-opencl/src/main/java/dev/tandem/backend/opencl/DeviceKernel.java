@@ -40,6 +40,10 @@ final class DeviceKernel extends Kernel {
   static final int OP_BLOCKS_IN = 20;
   static final int OP_COPY_BLOCKS = 21;
   static final int OP_TRANSPOSE = 22;
+  static final int OP_GEMM_STRIPS = 23;
+
+  /** Columns of y a work-item of {@link #OP_GEMM_STRIPS} owns. */
+  static final int STRIP = 64;
 
   static final int ACT_RELU = 0;
   static final int ACT_GELU = 1;
@@ -122,6 +126,8 @@ final class DeviceKernel extends Kernel {
         gemm4x4(gid);
       } else if (op == OP_GEMM_1X4) {
         gemm1x4(gid);
+      } else if (op == OP_GEMM_STRIPS) {
+        gemmStrips(gid);
       } else if (op == OP_ADD) {
         mem[out + gid] = mem[in0 + gid] + mem[in1 + gid];
       } else if (op == OP_MULTIPLY) {
@@ -185,43 +191,31 @@ final class DeviceKernel extends Kernel {
   }
 
   /**
-   * y(rows, cols) = x(rows, inner) · w(cols, inner)ᵀ (+ bias): in0 = x, in1 = w, in2 = bias or −1.
-   * Each work-item owns a 4×4 tile of y: per k step it loads 4 x values and 4 w values and does 16
-   * FMAs in registers. Two weight layouts ({@link #mode}):
-   *
-   * <ul>
-   *   <li>0, w as stored (cols, inner): a work-item's columns are 4 neighbours and each of its 8
-   *       streams runs along contiguous memory, what a CPU device (PoCL) caches and prefetches
-   *       best;
-   *   <li>1, w transposed once to (inner, cols) by {@link #OP_TRANSPOSE}: a work-item's columns are
-   *       ct + j·T (T = ceil(cols / 4) column threads), so neighbouring work-items read
-   *       neighbouring floats of a row, coalesced on a GPU, while the x values are the same for all
-   *       of them.
-   * </ul>
-   *
-   * Edge tiles clamp their loads to the last row/column and skip the stores.
+   * y(rows, cols) = x(rows, inner) · w(inner, cols) (+ bias): in0 = x, in1 = w, the weight
+   * transposed once by {@link #OP_TRANSPOSE}, in2 = bias or −1. For a GPU: each work-item owns a
+   * 4×4 tile of y, per k step it loads 4 x values and 4 w values and does 16 FMAs in registers. Its
+   * columns are ct + j·T (T = ceil(cols / 4) column threads), so neighbouring work-items read
+   * neighbouring floats of a weight row (coalesced) while the x values are the same for all of
+   * them. Edge tiles clamp their loads to the last row/column and skip the stores.
    */
   private void gemm4x4(int gid) {
     int threads = (cols + 3) / 4;
-    int rowTiles = (rows + 3) / 4;
-    int r0 = rowTile(gid, threads, rowTiles) * 4;
-    int ct = columnThread(gid, threads, rowTiles);
+    int r0 = gid / threads * 4;
+    int ct = gid % threads;
     int x0 = in0 + min(r0, rows - 1) * inner;
     int x1 = in0 + min(r0 + 1, rows - 1) * inner;
     int x2 = in0 + min(r0 + 2, rows - 1) * inner;
     int x3 = in0 + min(r0 + 3, rows - 1) * inner;
-    int step = columnStep(threads);
-    int kStride = weightKStride();
-    int w0 = weightColumn(ct, 0, step);
-    int w1 = weightColumn(ct, 1, step);
-    int w2 = weightColumn(ct, 2, step);
-    int w3 = weightColumn(ct, 3, step);
+    int w0 = weightColumn(ct);
+    int w1 = weightColumn(ct + threads);
+    int w2 = weightColumn(ct + 2 * threads);
+    int w3 = weightColumn(ct + 3 * threads);
     float a00 = 0f, a01 = 0f, a02 = 0f, a03 = 0f;
     float a10 = 0f, a11 = 0f, a12 = 0f, a13 = 0f;
     float a20 = 0f, a21 = 0f, a22 = 0f, a23 = 0f;
     float a30 = 0f, a31 = 0f, a32 = 0f, a33 = 0f;
     for (int k = 0; k < inner; k++) {
-      int wk = k * kStride;
+      int wk = k * cols;
       float xv0 = mem[x0 + k];
       float xv1 = mem[x1 + k];
       float xv2 = mem[x2 + k];
@@ -247,11 +241,10 @@ final class DeviceKernel extends Kernel {
       a32 += xv3 * wv2;
       a33 += xv3 * wv3;
     }
-    int c0 = firstColumn(ct);
-    storeRow4(r0, c0, step, a00, a01, a02, a03);
-    storeRow4(r0 + 1, c0, step, a10, a11, a12, a13);
-    storeRow4(r0 + 2, c0, step, a20, a21, a22, a23);
-    storeRow4(r0 + 3, c0, step, a30, a31, a32, a33);
+    storeRow4(r0, ct, threads, a00, a01, a02, a03);
+    storeRow4(r0 + 1, ct, threads, a10, a11, a12, a13);
+    storeRow4(r0 + 2, ct, threads, a20, a21, a22, a23);
+    storeRow4(r0 + 3, ct, threads, a30, a31, a32, a33);
   }
 
   /**
@@ -260,84 +253,74 @@ final class DeviceKernel extends Kernel {
    */
   private void gemm1x4(int gid) {
     int threads = (cols + 3) / 4;
-    int r = rowTile(gid, threads, rows);
-    int ct = columnThread(gid, threads, rows);
+    int r = gid / threads;
+    int ct = gid % threads;
     int x = in0 + r * inner;
-    int step = columnStep(threads);
-    int kStride = weightKStride();
-    int w0 = weightColumn(ct, 0, step);
-    int w1 = weightColumn(ct, 1, step);
-    int w2 = weightColumn(ct, 2, step);
-    int w3 = weightColumn(ct, 3, step);
+    int w0 = weightColumn(ct);
+    int w1 = weightColumn(ct + threads);
+    int w2 = weightColumn(ct + 2 * threads);
+    int w3 = weightColumn(ct + 3 * threads);
     float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f;
     for (int k = 0; k < inner; k++) {
-      int wk = k * kStride;
+      int wk = k * cols;
       float xv = mem[x + k];
       a0 += xv * mem[w0 + wk];
       a1 += xv * mem[w1 + wk];
       a2 += xv * mem[w2 + wk];
       a3 += xv * mem[w3 + wk];
     }
-    storeRow4(r, firstColumn(ct), step, a0, a1, a2, a3);
+    storeRow4(r, ct, threads, a0, a1, a2, a3);
   }
 
   /**
-   * Row tile of a GEMM work-item. On a CPU device (layout 0) row tiles vary fastest: consecutive
-   * work-items, run one after the other by a core, reuse the same 4 weight rows from L1 while x
-   * (small) stays in L2, instead of streaming the whole weight once per row tile. On a GPU (layout
-   * 1) column threads vary fastest, so a warp reads neighbouring floats.
+   * The same product for a CPU device (PoCL): a work-item owns 2 rows × {@link #STRIP} columns of y
+   * and accumulates in y itself, k outermost: per k step it takes 2 x values and one contiguous
+   * piece of a weight row. That innermost loop has no reduction and only contiguous loads and
+   * stores, which PoCL's compiler vectorizes; the dot products of the tiles above are float
+   * reductions it may not reorder, so it runs them scalar (6–8 against 25–35 GFLOP/s, measured
+   * here). Row pairs vary fastest, so the work-items a core runs in turn share a weight strip.
    */
-  private int rowTile(int gid, int threads, int rowTiles) {
-    int tile = gid / threads;
-    if (mode == 0) {
-      tile = gid % rowTiles;
+  private void gemmStrips(int gid) {
+    int pairs = (rows + 1) / 2;
+    int r0 = gid % pairs * 2;
+    int c0 = gid / pairs * STRIP;
+    int width = min(STRIP, cols - c0);
+    int y0 = out + r0 * cols + c0;
+    int x0 = in0 + r0 * inner;
+    int w0 = in1 + c0;
+    for (int j = 0; j < width; j++) {
+      mem[y0 + j] = bias(c0 + j);
     }
-    return tile;
+    if (r0 + 1 < rows) {
+      int y1 = y0 + cols;
+      int x1 = x0 + inner;
+      for (int j = 0; j < width; j++) {
+        mem[y1 + j] = bias(c0 + j);
+      }
+      for (int k = 0; k < inner; k++) {
+        float v0 = mem[x0 + k];
+        float v1 = mem[x1 + k];
+        int wk = w0 + k * cols;
+        for (int j = 0; j < width; j++) {
+          float w = mem[wk + j];
+          mem[y0 + j] += v0 * w;
+          mem[y1 + j] += v1 * w;
+        }
+      }
+    } else {
+      for (int k = 0; k < inner; k++) {
+        float v0 = mem[x0 + k];
+        int wk = w0 + k * cols;
+        for (int j = 0; j < width; j++) {
+          mem[y0 + j] += v0 * mem[wk + j];
+        }
+      }
+    }
   }
 
-  private int columnThread(int gid, int threads, int rowTiles) {
-    int ct = gid % threads;
-    if (mode == 0) {
-      ct = gid / rowTiles;
-    }
-    return ct;
-  }
-
-  /** Column of the work-item's first output: ct (transposed layout) or 4·ct. */
-  private int firstColumn(int ct) {
-    int c = ct * 4;
-    if (mode == 1) {
-      c = ct;
-    }
-    return c;
-  }
-
-  /** Distance between a work-item's 4 columns: T (transposed layout) or 1. */
-  private int columnStep(int threads) {
-    int step = 1;
-    if (mode == 1) {
-      step = threads;
-    }
-    return step;
-  }
-
-  /** Distance between k and k + 1 of one weight column: cols (transposed) or 1. */
-  private int weightKStride() {
-    int stride = 1;
-    if (mode == 1) {
-      stride = cols;
-    }
-    return stride;
-  }
-
-  /** Offset in mem of element k = 0 of the work-item's column j, clamped to the last column. */
-  private int weightColumn(int ct, int j, int step) {
-    int c = min(firstColumn(ct) + j * step, cols - 1);
-    int offset = in1 + c * inner;
-    if (mode == 1) {
-      offset = in1 + c;
-    }
-    return offset;
+  /** Offset in mem of element k = 0 of weight column c, clamped to the last column. */
+  private int weightColumn(int c) {
+    return in1 + min(c, cols - 1);
   }
 
   /** mem[out + c * rows + r] = mem[in0 + r * cols + c]: (rows, cols) → (cols, rows). */
@@ -347,7 +330,7 @@ final class DeviceKernel extends Kernel {
     mem[out + c * rows + r] = mem[in0 + gid];
   }
 
-  /** y[row, ct + j·threads] = values[j] (+ bias), skipping positions outside (rows, cols). */
+  /** y[row, ct + j·threads] = values[j] + bias, skipping positions outside (rows, cols). */
   private void storeRow4(int row, int ct, int threads, float v0, float v1, float v2, float v3) {
     if (row < rows) {
       storeOne(row, ct, v0);
@@ -359,12 +342,17 @@ final class DeviceKernel extends Kernel {
 
   private void storeOne(int row, int col, float value) {
     if (col < cols) {
-      float b = 0f;
-      if (in2 >= 0) {
-        b = mem[in2 + col];
-      }
-      mem[out + row * cols + col] = value + b;
+      mem[out + row * cols + col] = value + bias(col);
     }
+  }
+
+  /** The bias of column col, or 0 without one (in2 = −1). */
+  private float bias(int col) {
+    float b = 0f;
+    if (in2 >= 0) {
+      b = mem[in2 + col];
+    }
+    return b;
   }
 
   /** The activation selected by {@link #mode}, in float32. */

@@ -50,11 +50,13 @@ final class DeviceOps implements AutoCloseable {
   private final OpenCLDevice device;
   private final DeviceKernel kernel = new DeviceKernel();
   private final int localSize;
+  private final int computeUnits;
   private boolean disposed;
 
   DeviceOps(OpenCLDevice device) {
     this.device = device;
     this.localSize = Math.min(64, Math.max(1, device.getMaxWorkGroupSize()));
+    this.computeUnits = Math.max(1, device.getMaxComputeUnits());
     warnUnlessG1();
     KernelManager.instance().setPreferredDevices(kernel, new LinkedHashSet<>(List.of(device)));
     kernel.setExplicit(true);
@@ -97,13 +99,31 @@ final class DeviceOps implements AutoCloseable {
 
   /** Runs {@code op} over {@code count} work-items with the arguments already set. */
   void launch(int op, int count) {
+    launch(op, count, localSize);
+  }
+
+  /**
+   * Runs {@code op} like {@link #launch(int, int)}, in work-groups small enough that each compute
+   * unit gets two when the work-items are few: for ops whose work-items are long loops (a CPU
+   * device runs a work-group on one core). Group sizes are 64, 16, 4 or 1, because each size builds
+   * the kernel anew on some devices (seconds on PoCL, once per size).
+   */
+  void launchSpread(int op, int count) {
+    int size = localSize;
+    while (size > 1 && (long) count < 2L * computeUnits * size) {
+      size /= 4;
+    }
+    launch(op, count, Math.max(1, size));
+  }
+
+  private void launch(int op, int count, int groupSize) {
     if (disposed) {
       throw new IllegalStateException("opencl: backend is closed");
     }
     kernel.op = op;
     kernel.count = count;
-    int global = Math.max(localSize, (count + localSize - 1) / localSize * localSize);
-    kernel.execute(Range.create(device, global, localSize));
+    int global = Math.max(groupSize, (count + groupSize - 1) / groupSize * groupSize);
+    kernel.execute(Range.create(device, global, groupSize));
     if (!kernel.isRunningCL()) {
       throw new IllegalStateException(
           "opencl: Aparapi could not run the kernel on "

@@ -23,10 +23,10 @@ import java.util.Set;
  * bounds), sets the kernel's arguments and launches it. Tensors are ranges of two device arenas,
  * one for F32 and one for I32, that grow (by copying) while weights are uploaded.
  *
- * <p>On a GPU {@link #linear} multiplies by a transposed copy of the weight, made on its first use
- * and kept until the weight is written, used as an output, or freed: with (inDim, outDim) rows the
- * GEMM's neighbouring work-items read neighbouring floats (coalesced). This doubles the memory of
- * linear weights. A CPU device reads the weight as stored, row by row, which its caches prefer.
+ * <p>{@link #linear} multiplies by a transposed copy of the weight, made on its first use and kept
+ * until the weight is written, used as an output, or freed: with (inDim, outDim) rows, a GPU's
+ * neighbouring work-items read neighbouring floats (coalesced) and a CPU device's inner loop runs
+ * along contiguous floats (vectorized). This doubles the memory of linear weights.
  */
 final class OpenClBackend implements AttentionBackend {
 
@@ -40,7 +40,7 @@ final class OpenClBackend implements AttentionBackend {
 
   private final DeviceOps ops;
   private final DeviceKernel k;
-  private final boolean transposeWeights;
+  private final Gemm gemm;
   private final Arena floats = new Arena();
   private final Arena ints = new Arena();
   private final Set<ClTensor> live = new HashSet<>();
@@ -49,14 +49,18 @@ final class OpenClBackend implements AttentionBackend {
   private final OpenClAttention attention;
   private OpenClKvCache cache;
 
-  /**
-   * @param transposeWeights multiply by transposed weight copies (the GPU layout), else read
-   *     weights as stored (the CPU-device layout)
-   */
-  OpenClBackend(DeviceOps ops, boolean transposeWeights) {
+  /** The GEMM kernel {@link #linear} launches. */
+  enum Gemm {
+    /** Register tiles, one dot product per output: for GPUs. */
+    TILES,
+    /** Row-pair strips accumulated along k: for CPU devices, whose compilers vectorize them. */
+    STRIPS
+  }
+
+  OpenClBackend(DeviceOps ops, Gemm gemm) {
     this.ops = ops;
     this.k = ops.kernel();
-    this.transposeWeights = transposeWeights;
+    this.gemm = gemm;
     this.plans = new AttentionPlans(ops);
     this.attention = new OpenClAttention(ops, plans);
     LOG.log(System.Logger.Level.DEBUG, "opencl backend: {0}", deviceName());
@@ -97,6 +101,17 @@ final class OpenClBackend implements AttentionBackend {
 
   @Override
   public DeviceTensor allocate(DataType type, long length) {
+    ClTensor tensor = reserve(type, length);
+    if (type == DataType.F32) {
+      ops.fill(tensor.offset(), (int) length, 0f);
+    } else {
+      ops.fillInts(tensor.offset(), (int) length, 0);
+    }
+    return tensor;
+  }
+
+  /** A new tensor whose contents are undefined until written. */
+  private ClTensor reserve(DataType type, long length) {
     requireNonNull(type, "type is null");
     if (length < 0 || length > DeviceOps.MAX_ARRAY - Arena.ALIGNMENT) {
       throw new IllegalArgumentException("opencl: tensor length " + length + " out of range");
@@ -118,18 +133,13 @@ final class OpenClBackend implements AttentionBackend {
       offset = arena.allocate(size, isFloat ? k.mem.length : k.ints.length);
     }
     ClTensor tensor = new ClTensor(type, offset, (int) length, size);
-    if (isFloat) {
-      ops.fill(offset, (int) length, 0f);
-    } else {
-      ops.fillInts(offset, (int) length, 0);
-    }
     live.add(tensor);
     return tensor;
   }
 
   @Override
   public DeviceTensor upload(float[] data) {
-    DeviceTensor tensor = allocate(DataType.F32, data.length);
+    DeviceTensor tensor = reserve(DataType.F32, data.length);
     write(tensor, 0, data, 0, data.length);
     return tensor;
   }
@@ -277,7 +287,7 @@ final class OpenClBackend implements AttentionBackend {
       return copy;
     }
     changed(weight);
-    copy = (ClTensor) allocate(DataType.F32, (long) outDim * inDim);
+    copy = reserve(DataType.F32, (long) outDim * inDim);
     copy.shapeAs(inDim);
     k.in0 = weight.offset();
     k.out = copy.offset();
@@ -330,18 +340,18 @@ final class OpenClBackend implements AttentionBackend {
     if (n == 0 || outDim == 0) {
       return;
     }
-    int weightOffset =
-        transposeWeights ? transposedWeight(wt, outDim, inDim).offset() : wt.offset();
+    k.in1 = transposedWeight(wt, outDim, inDim).offset();
     k.in0 = xt.offset();
-    k.in1 = weightOffset;
-    k.mode = transposeWeights ? 1 : 0;
     k.in2 = bt == null ? -1 : bt.offset();
     k.out = yt.offset();
     k.rows = n;
     k.cols = outDim;
     k.inner = inDim;
     int colTiles = (outDim + 3) / 4;
-    if (n < GEMM_4X4_MIN_ROWS) {
+    if (gemm == Gemm.STRIPS) {
+      int strips = (outDim + DeviceKernel.STRIP - 1) / DeviceKernel.STRIP;
+      ops.launchSpread(DeviceKernel.OP_GEMM_STRIPS, count((long) ((n + 1) / 2) * strips));
+    } else if (n < GEMM_4X4_MIN_ROWS) {
       ops.launch(DeviceKernel.OP_GEMM_1X4, count((long) n * colTiles));
     } else {
       ops.launch(DeviceKernel.OP_GEMM_4X4, count((long) ((n + 3) / 4) * colTiles));

@@ -12,15 +12,15 @@ import dev.tandem.api.backend.BackendConfig;
  * The "opencl" backend: the whole model on one OpenCL device through Aparapi kernels written in
  * Java. Option {@code opencl.device}: a device index or name substring (default: the first GPU,
  * else the first CPU device); the system property {@code tandem.opencl.device} sets the default.
- * Option {@code opencl.transpose-weights}: true or false, whether linear layers read transposed
- * weight copies (default: true on a GPU, where it makes reads coalesced; false elsewhere). Priority
- * 200 on a GPU, 50 on a CPU device, so {@code auto} prefers an OpenCL GPU to the cpu backend but
- * not an OpenCL CPU device such as PoCL.
+ * Option {@code opencl.gemm}: {@code tiles} or {@code strips}, the GEMM kernel of linear layers
+ * (default: tiles on a GPU, strips on other devices; see {@link OpenClBackend.Gemm}). Priority 200
+ * on a GPU, 50 on a CPU device, so {@code auto} prefers an OpenCL GPU to the cpu backend but not an
+ * OpenCL CPU device such as PoCL.
  */
 public final class OpenClBackendProvider implements AttentionBackendProvider {
 
   static final String DEVICE_OPTION = "opencl.device";
-  static final String TRANSPOSE_OPTION = "opencl.transpose-weights";
+  static final String GEMM_OPTION = "opencl.gemm";
 
   private static final Object LOCK = new Object();
   private static Availability probed; // per JVM: probing builds the kernel once
@@ -79,22 +79,20 @@ public final class OpenClBackendProvider implements AttentionBackendProvider {
   public AttentionBackend create(BackendConfig config) {
     requireNonNull(config, "config is null");
     for (String key : config.options().keySet()) {
-      if (key.startsWith("opencl.")
-          && !key.equals(DEVICE_OPTION)
-          && !key.equals(TRANSPOSE_OPTION)) {
+      if (key.startsWith("opencl.") && !key.equals(DEVICE_OPTION) && !key.equals(GEMM_OPTION)) {
         throw new IllegalArgumentException(
             "opencl: unknown option "
                 + key
                 + "; the options are "
                 + DEVICE_OPTION
                 + ", "
-                + TRANSPOSE_OPTION);
+                + GEMM_OPTION);
       }
     }
-    String transpose = config.option(TRANSPOSE_OPTION, "");
-    if (!transpose.isEmpty() && !transpose.equals("true") && !transpose.equals("false")) {
+    String gemm = config.option(GEMM_OPTION, "");
+    if (!gemm.isEmpty() && !gemm.equals("tiles") && !gemm.equals("strips")) {
       throw new IllegalArgumentException(
-          "opencl: " + TRANSPOSE_OPTION + "=" + transpose + ": must be true or false");
+          "opencl: " + GEMM_OPTION + "=" + gemm + ": must be tiles or strips");
     }
     OpenClDevices.Choice choice =
         OpenClDevices.choose(
@@ -114,6 +112,10 @@ public final class OpenClBackendProvider implements AttentionBackendProvider {
           e);
     }
     boolean gpu = choice.device().getType() == Device.TYPE.GPU;
-    return new OpenClBackend(ops, transpose.isEmpty() ? gpu : Boolean.parseBoolean(transpose));
+    if (gemm.isEmpty()) {
+      gemm = gpu ? "tiles" : "strips";
+    }
+    return new OpenClBackend(
+        ops, gemm.equals("tiles") ? OpenClBackend.Gemm.TILES : OpenClBackend.Gemm.STRIPS);
   }
 }

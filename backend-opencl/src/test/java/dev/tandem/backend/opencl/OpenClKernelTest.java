@@ -87,12 +87,20 @@ class OpenClKernelTest {
     assertClose(r[0], r[1], TOLERANCE, "linear " + m + "x" + k + "x" + n);
   }
 
-  /** The GPU's GEMM layout (transposed weight copies), checked on whatever device runs here. */
-  @ParameterizedTest(name = "transposed M={0} K={1} N={2}")
-  @CsvSource({"1, 70, 33", "3, 64, 100", "33, 70, 257", "128, 512, 512"})
-  void transposedWeightLayoutMatchesCpu(int m, int k, int n) {
-    try (AttentionBackend transposed =
-        Backends.opencl(Map.of("opencl.transpose-weights", "true"))) {
+  /** Both GEMM kernels (the GPU's tiles, the CPU device's strips) on whatever device runs here. */
+  @ParameterizedTest(name = "{0} M={1} K={2} N={3}")
+  @CsvSource({
+    "tiles, 1, 70, 33",
+    "tiles, 3, 64, 100",
+    "tiles, 33, 70, 257",
+    "tiles, 128, 512, 512",
+    "strips, 1, 70, 33",
+    "strips, 3, 64, 100",
+    "strips, 33, 70, 257",
+    "strips, 128, 512, 512"
+  })
+  void gemmKernelsMatchCpu(String gemm, int m, int k, int n) {
+    try (AttentionBackend device = Backends.opencl(Map.of("opencl.gemm", gemm))) {
       Random random = new Random(m + k + n);
       float[] x = random(random, m * k, 1);
       float[] w = random(random, n * k, 0.05f);
@@ -106,7 +114,7 @@ class OpenClKernelTest {
             b.linear(b.upload(x), m, k, weight, null, n, y); // transposes the new values
             return readAll(b, y);
           };
-      assertClose(op.apply(cpu), op.apply(transposed), TOLERANCE, "transposed linear");
+      assertClose(op.apply(cpu), op.apply(device), TOLERANCE, gemm + " linear");
     }
   }
 

@@ -71,7 +71,7 @@ class OpenClProviderTest {
     assertTrue(unknown.getMessage().contains("opencl.devcie"), unknown.getMessage());
     assertThrows(
         IllegalArgumentException.class,
-        () -> provider.create(new BackendConfig(0, Map.of("opencl.transpose-weights", "yes"))));
+        () -> provider.create(new BackendConfig(0, Map.of("opencl.gemm", "fast"))));
     Backends.opencl(); // the rest needs a device
     IllegalStateException missing =
         assertThrows(
