@@ -12,8 +12,6 @@ import dev.tandem.api.backend.DeviceTensor;
 import dev.tandem.api.backend.KvCacheSpec;
 import dev.tandem.api.backend.PositionBias;
 import dev.tandem.api.block.BlockMapping;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -21,28 +19,20 @@ import java.util.Set;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
-import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUfunction;
 import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 
 /**
  * {@link AttentionBackend} on one NVIDIA GPU. Every operation is a kernel launch on one stream, so
- * operations run asynchronously in order; {@code read} synchronizes. Host → device writes of up to
- * {@link #STAGING_BYTES} go through a pinned staging buffer with asynchronous copies (the buffer is
- * recycled at each synchronization); larger ones (weights) are synchronous copies.
+ * operations run asynchronously in order; {@code read} synchronizes. Host → device writes go
+ * through {@link StagedCopies}.
  */
 final class CudaBackend implements AttentionBackend {
 
   private static final System.Logger LOG = System.getLogger(CudaBackend.class.getName());
 
-  static final int STAGING_BYTES = 16 << 20;
-  private static final int STAGING_ALIGN = 256;
-  private static final int ELEMENTWISE_THREADS = 256;
   static final int MAX_HEAD_DIM = 128;
-  private static final int ATTENTION_THREADS = 128;
-  private static final int PREFILL_QUERIES = 16;
-  private static final int GEMV_MAX_ROWS = 8;
-  private static final int GEMV_WARPS = 8;
 
   private final CudaSettings settings;
   private final CUdevice device = new CUdevice();
@@ -50,18 +40,15 @@ final class CudaBackend implements AttentionBackend {
   private final CUstream stream = new CUstream();
   private final CudaKernels kernels;
   private final String deviceName;
-  private final int multiprocessors;
   private final Set<CudaTensor> live = Collections.newSetFromMap(new IdentityHashMap<>());
-
-  private final Pointer staging = new Pointer();
-  private final ByteBuffer stagingBuffer;
-  private long stagingUsed;
 
   private CudaKvCache kvCache;
   private DeviceMetadata metadata;
   private final DeviceBuffer metadataBuffer = new DeviceBuffer();
   private final DeviceBuffer blockPairs = new DeviceBuffer();
   private final CudaAttention attention;
+  private final DenseOps dense;
+  private final StagedCopies copies;
   private boolean closed;
 
   CudaBackend(CudaSettings settings) {
@@ -84,12 +71,12 @@ final class CudaBackend implements AttentionBackend {
     attention = new CudaAttention(kernels, stream);
     // A blocking stream: the legacy default stream's synchronous copies order with it.
     JCudaDriver.cuStreamCreate(stream, 0);
-    JCudaDriver.cuMemAllocHost(staging, STAGING_BYTES);
-    stagingBuffer = staging.getByteBuffer(0, STAGING_BYTES).order(ByteOrder.nativeOrder());
+    copies = new StagedCopies(stream);
     int[] value = new int[1];
     JCudaDriver.cuDeviceGetAttribute(
         value, jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device);
-    multiprocessors = value[0];
+    int multiprocessors = value[0];
+    dense = new DenseOps(kernels, stream, multiprocessors, settings.tf32());
     byte[] name = new byte[256];
     JCudaDriver.cuDeviceGetName(name, name.length, device);
     long[] total = new long[1];
@@ -177,75 +164,24 @@ final class CudaBackend implements AttentionBackend {
   public void write(DeviceTensor dst, long dstOffset, float[] src, int srcOffset, int length) {
     CudaTensor t = range(dst, DataType.F32, dstOffset, length);
     java.util.Objects.checkFromIndexSize(srcOffset, length, src.length);
-    long bytes = (long) length * Float.BYTES;
-    long staged = reserveStaging(bytes);
-    if (staged >= 0) {
-      stagingBuffer
-          .slice((int) staged, (int) bytes)
-          .order(ByteOrder.nativeOrder())
-          .asFloatBuffer()
-          .put(src, srcOffset, length);
-      JCudaDriver.cuMemcpyHtoDAsync(
-          t.pointer(dstOffset), staging.withByteOffset(staged), bytes, stream);
-    } else {
-      JCudaDriver.cuMemcpyHtoD(
-          t.pointer(dstOffset),
-          Pointer.to(src).withByteOffset((long) srcOffset * Float.BYTES),
-          bytes);
-    }
+    enter();
+    copies.floats(t.pointer(dstOffset), src, srcOffset, length);
   }
 
   @Override
   public void write(DeviceTensor dst, long dstOffset, int[] src, int srcOffset, int length) {
     CudaTensor t = range(dst, DataType.I32, dstOffset, length);
     java.util.Objects.checkFromIndexSize(srcOffset, length, src.length);
-    writeInts(t.pointer(dstOffset), src, srcOffset, length);
-  }
-
-  private void writeInts(CUdeviceptr target, int[] src, int srcOffset, int length) {
-    long bytes = (long) length * Integer.BYTES;
-    long staged = reserveStaging(bytes);
-    if (staged >= 0) {
-      stagingBuffer
-          .slice((int) staged, (int) bytes)
-          .order(ByteOrder.nativeOrder())
-          .asIntBuffer()
-          .put(src, srcOffset, length);
-      JCudaDriver.cuMemcpyHtoDAsync(target, staging.withByteOffset(staged), bytes, stream);
-    } else {
-      JCudaDriver.cuMemcpyHtoD(
-          target, Pointer.to(src).withByteOffset((long) srcOffset * Integer.BYTES), bytes);
-    }
-  }
-
-  /**
-   * Space in the pinned staging buffer for an asynchronous copy, or -1 when the copy is too large
-   * for it. When the buffer is full, waits for the stream so that earlier copies out of it are
-   * done.
-   */
-  private long reserveStaging(long bytes) {
     enter();
-    if (bytes > STAGING_BYTES / 4) {
-      return -1;
-    }
-    if (stagingUsed + bytes > STAGING_BYTES) {
-      synchronize();
-    }
-    long at = stagingUsed;
-    stagingUsed = (at + bytes + STAGING_ALIGN - 1) / STAGING_ALIGN * STAGING_ALIGN;
-    return at;
-  }
-
-  private void synchronize() {
-    JCudaDriver.cuStreamSynchronize(stream);
-    stagingUsed = 0;
+    copies.ints(t.pointer(dstOffset), src, srcOffset, length);
   }
 
   @Override
   public void read(DeviceTensor src, long srcOffset, float[] dst, int dstOffset, int length) {
     CudaTensor t = range(src, DataType.F32, srcOffset, length);
     java.util.Objects.checkFromIndexSize(dstOffset, length, dst.length);
-    synchronize();
+    enter();
+    copies.synchronize();
     JCudaDriver.cuMemcpyDtoH(
         Pointer.to(dst).withByteOffset((long) dstOffset * Float.BYTES),
         t.pointer(srcOffset),
@@ -256,7 +192,8 @@ final class CudaBackend implements AttentionBackend {
   public void read(DeviceTensor src, long srcOffset, int[] dst, int dstOffset, int length) {
     CudaTensor t = range(src, DataType.I32, srcOffset, length);
     java.util.Objects.checkFromIndexSize(dstOffset, length, dst.length);
-    synchronize();
+    enter();
+    copies.synchronize();
     JCudaDriver.cuMemcpyDtoH(
         Pointer.to(dst).withByteOffset((long) dstOffset * Integer.BYTES),
         t.pointer(srcOffset),
@@ -342,20 +279,20 @@ final class CudaBackend implements AttentionBackend {
     int[] pairs = new int[2 * srcToDst.size()];
     for (int i = 0; i < srcToDst.size(); i++) {
       BlockMapping m = srcToDst.get(i);
-      cache.checkDeviceBlock(m.src());
-      cache.checkDeviceBlock(m.dst());
+      cache.spec.checkBlock("cuda", m.src(), "copy source");
+      cache.spec.checkBlock("cuda", m.dst(), "copy target");
       pairs[2 * i] = m.src();
       pairs[2 * i + 1] = m.dst();
     }
     enter();
     DevicePointer devicePairs = blockPairs.ensure((long) pairs.length * Integer.BYTES, stream);
-    writeInts(devicePairs, pairs, 0, pairs.length);
+    copies.ints(devicePairs, pairs, 0, pairs.length);
     CudaKernels.launch(
         kernels.copyBlocks,
         srcToDst.size(),
         cache.numPools(),
         1,
-        ELEMENTWISE_THREADS,
+        DenseOps.ELEMENTWISE_THREADS,
         0,
         stream,
         kernels
@@ -366,17 +303,7 @@ final class CudaBackend implements AttentionBackend {
             .i64((long) cache.spec.blockElements() * cache.spec.numBlocks()));
   }
 
-  // ---- kernels
-
-  private int gridFor(long count) {
-    long blocks = (count + ELEMENTWISE_THREADS - 1) / ELEMENTWISE_THREADS;
-    return (int) Math.max(1, Math.min(blocks, 32L * multiprocessors));
-  }
-
-  /** Threads for a row-per-block kernel: a multiple of 32 covering the row, at most 1024. */
-  private static int rowThreads(int dim) {
-    return Math.min(1024, Math.max(32, (dim + 31) / 32 * 32));
-  }
+  // ---- dense kernels (launched by DenseOps)
 
   @Override
   public void embedding(
@@ -385,18 +312,7 @@ final class CudaBackend implements AttentionBackend {
     CudaTensor tableTensor = own(table);
     CudaTensor outTensor = f32(out, (long) n * dim);
     enter();
-    if (n == 0) {
-      return;
-    }
-    CudaKernels.launch(
-        kernels.embedding,
-        n,
-        1,
-        1,
-        Math.min(256, rowThreads(dim)),
-        0,
-        stream,
-        kernels.args().ptr(idTensor).ptr(tableTensor).i32(dim).f32(scale).ptr(outTensor));
+    dense.embedding(idTensor, n, tableTensor, dim, scale, outTensor);
   }
 
   @Override
@@ -416,39 +332,7 @@ final class CudaBackend implements AttentionBackend {
       throw new IllegalArgumentException("linear: y must not alias x");
     }
     enter();
-    if (n == 0 || outDim == 0) {
-      return;
-    }
-    KernelArgs args = kernels.args().ptr(xt).ptr(wt).ptr(bt).ptr(yt).i32(n).i32(outDim).i32(inDim);
-    if (settings.tf32() && n > GEMV_MAX_ROWS) {
-      CudaKernels.launch(
-          kernels.gemmTf32, ceilDiv(outDim, 64), ceilDiv(n, 64), 1, 128, 0, stream, args);
-    } else if (n <= GEMV_MAX_ROWS) {
-      CudaKernels.launch(
-          kernels.gemv, ceilDiv(outDim, GEMV_WARPS), 1, 1, GEMV_WARPS * 32, 0, stream, args);
-    } else {
-      // The largest tile that still fills every multiprocessor once; small batches get smaller
-      // tiles (more blocks) because they are bound by reading the weight, not by arithmetic.
-      int tile = 32;
-      for (int candidate : new int[] {128, 64}) {
-        if ((long) ceilDiv(outDim, candidate) * ceilDiv(n, candidate) >= multiprocessors) {
-          tile = candidate;
-          break;
-        }
-      }
-      var function =
-          switch (tile) {
-            case 128 -> kernels.gemm128;
-            case 64 -> kernels.gemm64;
-            default -> kernels.gemm32;
-          };
-      CudaKernels.launch(
-          function, ceilDiv(outDim, tile), ceilDiv(n, tile), 1, 256, 0, stream, args);
-    }
-  }
-
-  private static int ceilDiv(int a, int b) {
-    return (a + b - 1) / b;
+    dense.linear(xt, n, inDim, wt, bt, outDim, yt);
   }
 
   @Override
@@ -462,27 +346,12 @@ final class CudaBackend implements AttentionBackend {
   }
 
   private void binary(
-      jcuda.driver.CUfunction function,
-      DeviceTensor a,
-      DeviceTensor b,
-      long count,
-      DeviceTensor out) {
+      CUfunction function, DeviceTensor a, DeviceTensor b, long count, DeviceTensor out) {
     CudaTensor at = f32(a, count);
     CudaTensor bt = f32(b, count);
     CudaTensor ot = f32(out, count);
     enter();
-    if (count == 0) {
-      return;
-    }
-    CudaKernels.launch(
-        function,
-        gridFor(count),
-        1,
-        1,
-        ELEMENTWISE_THREADS,
-        0,
-        stream,
-        kernels.args().ptr(at).ptr(bt).ptr(ot).i64(count));
+    dense.binary(function, at, bt, count, ot);
   }
 
   @Override
@@ -490,18 +359,7 @@ final class CudaBackend implements AttentionBackend {
     CudaTensor xt = f32(x, count);
     CudaTensor ot = f32(out, count);
     enter();
-    if (count == 0) {
-      return;
-    }
-    CudaKernels.launch(
-        kernels.scale,
-        gridFor(count),
-        1,
-        1,
-        ELEMENTWISE_THREADS,
-        0,
-        stream,
-        kernels.args().ptr(xt).f32(factor).ptr(ot).i64(count));
+    dense.scale(xt, factor, count, ot);
   }
 
   @Override
@@ -510,19 +368,7 @@ final class CudaBackend implements AttentionBackend {
     CudaTensor xt = f32(x, count);
     CudaTensor ot = f32(out, count);
     enter();
-    if (count == 0) {
-      return;
-    }
-    // activation_f32 numbers the kinds in Activation's declaration order.
-    CudaKernels.launch(
-        kernels.activation,
-        gridFor(count),
-        1,
-        1,
-        ELEMENTWISE_THREADS,
-        0,
-        stream,
-        kernels.args().i32(kind.ordinal()).ptr(xt).ptr(ot).i64(count));
+    dense.activation(kind, xt, count, ot);
   }
 
   @Override
@@ -532,18 +378,7 @@ final class CudaBackend implements AttentionBackend {
     CudaTensor wt = f32(weight, dim);
     CudaTensor ot = f32(out, (long) n * dim);
     enter();
-    if (n == 0) {
-      return;
-    }
-    CudaKernels.launch(
-        kernels.rmsNorm,
-        n,
-        1,
-        1,
-        Math.min(256, rowThreads(dim)),
-        0,
-        stream,
-        kernels.args().ptr(xt).i32(dim).ptr(wt).f32(eps).ptr(ot));
+    dense.rmsNorm(xt, n, dim, wt, eps, ot);
   }
 
   @Override
@@ -560,18 +395,7 @@ final class CudaBackend implements AttentionBackend {
     CudaTensor bt = f32(bias, dim);
     CudaTensor ot = f32(out, (long) n * dim);
     enter();
-    if (n == 0) {
-      return;
-    }
-    CudaKernels.launch(
-        kernels.layerNorm,
-        n,
-        1,
-        1,
-        Math.min(256, rowThreads(dim)),
-        0,
-        stream,
-        kernels.args().ptr(xt).i32(dim).ptr(wt).ptr(bt).f32(eps).ptr(ot));
+    dense.layerNorm(xt, n, dim, wt, bt, eps, ot);
   }
 
   @Override
@@ -579,19 +403,10 @@ final class CudaBackend implements AttentionBackend {
     CudaTensor lt = f32(logits, (long) n * vocab);
     CudaTensor ot = range(out, DataType.I32, 0, n);
     enter();
-    if (n == 0) {
-      return;
-    }
-    CudaKernels.launch(
-        kernels.argmax,
-        n,
-        1,
-        1,
-        Math.min(512, rowThreads(vocab)),
-        0,
-        stream,
-        kernels.args().ptr(lt).i32(vocab).ptr(ot));
+    dense.argmax(lt, n, vocab, ot);
   }
+
+  // ---- attention
 
   @Override
   public void attention(
@@ -633,7 +448,7 @@ final class CudaBackend implements AttentionBackend {
     }
     DevicePointer buffer =
         metadataBuffer.ensure(Math.max(1, (long) md.packed.length * Integer.BYTES), stream);
-    writeInts(buffer, md.packed, 0, md.packed.length);
+    copies.ints(buffer, md.packed, 0, md.packed.length);
     md.uploadedTo(buffer.address());
     metadata = md;
     return md;
@@ -641,35 +456,24 @@ final class CudaBackend implements AttentionBackend {
 
   /** A wrong slot or block number would make a kernel write outside the pool: refuse it here. */
   private static void validateCacheReferences(DeviceMetadata md, KvCacheSpec spec) {
-    long slots = (long) spec.numBlocks() * spec.blockSize();
     AttentionMetadata m = md.source;
     if (m.blockSize() != spec.blockSize()) {
       throw new IllegalArgumentException(
-          "metadata block size " + m.blockSize() + " != KV cache block size " + spec.blockSize());
+          "cuda: metadata block size "
+              + m.blockSize()
+              + " != KV cache block size "
+              + spec.blockSize());
     }
-    checkSlots(m.slotMapping(), slots, "slotMapping");
-    checkSlots(m.crossSlotMapping(), slots, "crossSlotMapping");
+    for (int[] mapping : new int[][] {m.slotMapping(), m.crossSlotMapping()}) {
+      for (int t = 0; t < mapping.length; t++) {
+        spec.checkSlot("cuda", mapping[t], t);
+      }
+    }
     for (int[][] tables : new int[][][] {m.blockTables(), m.crossBlockTables()}) {
       for (int[] table : tables) {
         for (int block : table) {
-          if (block < 0 || block >= spec.numBlocks()) {
-            throw new IllegalArgumentException(
-                "block table entry "
-                    + block
-                    + " outside the cache's "
-                    + spec.numBlocks()
-                    + " blocks");
-          }
+          spec.checkBlock("cuda", block, "block table");
         }
-      }
-    }
-  }
-
-  private static void checkSlots(int[] mapping, long slots, String name) {
-    for (int slot : mapping) {
-      if (slot >= slots) {
-        throw new IllegalArgumentException(
-            name + " entry " + slot + " outside the cache's " + slots + " slots");
       }
     }
   }
@@ -682,7 +486,7 @@ final class CudaBackend implements AttentionBackend {
     try {
       CudaKernels.launch(
           kernels.t5BucketTable,
-          ceilDiv(count, 256),
+          DenseOps.ceilDiv(count, 256),
           1,
           1,
           256,
@@ -697,7 +501,7 @@ final class CudaBackend implements AttentionBackend {
               .i32(bias.maxDistance())
               .ptr(buckets.address()));
       int[] result = new int[count];
-      synchronize();
+      copies.synchronize();
       JCudaDriver.cuMemcpyDtoH(Pointer.to(result), buckets, (long) count * Integer.BYTES);
       return result;
     } finally {
@@ -719,7 +523,7 @@ final class CudaBackend implements AttentionBackend {
     closeKvCache();
     metadataBuffer.close();
     blockPairs.close();
-    JCudaDriver.cuMemFreeHost(staging);
+    copies.close();
     kernels.close();
     JCudaDriver.cuStreamDestroy(stream);
     closed = true;

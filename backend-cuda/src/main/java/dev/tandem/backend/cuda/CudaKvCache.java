@@ -71,7 +71,8 @@ final class CudaKvCache implements AutoCloseable {
   /** Device → pinned host, block by block and pool by pool, asynchronously on the stream. */
   void swapOut(List<BlockMapping> gpuToCpu, CUstream stream) {
     for (BlockMapping m : gpuToCpu) {
-      checkBlocks(m.src(), m.dst());
+      spec.checkBlock("cuda", m.src(), "swap-out source");
+      spec.checkSwapBlock("cuda", m.dst());
       for (int p = 0; p < numPools; p++) {
         JCudaDriver.cuMemcpyDtoHAsync(
             hostBlock(p, m.dst()), deviceBlock(p, m.src()), blockBytes, stream);
@@ -82,7 +83,8 @@ final class CudaKvCache implements AutoCloseable {
   /** Pinned host → device, asynchronously on the stream. */
   void swapIn(List<BlockMapping> cpuToGpu, CUstream stream) {
     for (BlockMapping m : cpuToGpu) {
-      checkBlocks(m.dst(), m.src());
+      spec.checkBlock("cuda", m.dst(), "swap-in target");
+      spec.checkSwapBlock("cuda", m.src());
       for (int p = 0; p < numPools; p++) {
         JCudaDriver.cuMemcpyHtoDAsync(
             deviceBlock(p, m.dst()), hostBlock(p, m.src()), blockBytes, stream);
@@ -96,25 +98,6 @@ final class CudaKvCache implements AutoCloseable {
 
   private Pointer hostBlock(int pool, int block) {
     return host.withByteOffset(poolOffset(pool, spec.numSwapBlocks()) + blockBytes * block);
-  }
-
-  void checkDeviceBlock(int block) {
-    if (block < 0 || block >= spec.numBlocks()) {
-      throw new IllegalArgumentException(
-          "device block " + block + " outside the KV cache's " + spec.numBlocks() + " blocks");
-    }
-  }
-
-  private void checkBlocks(int gpuBlock, int cpuBlock) {
-    checkDeviceBlock(gpuBlock);
-    if (cpuBlock < 0 || cpuBlock >= spec.numSwapBlocks()) {
-      throw new IllegalArgumentException(
-          "swap block "
-              + cpuBlock
-              + " outside the swap pool's "
-              + spec.numSwapBlocks()
-              + " blocks");
-    }
   }
 
   @Override

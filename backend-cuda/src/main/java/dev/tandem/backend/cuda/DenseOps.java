@@ -1,0 +1,148 @@
+package dev.tandem.backend.cuda;
+
+import dev.tandem.api.backend.Activation;
+import jcuda.driver.CUfunction;
+import jcuda.driver.CUstream;
+
+/**
+ * Launches the dense kernels (everything but attention and the KV cache) on the backend's stream,
+ * choosing each one's grid. Its callers have checked the tensors' types and lengths and made the
+ * context current; an empty problem launches nothing.
+ */
+final class DenseOps {
+
+  static final int ELEMENTWISE_THREADS = 256;
+  private static final int GEMV_MAX_ROWS = 8;
+  private static final int GEMV_WARPS = 8;
+
+  private final CudaKernels kernels;
+  private final CUstream stream;
+  private final int multiprocessors;
+  private final boolean tf32;
+
+  DenseOps(CudaKernels kernels, CUstream stream, int multiprocessors, boolean tf32) {
+    this.kernels = kernels;
+    this.stream = stream;
+    this.multiprocessors = multiprocessors;
+    this.tf32 = tf32;
+  }
+
+  /** out(n, dim) = table[ids[i]] * scale. */
+  void embedding(CudaTensor ids, int n, CudaTensor table, int dim, float scale, CudaTensor out) {
+    if (n > 0) {
+      launchRows(
+          kernels.embedding,
+          n,
+          Math.min(256, rowThreads(dim)),
+          kernels.args().ptr(ids).ptr(table).i32(dim).f32(scale).ptr(out));
+    }
+  }
+
+  /** y(n, outDim) = x(n, inDim) · w(outDim, inDim)ᵀ (+ bias). */
+  void linear(
+      CudaTensor x, int n, int inDim, CudaTensor w, CudaTensor b, int outDim, CudaTensor y) {
+    if (n == 0 || outDim == 0) {
+      return;
+    }
+    KernelArgs args = kernels.args().ptr(x).ptr(w).ptr(b).ptr(y).i32(n).i32(outDim).i32(inDim);
+    if (tf32 && n > GEMV_MAX_ROWS) {
+      CudaKernels.launch(
+          kernels.gemmTf32, ceilDiv(outDim, 64), ceilDiv(n, 64), 1, 128, 0, stream, args);
+    } else if (n <= GEMV_MAX_ROWS) {
+      CudaKernels.launch(
+          kernels.gemv, ceilDiv(outDim, GEMV_WARPS), 1, 1, GEMV_WARPS * 32, 0, stream, args);
+    } else {
+      // The largest tile that still fills every multiprocessor once; small batches get smaller
+      // tiles (more blocks) because they are bound by reading the weight, not by arithmetic.
+      int tile = 32;
+      for (int candidate : new int[] {128, 64}) {
+        if ((long) ceilDiv(outDim, candidate) * ceilDiv(n, candidate) >= multiprocessors) {
+          tile = candidate;
+          break;
+        }
+      }
+      CUfunction function =
+          switch (tile) {
+            case 128 -> kernels.gemm128;
+            case 64 -> kernels.gemm64;
+            default -> kernels.gemm32;
+          };
+      CudaKernels.launch(
+          function, ceilDiv(outDim, tile), ceilDiv(n, tile), 1, 256, 0, stream, args);
+    }
+  }
+
+  /** out[i] = function(a[i], b[i]) for an elementwise binary kernel (add, multiply). */
+  void binary(CUfunction function, CudaTensor a, CudaTensor b, long count, CudaTensor out) {
+    if (count > 0) {
+      launchElementwise(function, count, kernels.args().ptr(a).ptr(b).ptr(out).i64(count));
+    }
+  }
+
+  void scale(CudaTensor x, float factor, long count, CudaTensor out) {
+    if (count > 0) {
+      launchElementwise(
+          kernels.scale, count, kernels.args().ptr(x).f32(factor).ptr(out).i64(count));
+    }
+  }
+
+  void activation(Activation kind, CudaTensor x, long count, CudaTensor out) {
+    if (count > 0) {
+      // activation_f32 numbers the kinds in Activation's declaration order.
+      launchElementwise(
+          kernels.activation, count, kernels.args().i32(kind.ordinal()).ptr(x).ptr(out).i64(count));
+    }
+  }
+
+  void rmsNorm(CudaTensor x, int n, int dim, CudaTensor weight, float eps, CudaTensor out) {
+    if (n > 0) {
+      launchRows(
+          kernels.rmsNorm,
+          n,
+          Math.min(256, rowThreads(dim)),
+          kernels.args().ptr(x).i32(dim).ptr(weight).f32(eps).ptr(out));
+    }
+  }
+
+  void layerNorm(
+      CudaTensor x, int n, int dim, CudaTensor weight, CudaTensor bias, float eps, CudaTensor out) {
+    if (n > 0) {
+      launchRows(
+          kernels.layerNorm,
+          n,
+          Math.min(256, rowThreads(dim)),
+          kernels.args().ptr(x).i32(dim).ptr(weight).ptr(bias).f32(eps).ptr(out));
+    }
+  }
+
+  /** out[r] = index of the largest of logits(r, 0..vocab). */
+  void argmax(CudaTensor logits, int n, int vocab, CudaTensor out) {
+    if (n > 0) {
+      launchRows(
+          kernels.argmax,
+          n,
+          Math.min(512, rowThreads(vocab)),
+          kernels.args().ptr(logits).i32(vocab).ptr(out));
+    }
+  }
+
+  private void launchElementwise(CUfunction function, long count, KernelArgs args) {
+    long blocks = (count + ELEMENTWISE_THREADS - 1) / ELEMENTWISE_THREADS;
+    int grid = (int) Math.max(1, Math.min(blocks, 32L * multiprocessors));
+    CudaKernels.launch(function, grid, 1, 1, ELEMENTWISE_THREADS, 0, stream, args);
+  }
+
+  /** One block per row. */
+  private void launchRows(CUfunction function, int rows, int threads, KernelArgs args) {
+    CudaKernels.launch(function, rows, 1, 1, threads, 0, stream, args);
+  }
+
+  /** Threads for a row-per-block kernel: a multiple of 32 covering the row, at most 1024. */
+  private static int rowThreads(int dim) {
+    return Math.min(1024, Math.max(32, (dim + 31) / 32 * 32));
+  }
+
+  static int ceilDiv(int a, int b) {
+    return (a + b - 1) / b;
+  }
+}
