@@ -34,11 +34,13 @@ extern "C" __global__ void layer_norm_f32(const float* x, int dim, const float* 
   }
 }
 
-// out[row] = index of the largest value of logits row; ties go to the lowest index, as a
-// sequential scan would choose.
-extern "C" __global__ void argmax_f32(const float* logits, int vocab, int* out) {
+// Greedy decoding without copying logits to the host: ids[row] = index of the largest value of
+// logits row, ties to the lowest index as a sequential scan would choose, and logprobs[row] = its
+// log-softmax, -log(sum(exp(v - max))).
+extern "C" __global__ void greedy_f32(const float* logits, int vocab, int* ids, float* logprobs) {
   __shared__ float bestValues[WARP];
   __shared__ int bestIndexes[WARP];
+  __shared__ float scratch[WARP];
   const float* row = logits + (long long)blockIdx.x * vocab;
   float best = -INFINITY;
   int bestIndex = 0x7fffffff;
@@ -70,6 +72,13 @@ extern "C" __global__ void argmax_f32(const float* logits, int vocab, int* out) 
         bestIndex = bestIndexes[w];
       }
     }
-    out[blockIdx.x] = bestIndex == 0x7fffffff ? 0 : bestIndex;
+    ids[blockIdx.x] = bestIndex == 0x7fffffff ? 0 : bestIndex;
+    bestValues[0] = best;
   }
+  __syncthreads();
+  float max = bestValues[0];
+  float s = 0.0f;
+  for (int c = threadIdx.x; c < vocab; c += blockDim.x) s += expf(row[c] - max);
+  float total = block_sum(s, scratch);
+  if (threadIdx.x == 0) logprobs[blockIdx.x] = -logf(total);
 }

@@ -129,8 +129,12 @@ public interface AttentionBackend extends AutoCloseable {
       DeviceTensor out,
       AttentionMetadata metadata);
 
-  /** out[i] = index of the largest value in row i of logits(n, vocab); out is I32 (n). */
-  void argmax(DeviceTensor logits, int n, int vocab, DeviceTensor out);
+  /**
+   * Greedy decoding's choice without reading the logits back: for row i of logits(n, vocab), ids[i]
+   * = the first index of the row's largest value and logprobs[i] = that value's log-softmax, max −
+   * log Σ_j exp(row[j]). ids is I32 (n), logprobs F32 (n).
+   */
+  void greedy(DeviceTensor logits, int n, int vocab, DeviceTensor ids, DeviceTensor logprobs);
 
   /** Frees every tensor and the KV cache. */
   @Override

@@ -333,15 +333,17 @@ final class CpuBackend implements AttentionBackend {
   }
 
   @Override
-  public void argmax(DeviceTensor logits, int n, int vocab, DeviceTensor out) {
+  public void greedy(
+      DeviceTensor logits, int n, int vocab, DeviceTensor ids, DeviceTensor logprobs) {
     positive(n, "n");
     if (vocab < 1) {
-      throw new IllegalArgumentException("cpu: argmax vocab=" + vocab + ": must be >= 1");
+      throw new IllegalArgumentException("cpu: greedy vocab=" + vocab + ": must be >= 1");
     }
     float[] la = operand(logits, "logits", count((long) n * vocab));
-    int[] oa = CpuTensor.ints(out, "out");
-    need(oa, n, "out", "(" + n + ")");
-    rowOps.argmax(la, n, vocab, oa);
+    int[] ia = CpuTensor.ints(ids, "ids");
+    need(ia, n, "ids", "(" + n + ")");
+    float[] pa = operand(logprobs, "logprobs", n);
+    rowOps.greedy(la, n, vocab, ia, pa);
   }
 
   @Override

@@ -4,11 +4,14 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** Row-wise kernels over (n, dim) matrices: embedding gather, RMS and layer norm, argmax. */
+/** Row-wise kernels over (n, dim) matrices: embedding gather, RMS and layer norm, greedy choice. */
 final class RowOps {
 
   private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
   private static final int LANES = SPECIES.length();
+
+  /** Floats summed in vector lanes before the partial sum goes to a double. */
+  private static final int SUM_CHUNK = 512;
 
   /** Values per thread below which one thread is faster. */
   private static final int MIN_VALUES_PER_THREAD = 1 << 14;
@@ -151,8 +154,11 @@ final class RowOps {
     }
   }
 
-  /** out[i] = the first index of the largest value in row i. */
-  void argmax(float[] logits, int n, int vocab, int[] out) {
+  /**
+   * ids[i] = the first index of the largest value in row i, logprobs[i] = its log-softmax: max −
+   * log Σ exp(row − max), the sum in vectors of exp(x) for x ≤ 0 and then in double.
+   */
+  void greedy(float[] logits, int n, int vocab, int[] ids, float[] logprobs) {
     pool.forRange(
         n,
         minRows(vocab),
@@ -160,15 +166,39 @@ final class RowOps {
           for (int r = start; r < end; r++) {
             int base = r * vocab;
             int best = 0;
-            float bestValue = logits[base];
+            float max = logits[base];
             for (int i = 1; i < vocab; i++) {
-              if (logits[base + i] > bestValue) {
-                bestValue = logits[base + i];
+              if (logits[base + i] > max) {
+                max = logits[base + i];
                 best = i;
               }
             }
-            out[r] = best;
+            ids[r] = best;
+            logprobs[r] = (float) -Math.log(sumExp(logits, base, vocab, max));
           }
         });
+  }
+
+  /**
+   * Σ exp(x[base + i] − max) over i < vocab, for max the row's largest value: float lanes over
+   * chunks of {@link #SUM_CHUNK}, added up in double (a whole vocabulary in float lanes would lose
+   * ~1e-6).
+   */
+  private static double sumExp(float[] x, int base, int vocab, float max) {
+    double sum = 0;
+    int i = 0;
+    while (i <= vocab - LANES) {
+      FloatVector sums = FloatVector.zero(SPECIES);
+      int chunkEnd = Math.min(vocab - LANES, i + SUM_CHUNK - LANES);
+      for (; i <= chunkEnd; i += LANES) {
+        FloatVector v = FloatVector.fromArray(SPECIES, x, base + i).sub(max);
+        sums = sums.add(VectorMath.expNonPositive(v));
+      }
+      sum += sums.reduceLanes(VectorOperators.ADD);
+    }
+    for (; i < vocab; i++) {
+      sum += Math.exp(x[base + i] - max);
+    }
+    return sum;
   }
 }

@@ -207,16 +207,23 @@ class CpuKernelsTest {
   }
 
   @Test
-  void argmaxTakesTheFirstLargest() {
+  void greedyTakesTheFirstLargestAndItsLogSoftmax() {
     int n = 9;
-    int vocab = 1001;
+    int vocab = 32_128;
     float[] logits = random(random, n * vocab);
+    for (int i = 0; i < logits.length; i++) {
+      logits[i] *= 8;
+    }
     logits[2 * vocab + 7] = 50;
     logits[2 * vocab + 900] = 50; // a tie: the first index wins, as torch.argmax
-    DeviceTensor out = backend.allocate(DataType.I32, n);
-    backend.argmax(backend.upload(logits), n, vocab, out);
+    logits[3 * vocab + 5] = Float.NEGATIVE_INFINITY; // a masked token adds nothing
+    DeviceTensor ids = backend.allocate(DataType.I32, n);
+    DeviceTensor logprobs = backend.allocate(DataType.F32, n);
+    backend.greedy(backend.upload(logits), n, vocab, ids, logprobs);
     int[] got = new int[n];
-    backend.read(out, 0, got, 0, n);
+    backend.read(ids, 0, got, 0, n);
+    float[] gotLogprobs = new float[n];
+    backend.read(logprobs, 0, gotLogprobs, 0, n);
     for (int r = 0; r < n; r++) {
       int best = 0;
       for (int i = 1; i < vocab; i++) {
@@ -224,7 +231,12 @@ class CpuKernelsTest {
           best = i;
         }
       }
+      double sum = 0;
+      for (int i = 0; i < vocab; i++) {
+        sum += Math.exp((double) logits[r * vocab + i] - logits[r * vocab + best]);
+      }
       assertEquals(best, got[r], "row " + r);
+      assertEquals(-Math.log(sum), gotLogprobs[r], 1e-6, "log-softmax of row " + r);
     }
     assertEquals(7, got[2]);
   }
@@ -241,7 +253,7 @@ class CpuKernelsTest {
     assertThrows(IllegalArgumentException.class, () -> backend.add(x, y, 13, y));
     assertThrows(
         IllegalArgumentException.class,
-        () -> backend.argmax(x, 1, 12, backend.allocate(DataType.F32, 1)));
+        () -> backend.greedy(x, 1, 12, backend.allocate(DataType.F32, 1), y));
     assertThrows(IllegalArgumentException.class, () -> backend.allocate(DataType.F32, 1L << 31));
     assertThrows(IndexOutOfBoundsException.class, () -> backend.write(x, 10, new float[3], 0, 3));
     backend.free(x);

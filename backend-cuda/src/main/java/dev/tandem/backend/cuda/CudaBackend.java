@@ -399,11 +399,13 @@ final class CudaBackend implements AttentionBackend {
   }
 
   @Override
-  public void argmax(DeviceTensor logits, int n, int vocab, DeviceTensor out) {
+  public void greedy(
+      DeviceTensor logits, int n, int vocab, DeviceTensor ids, DeviceTensor logprobs) {
     CudaTensor lt = f32(logits, (long) n * vocab);
-    CudaTensor ot = range(out, DataType.I32, 0, n);
+    CudaTensor it = range(ids, DataType.I32, 0, n);
+    CudaTensor pt = f32(logprobs, n);
     enter();
-    dense.argmax(lt, n, vocab, ot);
+    dense.greedy(lt, n, vocab, it, pt);
   }
 
   // ---- attention

@@ -47,7 +47,7 @@ final class CudaKernels implements AutoCloseable {
   // reduce.cu
   final CUfunction rmsNorm;
   final CUfunction layerNorm;
-  final CUfunction argmax;
+  final CUfunction greedy;
   // gemm.cu
   final CUfunction gemv;
   final CUfunction gemm128;
@@ -73,7 +73,7 @@ final class CudaKernels implements AutoCloseable {
     CUmodule reduce = module("reduce");
     rmsNorm = function(reduce, "rms_norm_f32");
     layerNorm = function(reduce, "layer_norm_f32");
-    argmax = function(reduce, "argmax_f32");
+    greedy = function(reduce, "greedy_f32");
     CUmodule gemm = module("gemm");
     gemv = function(gemm, "gemv_nt");
     gemm128 = function(gemm, "gemm_nt_128x128");

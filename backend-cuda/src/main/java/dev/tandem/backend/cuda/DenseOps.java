@@ -115,14 +115,14 @@ final class DenseOps {
     }
   }
 
-  /** out[r] = index of the largest of logits(r, 0..vocab). */
-  void argmax(CudaTensor logits, int n, int vocab, CudaTensor out) {
+  /** ids[r] = index of the largest of logits(r, 0..vocab), logprobs[r] = its log-softmax. */
+  void greedy(CudaTensor logits, int n, int vocab, CudaTensor ids, CudaTensor logprobs) {
     if (n > 0) {
       launchRows(
-          kernels.argmax,
+          kernels.greedy,
           n,
           Math.min(512, rowThreads(vocab)),
-          kernels.args().ptr(logits).i32(vocab).ptr(out));
+          kernels.args().ptr(logits).i32(vocab).ptr(ids).ptr(logprobs));
     }
   }
 

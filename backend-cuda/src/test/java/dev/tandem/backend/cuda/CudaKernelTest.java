@@ -232,22 +232,27 @@ class CudaKernelTest {
   }
 
   @Test
-  void argmaxMatchesCpuIncludingTies() {
+  void greedyMatchesCpuIncludingTies() {
     Random random = new Random(4);
     int n = 37;
     int vocab = 32_128;
     float[] logits = random(random, n * vocab, 4);
     logits[5 * vocab + 100] = 99; // a tie: the lower index must win
     logits[5 * vocab + 20_000] = 99;
-    int[][] r = new int[2][];
+    int[][] ids = new int[2][];
+    float[][] logprobs = new float[2][];
     int i = 0;
     for (AttentionBackend b : new AttentionBackend[] {cpu, cuda}) {
-      DeviceTensor out = b.allocate(DataType.I32, n);
-      b.argmax(b.upload(logits), n, vocab, out);
-      r[i] = new int[n];
-      b.read(out, 0, r[i++], 0, n);
+      DeviceTensor idsOut = b.allocate(DataType.I32, n);
+      DeviceTensor logprobsOut = b.allocate(DataType.F32, n);
+      b.greedy(b.upload(logits), n, vocab, idsOut, logprobsOut);
+      ids[i] = new int[n];
+      b.read(idsOut, 0, ids[i], 0, n);
+      logprobs[i] = readAll(b, logprobsOut);
+      i++;
     }
-    assertArrayEquals(r[0], r[1]);
+    assertArrayEquals(ids[0], ids[1]);
+    assertClose(logprobs[0], logprobs[1], TOLERANCE, "greedy log-softmax");
   }
 
   @ParameterizedTest(name = "buckets={0} maxDistance={1} bidirectional={2}")

@@ -33,7 +33,7 @@ final class DeviceKernel extends Kernel {
   static final int OP_ACTIVATION = 13;
   static final int OP_RMS_NORM = 14;
   static final int OP_LAYER_NORM = 15;
-  static final int OP_ARGMAX = 16;
+  static final int OP_GREEDY = 16;
   static final int OP_CACHE_WRITE = 17;
   static final int OP_ATTENTION = 18;
   static final int OP_BLOCKS_OUT = 19;
@@ -140,8 +140,8 @@ final class DeviceKernel extends Kernel {
         rmsNorm(gid);
       } else if (op == OP_LAYER_NORM) {
         layerNorm(gid);
-      } else if (op == OP_ARGMAX) {
-        argmax(gid);
+      } else if (op == OP_GREEDY) {
+        greedy(gid);
       } else if (op == OP_CACHE_WRITE) {
         cacheWrite(gid);
       } else if (op == OP_ATTENTION) {
@@ -437,19 +437,33 @@ final class DeviceKernel extends Kernel {
     }
   }
 
-  /** ints[out + row] = first index of the largest value of logits row (rows, inner). */
-  private void argmax(int row) {
+  /**
+   * ints[out + row] = first index of the largest value of the logits row (in0, rows of inner);
+   * mem[in1 + row] = its log-softmax, −log Σ exp(v − max), summed in chunks of 256 so that the
+   * float rounding stays near that of a pairwise sum.
+   */
+  private void greedy(int row) {
     int base = in0 + row * inner;
     int best = 0;
-    float bestValue = mem[base];
+    float max = mem[base];
     for (int i = 1; i < inner; i++) {
       float v = mem[base + i];
-      if (v > bestValue) {
-        bestValue = v;
+      if (v > max) {
+        max = v;
         best = i;
       }
     }
+    float sum = 0f;
+    for (int c = 0; c < inner; c += 256) {
+      int end = min(inner, c + 256);
+      float part = 0f;
+      for (int i = c; i < end; i++) {
+        part += exp(mem[base + i] - max);
+      }
+      sum += part;
+    }
     ints[out + row] = best;
+    mem[in1 + row] = -log(sum);
   }
 
   /**

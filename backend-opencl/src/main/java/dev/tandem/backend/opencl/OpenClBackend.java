@@ -436,15 +436,17 @@ final class OpenClBackend implements AttentionBackend {
   }
 
   @Override
-  public void argmax(DeviceTensor logits, int n, int vocab, DeviceTensor out) {
+  public void greedy(
+      DeviceTensor logits, int n, int vocab, DeviceTensor ids, DeviceTensor logprobs) {
     nonNegative(n, "n");
     if (vocab < 1) {
-      throw new IllegalArgumentException("opencl: argmax vocab=" + vocab + ": must be >= 1");
+      throw new IllegalArgumentException("opencl: greedy vocab=" + vocab + ": must be >= 1");
     }
     k.in0 = floats(logits, "logits", (long) n * vocab, shape(n, vocab)).offset();
-    k.out = ClTensor.of(out, DataType.I32, "out").need(n, "out", "(" + n + ")").offset();
+    k.out = ClTensor.of(ids, DataType.I32, "ids").need(n, "ids", "(" + n + ")").offset();
+    k.in1 = output(logprobs, "logprobs", n, "(" + n + ")").offset();
     k.inner = vocab;
-    ops.launch(DeviceKernel.OP_ARGMAX, n);
+    ops.launchSpread(DeviceKernel.OP_GREEDY, n);
   }
 
   @Override

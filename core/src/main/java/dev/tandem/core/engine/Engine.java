@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.tandem.api.sequence.SamplingParams;
 import dev.tandem.api.sequence.Sequence;
 import dev.tandem.api.sequence.SequenceGroup;
+import dev.tandem.api.sequence.SequenceStatus;
 import dev.tandem.core.checkpoint.GenerationConfig;
 import dev.tandem.core.config.EngineConfig;
 import dev.tandem.core.plugin.Plugins;
@@ -54,6 +55,8 @@ public final class Engine implements AutoCloseable {
   private int peakBlocksUsed;
   private long stepNanos;
   private long modelNanos;
+  private int[] greedyIds = new int[0]; // a plain greedy step's tokens, chosen on the backend
+  private float[] greedyLogprobs = new float[0];
   private boolean closed;
 
   public Engine(EngineParts parts) {
@@ -196,14 +199,26 @@ public final class Engine implements AutoCloseable {
     if (scheduled.prefill()) {
       prefillSteps++;
     }
-    long modelStart = System.nanoTime();
-    float[] logits = parts.executor().execute(scheduled);
-    modelNanos += System.nanoTime() - modelStart;
     List<RequestState> states = new ArrayList<>(scheduled.groups().size());
+    int rows = 0;
     for (SequenceGroup group : scheduled.groups()) {
       states.add(unfinished.get(group.requestId()));
+      rows += group.sequences(SequenceStatus.RUNNING).size();
     }
-    processor.process(states, logits, System.nanoTime());
+    long modelStart = System.nanoTime();
+    if (greedyIds.length < rows) {
+      greedyIds = new int[2 * rows];
+      greedyLogprobs = new float[2 * rows];
+    }
+    if (processor.allPlainGreedy(states)
+        && parts.executor().executeGreedy(scheduled, greedyIds, greedyLogprobs)) {
+      modelNanos += System.nanoTime() - modelStart;
+      processor.processGreedy(states, greedyIds, greedyLogprobs, System.nanoTime());
+    } else {
+      float[] logits = parts.executor().execute(scheduled);
+      modelNanos += System.nanoTime() - modelStart;
+      processor.process(states, logits, System.nanoTime());
+    }
     scheduler.removeFinished();
     for (RequestState state : states) {
       outputs.add(state.snapshot());

@@ -39,10 +39,19 @@ public final class ModelStepExecutor implements StepExecutor {
 
   @Override
   public float[] execute(SchedulerOutput step) {
-    ScheduledStep scheduled =
-        new ScheduledStep(
-            step.prefill(), step.groups(), step.swapIn(), step.swapOut(), step.copies());
-    return runner.execute(scheduled, blocks).array();
+    return runner.execute(scheduled(step), blocks).array();
+  }
+
+  /** Decides the tokens on the model's backend: only two values per row come back. */
+  @Override
+  public boolean executeGreedy(SchedulerOutput step, int[] ids, float[] logprobs) {
+    runner.executeGreedy(scheduled(step), blocks, ids, logprobs);
+    return true;
+  }
+
+  private static ScheduledStep scheduled(SchedulerOutput step) {
+    return new ScheduledStep(
+        step.prefill(), step.groups(), step.swapIn(), step.swapOut(), step.copies());
   }
 
   public EncoderDecoderModel model() {

@@ -56,6 +56,51 @@ final class OutputProcessor {
    */
   int process(List<RequestState> states, float[] logits, long nowNanos) {
     sampleIndependentRows(states, logits);
+    return takeTokens(states, logits, nowNanos);
+  }
+
+  /**
+   * Whether every row of the step is plain greedy ({@link Sampler#isPlainGreedy}): no beams, no
+   * forking first step of n > 1. Such a step's tokens can be chosen where the logits are.
+   */
+  boolean allPlainGreedy(List<RequestState> states) {
+    for (RequestState state : states) {
+      if (state.beamSearch != null) {
+        return false;
+      }
+      for (Sequence seq : state.group.sequences(SequenceStatus.RUNNING)) {
+        if (forksSamples(state, seq)
+            || !sampler.isPlainGreedy(seq, state.params(), state.maxTokens)) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /**
+   * As {@link #process}, for a step of plain greedy rows whose tokens were chosen already: row r
+   * takes token ids[r] with log-probability logprobs[r].
+   */
+  int processGreedy(List<RequestState> states, int[] ids, float[] logprobs, long nowNanos) {
+    int rows = 0;
+    for (RequestState state : states) {
+      rows += state.group.sequences(SequenceStatus.RUNNING).size();
+    }
+    if (sampled.length < rows) {
+      sampled = new SampledToken[2 * rows];
+    }
+    for (int r = 0; r < rows; r++) {
+      sampled[r] = new SampledToken(ids[r], logprobs[r], null);
+    }
+    return takeTokens(states, null, nowNanos);
+  }
+
+  /**
+   * Every group takes its tokens in order: the rows sampled already ({@link #sampled}), beam steps
+   * and forking first steps from the logits.
+   */
+  private int takeTokens(List<RequestState> states, float[] logits, long nowNanos) {
     int row = 0;
     for (RequestState state : states) {
       List<Sequence> seqs = state.group.sequences(SequenceStatus.RUNNING);

@@ -23,6 +23,16 @@ public interface StepExecutor extends AutoCloseable {
    */
   float[] execute(SchedulerOutput step);
 
+  /**
+   * Runs a step whose every row is decided greedily (the caller checked), choosing the tokens where
+   * the logits are: ids[r] = the argmax of row r, logprobs[r] = its log-softmax, rows as {@link
+   * #execute} orders them. An executor that cannot returns false without running anything, and the
+   * caller runs {@link #execute} instead.
+   */
+  default boolean executeGreedy(SchedulerOutput step, int[] ids, float[] logprobs) {
+    return false;
+  }
+
   /** Frees the model's device memory and KV cache. */
   @Override
   void close();

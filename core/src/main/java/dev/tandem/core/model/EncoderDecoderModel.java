@@ -37,6 +37,13 @@ public interface EncoderDecoderModel extends AutoCloseable {
   DeviceTensor forward(StepInput input);
 
   /**
+   * Greedy decoding's choice for the first {@code rows} rows of the last {@link #forward}'s logits,
+   * made on the backend ({@link AttentionBackend#greedy}): ids[r] = the row's argmax, logprobs[r] =
+   * its log-softmax. Reads back two values per row instead of the vocabulary.
+   */
+  void greedy(int rows, int[] ids, float[] logprobs);
+
+  /**
    * The encoder's final hidden states of the last prefill, {@code (numEncoderTokens, dModel)} in
    * packing order; valid until the next call to {@link #forward}.
    */

@@ -46,6 +46,7 @@ public final class ModelRunner {
   private final int[] decoderPositions;
   private final int[] logitRows;
   private final Logits logits;
+  private DeviceTensor lastLogits; // the last forward pass's, on the backend
 
   /**
    * Allocates the KV cache on the backend: per decoder layer, K and V pools of {@code numGpuBlocks}
@@ -130,7 +131,40 @@ public final class ModelRunner {
     return run(step, blocks, true);
   }
 
+  /**
+   * Runs the step like {@link #execute} but decides every row greedily on the backend ({@link
+   * EncoderDecoderModel#greedy}) instead of reading back the logits: ids[r] = row r's argmax,
+   * logprobs[r] = its log-softmax, rows in {@link #execute}'s order.
+   *
+   * @return the number of rows
+   */
+  public int executeGreedy(
+      ScheduledStep step, BlockSpaceManager blocks, int[] ids, float[] logprobs) {
+    int rows = forward(step, blocks, false);
+    if (rows > Math.min(ids.length, logprobs.length)) {
+      throw new IllegalArgumentException(
+          "the step has " + rows + " rows; ids and logprobs hold " + ids.length);
+    }
+    model.greedy(rows, ids, logprobs);
+    return rows;
+  }
+
   private Logits run(ScheduledStep step, BlockSpaceManager blocks, boolean allPositions) {
+    int rows = forward(step, blocks, allPositions);
+    logits.resize(rows);
+    if (rows > 0) {
+      backend.read(lastLogits, 0, logits.array(), 0, rows * logits.vocabSize());
+    }
+    return logits;
+  }
+
+  /**
+   * Applies the step's swaps and copies and runs the model; its logits are then in {@link
+   * #lastLogits}.
+   *
+   * @return the number of logits rows (0 for a step without sequences, which runs nothing)
+   */
+  private int forward(ScheduledStep step, BlockSpaceManager blocks, boolean allPositions) {
     requireNonNull(step, "step is null");
     requireNonNull(blocks, "blocks is null");
     // Swap out before swapping in: a device block freed by a swap-out may be the target of a
@@ -153,9 +187,8 @@ public final class ModelRunner {
       metadata = packDecode(step.groups(), blocks);
       rows = selectRows(metadata, false);
     }
-    logits.resize(rows);
     if (metadata.numSequences() == 0) {
-      return logits;
+      return 0;
     }
     StepInput input =
         new StepInput(
@@ -166,9 +199,8 @@ public final class ModelRunner {
             decoderPositions,
             logitRows,
             rows);
-    DeviceTensor deviceLogits = model.forward(input);
-    backend.read(deviceLogits, 0, logits.array(), 0, rows * logits.vocabSize());
-    return logits;
+    lastLogits = model.forward(input);
+    return rows;
   }
 
   /** Fills logitRows: every decoder token, or the last token of each sequence. */

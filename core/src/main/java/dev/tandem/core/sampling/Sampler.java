@@ -20,6 +20,7 @@ public final class Sampler {
   private final int vocabSize;
   private final Distribution distribution;
   private final float[] sortScratch;
+  private final boolean hasEos;
 
   public Sampler(TokenRules rules, int vocabSize) {
     this.rules = requireNonNull(rules, "rules is null");
@@ -29,6 +30,7 @@ public final class Sampler {
     this.vocabSize = vocabSize;
     this.distribution = new Distribution(vocabSize);
     this.sortScratch = new float[vocabSize];
+    this.hasEos = rules.eosTokenIds().length > 0;
   }
 
   public int vocabSize() {
@@ -116,10 +118,44 @@ public final class Sampler {
     System.arraycopy(x, 0, out, outOffset, vocabSize);
   }
 
+  /**
+   * Whether the next token of {@code seq} is simply the argmax of its raw logits, with their
+   * log-softmax as its log-probability: greedy, no logprobs asked for, no penalty, and no token
+   * rule in force at this position. Such rows can be decided where the logits are ({@link
+   * dev.tandem.api.backend.AttentionBackend#greedy}) without reading them back.
+   */
+  public boolean isPlainGreedy(Sequence seq, SamplingParams params, int maxTokens) {
+    return params.temperature() == 0
+        && params.logprobs() == null
+        && params.repetitionPenalty() == 1
+        && params.frequencyPenalty() == 0
+        && params.presencePenalty() == 0
+        && !suppressesStops(seq, params)
+        && forcedToken(seq, params, maxTokens) == TokenRules.NONE;
+  }
+
+  /** Whether min_tokens masks anything at this position: EOS (unless ignored), stop_token_ids. */
+  private boolean suppressesStops(Sequence seq, SamplingParams params) {
+    return seq.outputLength() < params.minTokens()
+        && ((!params.ignoreEos() && hasEos) || !params.stopTokenIds().isEmpty());
+  }
+
+  /** The token HuggingFace's forced BOS / EOS rule imposes at this position, or NONE. */
+  private int forcedToken(Sequence seq, SamplingParams params, int maxTokens) {
+    if (rules.forcedBosTokenId() != TokenRules.NONE && seq.length() == 1) {
+      return rules.forcedBosTokenId();
+    }
+    if (rules.forcedEosTokenId() != TokenRules.NONE
+        && !params.ignoreEos()
+        && seq.outputLength() == maxTokens - 1) {
+      return rules.forcedEosTokenId();
+    }
+    return TokenRules.NONE;
+  }
+
   /** Min-tokens suppression, then forced BOS / EOS (which win, as in HuggingFace). */
   private void applyTokenRules(float[] x, Sequence seq, SamplingParams params, int maxTokens) {
-    int generated = seq.outputLength();
-    if (generated < params.minTokens()) {
+    if (suppressesStops(seq, params)) {
       if (!params.ignoreEos()) {
         for (int eos : rules.eosTokenIds()) {
           x[eos] = Float.NEGATIVE_INFINITY;
@@ -131,12 +167,9 @@ public final class Sampler {
         }
       }
     }
-    if (rules.forcedBosTokenId() != TokenRules.NONE && seq.length() == 1) {
-      forceToken(x, rules.forcedBosTokenId());
-    } else if (rules.forcedEosTokenId() != TokenRules.NONE
-        && !params.ignoreEos()
-        && generated == maxTokens - 1) {
-      forceToken(x, rules.forcedEosTokenId());
+    int forced = forcedToken(seq, params, maxTokens);
+    if (forced != TokenRules.NONE) {
+      forceToken(x, forced);
     }
   }
 

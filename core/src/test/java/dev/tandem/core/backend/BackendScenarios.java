@@ -68,7 +68,7 @@ final class BackendScenarios {
     }
     all.add(new Scenario("rmsNorm, layerNorm", false, BackendScenarios::norms));
     all.add(new Scenario("embedding", false, BackendScenarios::embedding));
-    all.add(new Scenario("argmax", true, BackendScenarios::argmax));
+    all.add(new Scenario("greedy", true, BackendScenarios::greedy));
     for (int blockSize : new int[] {1, 4, 16}) {
       for (boolean bias : new boolean[] {false, true}) {
         all.add(
@@ -172,19 +172,20 @@ final class BackendScenarios {
     return results;
   }
 
-  private static Map<String, float[]> argmax(AttentionBackend b) {
+  private static Map<String, float[]> greedy(AttentionBackend b) {
     Random random = new Random(16);
     int n = 6;
     int vocab = 3001;
-    DeviceTensor out = b.allocate(DataType.I32, n);
-    b.argmax(b.upload(random(random, n * vocab)), n, vocab, out);
+    DeviceTensor idsOut = b.allocate(DataType.I32, n);
+    DeviceTensor logprobs = b.allocate(DataType.F32, n);
+    b.greedy(b.upload(random(random, n * vocab)), n, vocab, idsOut, logprobs);
     int[] ids = new int[n];
-    b.read(out, 0, ids, 0, n);
+    b.read(idsOut, 0, ids, 0, n);
     float[] asFloats = new float[n];
     for (int i = 0; i < n; i++) {
       asFloats[i] = ids[i];
     }
-    return Map.of("ids", asFloats);
+    return Map.of("ids", asFloats, "logprobs", read(b, logprobs, n));
   }
 
   /**

@@ -2,6 +2,7 @@ package dev.tandem.core.engine;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -110,15 +111,41 @@ class RealModelEngineTest {
     }
   }
 
+  /**
+   * Plain greedy steps choose their tokens on the backend (AttentionBackend.greedy, two values read
+   * back per row); asking for logprobs sends the same requests through the host sampler, which
+   * reads the whole logits rows. Both give the same tokens and cumulative log-probabilities.
+   */
+  @Test
+  void greedyOnTheBackendEqualsTheHostSampler() {
+    JsonNode examples = RealModels.numwordsEval().get("examples");
+    List<Request> plain = new ArrayList<>();
+    List<Request> withLogprobs = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      String prompt = examples.get(i).get("prompt").asText();
+      plain.add(Request.of("p" + i, prompt, SamplingParams.builder().build()));
+      withLogprobs.add(Request.of("p" + i, prompt, SamplingParams.builder().logprobs(0).build()));
+    }
+    String manager = ToyModel.blockManagers().findFirst().orElseThrow();
+    try (Engine onBackend = RealModels.engine(Fixtures.numwordsT5(), manager, Map.of());
+        Engine onHost = RealModels.engine(Fixtures.numwordsT5(), manager, Map.of())) {
+      List<RequestOutput> a = onBackend.generate(plain);
+      List<RequestOutput> b = onHost.generate(withLogprobs);
+      for (int i = 0; i < a.size(); i++) {
+        CompletionOutput x = a.get(i).first();
+        CompletionOutput y = b.get(i).first();
+        assertArrayEquals(y.tokenIds(), x.tokenIds(), "prompt " + i);
+        assertEquals(y.cumulativeLogprob(), x.cumulativeLogprob(), 1e-4, "prompt " + i);
+        assertTrue(x.cumulativeLogprob() < 0, "a real log-probability: " + x.cumulativeLogprob());
+        assertNull(x.logprobs());
+      }
+    }
+  }
+
   static Stream<Arguments> managersAndModes() {
     return EnginePressureTest.managersAndModes();
   }
 
-  /**
-   * 200 greedy requests (the numwords eval prompts, then fixture prompts and variants) on the
-   * numwords model: a cache so small that groups are preempted gives exactly the outputs of an
-   * ample one, and those equal HuggingFace's greedy ids.
-   */
   /** The 200 requests of the pressure test and their outputs with an ample cache, computed once. */
   private static List<Request> pressureRequests;
 

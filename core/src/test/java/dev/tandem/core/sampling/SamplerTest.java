@@ -1,6 +1,7 @@
 package dev.tandem.core.sampling;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -240,5 +241,40 @@ class SamplerTest {
     for (int r = 0; r < 17; r++) {
       assertEquals(order[r], top[r]);
     }
+  }
+
+  @Test
+  void plainGreedyRowsAreThoseTheProcessorsLeaveAlone() {
+    Sampler sampler = new Sampler(NO_RULES, VOCAB);
+    SamplingParams greedy = SamplingParams.builder().build();
+    assertTrue(sampler.isPlainGreedy(sequence(), greedy, 10));
+    // The harness's exact-length requests: min_tokens with ignore_eos masks nothing.
+    SamplingParams exact = SamplingParams.builder().minTokens(10).ignoreEos(true).build();
+    assertTrue(sampler.isPlainGreedy(sequence(), exact, 10));
+    assertFalse(
+        sampler.isPlainGreedy(sequence(), SamplingParams.builder().minTokens(2).build(), 10));
+    assertTrue(
+        sampler.isPlainGreedy(sequence(4, 4), SamplingParams.builder().minTokens(2).build(), 10));
+    SamplingParams stopIds =
+        SamplingParams.builder().minTokens(2).ignoreEos(true).stopTokenIds(List.of(3)).build();
+    assertFalse(sampler.isPlainGreedy(sequence(), stopIds, 10));
+    for (SamplingParams notPlain :
+        List.of(
+            SamplingParams.builder().temperature(0.7).build(),
+            SamplingParams.builder().logprobs(0).build(),
+            SamplingParams.builder().repetitionPenalty(1.2).build(),
+            SamplingParams.builder().presencePenalty(0.5).build(),
+            SamplingParams.builder().frequencyPenalty(0.5).build())) {
+      assertFalse(sampler.isPlainGreedy(sequence(), notPlain, 10), notPlain.toString());
+    }
+    Sampler forced = new Sampler(new TokenRules(new int[] {1}, 5, 1), VOCAB);
+    assertFalse(forced.isPlainGreedy(sequence(), greedy, 10), "forced BOS at the first step");
+    assertTrue(forced.isPlainGreedy(sequence(5), greedy, 10));
+    assertFalse(forced.isPlainGreedy(sequence(5, 2, 2), greedy, 4), "forced EOS at the last");
+    assertTrue(forced.isPlainGreedy(sequence(5, 2, 2), exactIgnoringEos(), 4));
+  }
+
+  private static SamplingParams exactIgnoringEos() {
+    return SamplingParams.builder().ignoreEos(true).build();
   }
 }

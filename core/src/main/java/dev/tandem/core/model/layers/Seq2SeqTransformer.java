@@ -75,9 +75,7 @@ public final class Seq2SeqTransformer implements EncoderDecoderModel {
 
   @Override
   public DeviceTensor forward(StepInput input) {
-    if (closed) {
-      throw new IllegalStateException("model " + spec.architecture() + " is closed");
-    }
+    checkOpen();
     AttentionMetadata metadata = input.metadata();
     int numEncoder = metadata.numEncoderTokens();
     int numDecoder = metadata.numDecoderTokens();
@@ -112,6 +110,24 @@ public final class Seq2SeqTransformer implements EncoderDecoderModel {
       lmHead.apply(backend, selected, rows, logits);
     }
     return logits;
+  }
+
+  @Override
+  public void greedy(int rows, int[] ids, float[] logprobs) {
+    checkOpen();
+    if (rows > 0) {
+      DeviceTensor idsOut = workspace.greedyIds(rows);
+      DeviceTensor logprobsOut = workspace.greedyLogprobs(rows);
+      backend.greedy(workspace.logits(rows), rows, spec.vocabSize(), idsOut, logprobsOut);
+      backend.read(idsOut, 0, ids, 0, rows);
+      backend.read(logprobsOut, 0, logprobs, 0, rows);
+    }
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("model " + spec.architecture() + " is closed");
+    }
   }
 
   @Override

@@ -44,6 +44,8 @@ final class Workspace implements AutoCloseable {
   private int logitCapacity;
   private DeviceTensor selected; // (logitCapacity, dModel): the decoder rows whose logits we want
   private DeviceTensor logits; // (logitCapacity, vocab)
+  private DeviceTensor greedyIds; // I32 (logitCapacity): each logits row's argmax
+  private DeviceTensor greedyLogprobs; // (logitCapacity): and its log-softmax
 
   Workspace(
       AttentionBackend backend,
@@ -92,6 +94,18 @@ final class Workspace implements AutoCloseable {
     return logits;
   }
 
+  /** I32 (rows) buffer for each logits row's greedy token. */
+  DeviceTensor greedyIds(int rows) {
+    growLogits(rows);
+    return greedyIds;
+  }
+
+  /** (rows) buffer for each logits row's greedy log-probability. */
+  DeviceTensor greedyLogprobs(int rows) {
+    growLogits(rows);
+    return greedyLogprobs;
+  }
+
   private void growLogits(int rows) {
     if (rows <= logitCapacity) {
       return;
@@ -99,10 +113,14 @@ final class Workspace implements AutoCloseable {
     if (selected != null) {
       release(selected);
       release(logits);
+      release(greedyIds);
+      release(greedyLogprobs);
     }
     logitCapacity = rows;
     selected = allocate(DataType.F32, (long) rows * dModel);
     logits = allocate(DataType.F32, (long) rows * vocabSize);
+    greedyIds = allocate(DataType.I32, rows);
+    greedyLogprobs = allocate(DataType.F32, rows);
   }
 
   private DeviceTensor allocate(DataType type, long length) {
