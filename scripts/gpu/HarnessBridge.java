@@ -43,14 +43,15 @@ final class HarnessBridge {
         String.format(
             Locale.ROOT,
             "step p50 %.2f ms, p99 %.2f ms, prefill %.1f ms, kv %d/%d, preemptions %d,"
-                + " decode %.0f GFLOP/s",
+                + " decode %.0f GFLOP/s, engine overhead %.1f%% (host time outside the model)",
             r.stepP50Ms(),
             r.stepP99Ms(),
             r.prefillMs(),
             r.peakKvBlocks(),
             r.totalKvBlocks(),
             r.preemptions(),
-            r.decodeGflops());
+            r.decodeGflops(),
+            100 * r.engineOverhead());
     return new GpuBench.Result(
         r.generatedTokens(),
         r.seconds(),
