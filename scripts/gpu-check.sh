@@ -80,7 +80,10 @@ if [[ ! -x "$runtime/bin/java" ]]; then
       "$bundle/runtime.tar.xz" "$bundle"
   fi
 fi
-java="$runtime/bin/java"
+# Java's signal-chaining library first: an OpenCL driver built on LLVM replaces the JVM's signal
+# handlers when it compiles a kernel, and two threads then taking an implicit null check at once
+# kill the JVM without an hs_err file (see DeviceOps).
+java=(env "LD_PRELOAD=$runtime/lib/libjsig.so${LD_PRELOAD:+:$LD_PRELOAD}" "$runtime/bin/java")
 # NVIDIA's OpenCL driver through Debian's ICD loader, when the bundle carries it (opencl/), for
 # every phase: the opencl backend's tests, core's tests over every backend, the benchmarks.
 nv_ocl="$(ls /usr/local/nvidia/lib64/libnvidia-opencl.so* /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so* 2>/dev/null | head -1)"
@@ -90,7 +93,7 @@ if [[ -f "$bundle/opencl/libOpenCL.so.1" && -n "$nv_ocl" ]]; then
   export OCL_ICD_VENDORS="$out/icd" LD_LIBRARY_PATH="$bundle/opencl:${LD_LIBRARY_PATH:-}"
   echo "OpenCL: ICD loader $bundle/opencl/libOpenCL.so.1 -> $nv_ocl"
 fi
-"$java" -version 2>&1 || { echo "the bundled Java runtime does not start"; exit 1; }
+"${java[@]}" -version 2>&1 || { echo "the bundled Java runtime does not start"; exit 1; }
 jvm_flags=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED
   -Dai.djl.offline=true -Dguice_bytecode_gen_option=DISABLED -Xss4m)
 # DJL unpacks its 15 MiB native library here: outside $OUT, whose files travel back
@@ -109,7 +112,7 @@ junit() {
   local log="$out/tests-$name.txt" rc
   # -Xmx8g: the heap CI's tests get (a quarter of 24 GiB and more); one engine test sizes the cpu
   # KV cache from the free heap, which would be ~30 GiB of zeroing on a 128 GiB machine.
-  timeout -k 10 "$limit" "$java" "${jvm_flags[@]}" -Xmx8g -jar "$bundle/junit-platform-console-standalone.jar" \
+  timeout -k 10 "$limit" "${java[@]}" "${jvm_flags[@]}" -Xmx8g -jar "$bundle/junit-platform-console-standalone.jar" \
     execute --class-path "$test_classpath" "${selectors[@]}" --details=testfeed --disable-banner \
     --disable-ansi-colors --reports-dir "$out/junit-$name" > "$log" 2>&1
   rc=$?
@@ -148,7 +151,7 @@ fi
 if ! skipped pressure; then
   for backend in ${gpu_backends//,/ }; do
     phase "2c. engine under block pressure on $backend (preemption by swap through pinned memory)"
-    timeout -k 5 "$(allow 90)" "$java" "${jvm_flags[@]}" -cp "$classpath" \
+    timeout -k 5 "$(allow 90)" "${java[@]}" "${jvm_flags[@]}" -cp "$classpath" \
       dev.tandem.gpucheck.GpuPressure "$backend" models/numwords-t5 > "$out/pressure-$backend.txt" 2>&1
     rc=$?
     grep -v -e "^WARNING" -e "^INFO" -e " AM dev\.tandem" -e " PM dev\.tandem" "$out/pressure-$backend.txt" | tail -25
@@ -185,7 +188,7 @@ bench() {
         nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 > "$out/gpu-memory-samples.txt" &
         poller=$!
       fi
-      timeout -k 5 "$limit" "$java" "${jvm_flags[@]}" -cp "$classpath" dev.tandem.gpucheck.GpuBench \
+      timeout -k 5 "$limit" "${java[@]}" "${jvm_flags[@]}" -cp "$classpath" dev.tandem.gpucheck.GpuBench \
         --preset "$model" --backend "$backend" --threads "$threads" --batch "$batch" \
         --input-len 128 --output-len 128 --json-out "$tandem_json" \
         || echo "tandem $model $backend threads=$threads B=$batch failed (rc=$?)"

@@ -3,8 +3,11 @@ package dev.tandem.backend.opencl;
 import com.aparapi.Range;
 import com.aparapi.device.OpenCLDevice;
 import com.aparapi.internal.kernel.KernelManager;
+import java.io.IOException;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.LinkedHashSet;
 import java.util.List;
 
@@ -58,6 +61,7 @@ final class DeviceOps implements AutoCloseable {
     this.localSize = Math.min(64, Math.max(1, device.getMaxWorkGroupSize()));
     this.computeUnits = Math.max(1, device.getMaxComputeUnits());
     warnUnlessG1();
+    warnUnlessSignalChaining();
     KernelManager.instance().setPreferredDevices(kernel, new LinkedHashSet<>(List.of(device)));
     kernel.setExplicit(true);
     kernel.stage = new float[STAGE_FLOATS];
@@ -82,6 +86,35 @@ final class DeviceOps implements AutoCloseable {
               + " discrete GPU loses weights or KV cache; run with -XX:+UseG1GC (the default)",
           collectors);
     }
+  }
+
+  private static boolean signalWarningDone;
+
+  /**
+   * PoCL's LLVM installs its own SIGSEGV, SIGBUS, SIGILL and SIGFPE handlers (one-shot, not
+   * chained) over the JVM's when the kernel is built; the JVM takes implicit null checks through
+   * SIGSEGV, so two threads trapping at once kill it with no hs_err file. Java's signal-chaining
+   * library, preloaded, keeps the JVM's handlers first ({@code bin/tandem} and the tests do).
+   */
+  private static synchronized void warnUnlessSignalChaining() {
+    if (signalWarningDone) {
+      return;
+    }
+    signalWarningDone = true;
+    Path maps = Path.of("/proc/self/maps");
+    try {
+      if (!Files.exists(maps) || Files.readString(maps).contains("libjsig")) {
+        return;
+      }
+    } catch (IOException | RuntimeException e) {
+      return; // cannot tell: say nothing
+    }
+    LOG.log(
+        System.Logger.Level.WARNING,
+        "opencl: the JVM runs without libjsig: an OpenCL driver built on LLVM (PoCL) replaces the"
+            + " JVM''s signal handlers and the JVM can die with SIGSEGV; start java with"
+            + " LD_PRELOAD={0}/lib/libjsig.so",
+        System.getProperty("java.home"));
   }
 
   DeviceKernel kernel() {
