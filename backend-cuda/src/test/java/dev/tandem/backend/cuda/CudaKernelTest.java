@@ -10,83 +10,21 @@ import dev.tandem.api.backend.AttentionBackend;
 import dev.tandem.api.backend.DataType;
 import dev.tandem.api.backend.DeviceTensor;
 import dev.tandem.api.backend.PositionBias;
-import dev.tandem.backend.testkit.BackendParity;
+import dev.tandem.backend.testkit.KernelParityTest;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Function;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.params.provider.EnumSource;
 
-/** Every element-wise, norm, GEMM and reduction kernel against the CPU backend on random inputs. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class CudaKernelTest {
+/** The shared kernel parity tests on CUDA, and its own: TF32, the PTX image, T5's bias buckets. */
+class CudaKernelTest extends KernelParityTest {
 
-  private AttentionBackend cuda;
-  private AttentionBackend cpu;
-
-  /** Opens both backends once; while either is unavailable, every test is skipped with why. */
-  @BeforeEach
-  void open() {
-    if (cuda == null) {
-      cuda = Backends.cuda();
-    }
-    if (cpu == null) {
-      cpu = BackendParity.cpu();
-    }
-  }
-
-  @AfterAll
-  void close() {
-    if (cuda != null) {
-      cuda.close();
-    }
-    if (cpu != null) {
-      cpu.close();
-    }
-  }
-
-  /** Runs the same operation on both backends and returns (reference, cuda) outputs. */
-  private float[][] both(Function<AttentionBackend, float[]> op) {
-    return new float[][] {op.apply(cpu), op.apply(cuda)};
-  }
-
-  private static float[] readAll(AttentionBackend b, DeviceTensor t) {
-    float[] out = new float[(int) t.length()];
-    b.read(t, 0, out, 0, out.length);
-    return out;
-  }
-
-  @ParameterizedTest(name = "M={0} K={1} N={2} bias={3}")
-  @CsvSource({
-    "1, 512, 512, true",
-    "1, 70, 33, false",
-    "3, 64, 100, true",
-    "8, 512, 2048, false",
-    "9, 512, 512, true",
-    "33, 70, 257, true",
-    "256, 512, 512, false",
-    "300, 768, 3072, true",
-    "1024, 512, 1000, true"
-  })
-  void linearMatchesCpu(int m, int k, int n, boolean withBias) {
-    Random random = new Random(m * 31L + k * 7L + n);
-    float[] x = random(random, m * k, 1);
-    float[] w = random(random, n * k, 0.05f);
-    float[] bias = random(random, n, 0.5f);
-    float[][] r =
-        both(
-            b -> {
-              DeviceTensor y = b.allocate(DataType.F32, (long) m * n);
-              b.linear(b.upload(x), m, k, b.upload(w), withBias ? b.upload(bias) : null, n, y);
-              return readAll(b, y);
-            });
-    assertClose(r[0], r[1], TOLERANCE, "linear " + m + "x" + k + "x" + n);
+  @Override
+  protected AttentionBackend openBackendUnderTest() {
+    return Backends.cuda();
   }
 
   @ParameterizedTest(name = "TF32 M={0} K={1} N={2}")
@@ -111,7 +49,7 @@ class CudaKernelTest {
             return readAll(b, y);
           };
       // TF32 keeps 10 mantissa bits: about 1e-3 relative per product, less after summing.
-      assertClose(op.apply(cpu), op.apply(tf32), 5e-3, "tf32 linear");
+      assertClose(op.apply(cpu()), op.apply(tf32), 5e-3, "tf32 linear");
     } finally {
       tf32.close();
     }
@@ -132,134 +70,17 @@ class CudaKernelTest {
             b.activation(Activation.GELU, y, 40 * 80, z);
             return readAll(b, z);
           };
-      assertClose(op.apply(cpu), op.apply(ptx), TOLERANCE, "linear + gelu from PTX");
+      assertClose(op.apply(cpu()), op.apply(ptx), TOLERANCE, "linear + gelu from PTX");
     } finally {
       ptx.close();
     }
   }
 
-  @Test
-  void elementwiseMatchCpu() {
-    Random random = new Random(1);
-    int n = 100_003;
-    float[] a = random(random, n, 2);
-    float[] c = random(random, n, 2);
-    float[][] add =
-        both(
-            b -> {
-              DeviceTensor out = b.allocate(DataType.F32, n);
-              b.add(b.upload(a), b.upload(c), n, out);
-              return readAll(b, out);
-            });
-    assertClose(add[0], add[1], TOLERANCE, "add");
-    float[][] mul =
-        both(
-            b -> {
-              DeviceTensor x = b.upload(a);
-              b.multiply(x, b.upload(c), n, x); // in place: out aliases a
-              return readAll(b, x);
-            });
-    assertClose(mul[0], mul[1], TOLERANCE, "multiply");
-    float[][] scaled =
-        both(
-            b -> {
-              DeviceTensor out = b.allocate(DataType.F32, n);
-              b.scale(b.upload(a), -0.37f, n - 3, out); // fewer than capacity
-              return readAll(b, out);
-            });
-    assertClose(scaled[0], scaled[1], TOLERANCE, "scale");
-  }
-
-  @ParameterizedTest
-  @EnumSource(Activation.class)
-  void activationMatchesCpu(Activation kind) {
-    float[] x = random(new Random(kind.ordinal()), 65_537, 3);
-    float[][] r =
-        both(
-            b -> {
-              DeviceTensor out = b.allocate(DataType.F32, x.length);
-              b.activation(kind, b.upload(x), x.length, out);
-              return readAll(b, out);
-            });
-    assertClose(r[0], r[1], TOLERANCE, kind.name());
-  }
-
-  @ParameterizedTest(name = "n={0} dim={1}")
-  @CsvSource({"1, 512", "7, 768", "33, 70", "300, 1024", "2, 4096"})
-  void normsMatchCpu(int n, int dim) {
-    Random random = new Random(n * dim);
-    float[] x = random(random, n * dim, 3);
-    for (int i = 0; i < x.length; i++) {
-      x[i] += 5; // a mean far from 0 checks the variance pass
-    }
-    float[] weight = random(random, dim, 1);
-    float[] bias = random(random, dim, 1);
-    float[][] rms =
-        both(
-            b -> {
-              DeviceTensor out = b.allocate(DataType.F32, (long) n * dim);
-              b.rmsNorm(b.upload(x), n, dim, b.upload(weight), 1e-6f, out);
-              return readAll(b, out);
-            });
-    assertClose(rms[0], rms[1], TOLERANCE, "rmsNorm");
-    float[][] layer =
-        both(
-            b -> {
-              DeviceTensor in = b.upload(x);
-              b.layerNorm(in, n, dim, b.upload(weight), b.upload(bias), 1e-5f, in); // in place
-              return readAll(b, in);
-            });
-    assertClose(layer[0], layer[1], TOLERANCE, "layerNorm");
-  }
-
-  @Test
-  void embeddingGathersScaledRows() {
-    Random random = new Random(3);
-    int vocab = 1000;
-    int dim = 96;
-    float[] table = random(random, vocab * dim, 1);
-    int[] ids = random.ints(57, 0, vocab).toArray();
-    float[][] r =
-        both(
-            b -> {
-              DeviceTensor idTensor = b.allocate(DataType.I32, ids.length);
-              b.write(idTensor, 0, ids, 0, ids.length);
-              DeviceTensor out = b.allocate(DataType.F32, (long) ids.length * dim);
-              b.embedding(idTensor, ids.length, b.upload(table), dim, 22.6f, out);
-              return readAll(b, out);
-            });
-    assertClose(r[0], r[1], TOLERANCE, "embedding");
-  }
-
-  @Test
-  void greedyMatchesCpuIncludingTies() {
-    Random random = new Random(4);
-    int n = 37;
-    int vocab = 32_128;
-    float[] logits = random(random, n * vocab, 4);
-    logits[5 * vocab + 100] = 99; // a tie: the lower index must win
-    logits[5 * vocab + 20_000] = 99;
-    int[][] ids = new int[2][];
-    float[][] logprobs = new float[2][];
-    int i = 0;
-    for (AttentionBackend b : new AttentionBackend[] {cpu, cuda}) {
-      DeviceTensor idsOut = b.allocate(DataType.I32, n);
-      DeviceTensor logprobsOut = b.allocate(DataType.F32, n);
-      b.greedy(b.upload(logits), n, vocab, idsOut, logprobsOut);
-      ids[i] = new int[n];
-      b.read(idsOut, 0, ids[i], 0, n);
-      logprobs[i] = readAll(b, logprobsOut);
-      i++;
-    }
-    assertArrayEquals(ids[0], ids[1]);
-    assertClose(logprobs[0], logprobs[1], TOLERANCE, "greedy log-softmax");
-  }
-
   @ParameterizedTest(name = "buckets={0} maxDistance={1} bidirectional={2}")
   @CsvSource({"32, 128, true", "32, 128, false", "64, 256, true", "16, 40, false", "33, 77, true"})
   void biasBucketsEqualTheReference(int numBuckets, int maxDistance, boolean bidirectional) {
-    CudaBackend backend = (CudaBackend) cuda;
-    DeviceTensor table = cuda.allocate(DataType.F32, 1);
+    CudaBackend backend = (CudaBackend) underTest();
+    DeviceTensor table = backend.allocate(DataType.F32, 1);
     PositionBias bias = new PositionBias(table, numBuckets, maxDistance, bidirectional);
     int from = -5000;
     int count = 10_001;

@@ -3,88 +3,23 @@ package dev.tandem.backend.opencl;
 import static dev.tandem.backend.testkit.BackendParity.TOLERANCE;
 import static dev.tandem.backend.testkit.BackendParity.assertClose;
 import static dev.tandem.backend.testkit.BackendParity.random;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
-import dev.tandem.api.backend.Activation;
 import dev.tandem.api.backend.AttentionBackend;
 import dev.tandem.api.backend.DataType;
 import dev.tandem.api.backend.DeviceTensor;
-import dev.tandem.backend.testkit.BackendParity;
+import dev.tandem.backend.testkit.KernelParityTest;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Function;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.params.provider.EnumSource;
 
-/** Every element-wise, norm, GEMM and reduction kernel against the CPU backend on random inputs. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class OpenClKernelTest {
+/** The shared kernel parity tests on OpenCL, and both of its GEMM kernels. */
+class OpenClKernelTest extends KernelParityTest {
 
-  private AttentionBackend opencl;
-  private AttentionBackend cpu;
-
-  /** Opens both backends once; while either is unavailable, every test is skipped with why. */
-  @BeforeEach
-  void open() {
-    if (opencl == null) {
-      opencl = Backends.opencl();
-    }
-    if (cpu == null) {
-      cpu = BackendParity.cpu();
-    }
-  }
-
-  @AfterAll
-  void close() {
-    if (opencl != null) {
-      opencl.close();
-    }
-    if (cpu != null) {
-      cpu.close();
-    }
-  }
-
-  /** Runs the same operation on both backends and returns (reference, opencl) outputs. */
-  private float[][] both(Function<AttentionBackend, float[]> op) {
-    return new float[][] {op.apply(cpu), op.apply(opencl)};
-  }
-
-  private static float[] readAll(AttentionBackend b, DeviceTensor t) {
-    float[] out = new float[(int) t.length()];
-    b.read(t, 0, out, 0, out.length);
-    return out;
-  }
-
-  @ParameterizedTest(name = "M={0} K={1} N={2} bias={3}")
-  @CsvSource({
-    "1, 512, 512, true",
-    "1, 70, 33, false",
-    "3, 64, 100, true",
-    "8, 512, 2048, false",
-    "9, 512, 512, true",
-    "33, 70, 257, true",
-    "256, 512, 512, false",
-    "300, 768, 3072, true",
-    "1024, 512, 1000, true"
-  })
-  void linearMatchesCpu(int m, int k, int n, boolean withBias) {
-    Random random = new Random(m * 31L + k * 7L + n);
-    float[] x = random(random, m * k, 1);
-    float[] w = random(random, n * k, 0.05f);
-    float[] bias = random(random, n, 0.5f);
-    float[][] r =
-        both(
-            b -> {
-              DeviceTensor y = b.allocate(DataType.F32, (long) m * n);
-              b.linear(b.upload(x), m, k, b.upload(w), withBias ? b.upload(bias) : null, n, y);
-              return readAll(b, y);
-            });
-    assertClose(r[0], r[1], TOLERANCE, "linear " + m + "x" + k + "x" + n);
+  @Override
+  protected AttentionBackend openBackendUnderTest() {
+    return Backends.opencl();
   }
 
   /** Both GEMM kernels (the GPU's tiles, the CPU device's strips) on whatever device runs here. */
@@ -114,124 +49,7 @@ class OpenClKernelTest {
             b.linear(b.upload(x), m, k, weight, null, n, y); // transposes the new values
             return readAll(b, y);
           };
-      assertClose(op.apply(cpu), op.apply(device), TOLERANCE, gemm + " linear");
+      assertClose(op.apply(cpu()), op.apply(device), TOLERANCE, gemm + " linear");
     }
-  }
-
-  @Test
-  void elementwiseMatchCpu() {
-    Random random = new Random(1);
-    int n = 100_003;
-    float[] a = random(random, n, 2);
-    float[] c = random(random, n, 2);
-    float[][] add =
-        both(
-            b -> {
-              DeviceTensor out = b.allocate(DataType.F32, n);
-              b.add(b.upload(a), b.upload(c), n, out);
-              return readAll(b, out);
-            });
-    assertClose(add[0], add[1], TOLERANCE, "add");
-    float[][] mul =
-        both(
-            b -> {
-              DeviceTensor x = b.upload(a);
-              b.multiply(x, b.upload(c), n, x); // in place: out aliases a
-              return readAll(b, x);
-            });
-    assertClose(mul[0], mul[1], TOLERANCE, "multiply");
-    float[][] scaled =
-        both(
-            b -> {
-              DeviceTensor out = b.allocate(DataType.F32, n);
-              b.scale(b.upload(a), -0.37f, n - 3, out); // fewer than capacity
-              return readAll(b, out);
-            });
-    assertClose(scaled[0], scaled[1], TOLERANCE, "scale");
-  }
-
-  @ParameterizedTest
-  @EnumSource(Activation.class)
-  void activationMatchesCpu(Activation kind) {
-    float[] x = random(new Random(kind.ordinal()), 65_537, 3);
-    float[][] r =
-        both(
-            b -> {
-              DeviceTensor out = b.allocate(DataType.F32, x.length);
-              b.activation(kind, b.upload(x), x.length, out);
-              return readAll(b, out);
-            });
-    assertClose(r[0], r[1], TOLERANCE, kind.name());
-  }
-
-  @ParameterizedTest(name = "n={0} dim={1}")
-  @CsvSource({"1, 512", "7, 768", "33, 70", "300, 1024", "2, 4096"})
-  void normsMatchCpu(int n, int dim) {
-    Random random = new Random(n * dim);
-    float[] x = random(random, n * dim, 3);
-    for (int i = 0; i < x.length; i++) {
-      x[i] += 5; // a mean far from 0 checks the variance pass
-    }
-    float[] weight = random(random, dim, 1);
-    float[] bias = random(random, dim, 1);
-    float[][] rms =
-        both(
-            b -> {
-              DeviceTensor out = b.allocate(DataType.F32, (long) n * dim);
-              b.rmsNorm(b.upload(x), n, dim, b.upload(weight), 1e-6f, out);
-              return readAll(b, out);
-            });
-    assertClose(rms[0], rms[1], TOLERANCE, "rmsNorm");
-    float[][] layer =
-        both(
-            b -> {
-              DeviceTensor in = b.upload(x);
-              b.layerNorm(in, n, dim, b.upload(weight), b.upload(bias), 1e-5f, in); // in place
-              return readAll(b, in);
-            });
-    assertClose(layer[0], layer[1], TOLERANCE, "layerNorm");
-  }
-
-  @Test
-  void embeddingGathersScaledRows() {
-    Random random = new Random(3);
-    int vocab = 1000;
-    int dim = 96;
-    float[] table = random(random, vocab * dim, 1);
-    int[] ids = random.ints(57, 0, vocab).toArray();
-    float[][] r =
-        both(
-            b -> {
-              DeviceTensor idTensor = b.allocate(DataType.I32, ids.length);
-              b.write(idTensor, 0, ids, 0, ids.length);
-              DeviceTensor out = b.allocate(DataType.F32, (long) ids.length * dim);
-              b.embedding(idTensor, ids.length, b.upload(table), dim, 22.6f, out);
-              return readAll(b, out);
-            });
-    assertClose(r[0], r[1], TOLERANCE, "embedding");
-  }
-
-  @Test
-  void greedyMatchesCpuIncludingTies() {
-    Random random = new Random(4);
-    int n = 37;
-    int vocab = 32_128;
-    float[] logits = random(random, n * vocab, 4);
-    logits[5 * vocab + 100] = 99; // a tie: the lower index must win
-    logits[5 * vocab + 20_000] = 99;
-    int[][] ids = new int[2][];
-    float[][] logprobs = new float[2][];
-    int i = 0;
-    for (AttentionBackend b : new AttentionBackend[] {cpu, opencl}) {
-      DeviceTensor idsOut = b.allocate(DataType.I32, n);
-      DeviceTensor logprobsOut = b.allocate(DataType.F32, n);
-      b.greedy(b.upload(logits), n, vocab, idsOut, logprobsOut);
-      ids[i] = new int[n];
-      b.read(idsOut, 0, ids[i], 0, n);
-      logprobs[i] = readAll(b, logprobsOut);
-      i++;
-    }
-    assertArrayEquals(ids[0], ids[1]);
-    assertClose(logprobs[0], logprobs[1], TOLERANCE, "greedy log-softmax");
   }
 }
