@@ -19,9 +19,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -31,35 +28,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * CPU backend running the same script. Every intermediate output is compared. Each backend's test
  * module extends it with the backend to open.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-public abstract class AttentionParityTest {
-
-  private AttentionBackend underTest;
-  private AttentionBackend cpu;
-
-  /** The backend to compare with the CPU backend, opened with {@link BackendParity#open}. */
-  protected abstract AttentionBackend openBackendUnderTest();
-
-  /** Opens both backends once; while either is unavailable, every test is skipped with why. */
-  @BeforeEach
-  void open() {
-    if (underTest == null) {
-      underTest = openBackendUnderTest();
-    }
-    if (cpu == null) {
-      cpu = BackendParity.cpu();
-    }
-  }
-
-  @AfterAll
-  void close() {
-    if (underTest != null) {
-      underTest.close();
-    }
-    if (cpu != null) {
-      cpu.close();
-    }
-  }
+public abstract class AttentionParityTest extends BackendParityTest {
 
   /**
    * Inputs of one scenario; block tables are drawn from a shuffled pool, as a block manager would.
@@ -292,8 +261,8 @@ public abstract class AttentionParityTest {
   })
   void everyAttentionTypeMatchesCpu(int blockSize, int numHeads, int headDim, boolean t5) {
     Scenario s = Scenario.of(blockSize, numHeads, headDim, t5, blockSize * 1000L + headDim);
-    Map<String, float[]> expected = run(cpu, s);
-    Map<String, float[]> actual = run(underTest, s);
+    Map<String, float[]> expected = run(cpu(), s);
+    Map<String, float[]> actual = run(underTest(), s);
     for (String name : expected.keySet()) {
       assertClose(expected.get(name), actual.get(name), TOLERANCE, name);
     }

@@ -11,10 +11,7 @@ import dev.tandem.api.backend.DataType;
 import dev.tandem.api.backend.DeviceTensor;
 import java.util.Random;
 import java.util.function.Function;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -24,47 +21,11 @@ import org.junit.jupiter.params.provider.EnumSource;
  * backend on random inputs. Each GPU backend's test module extends it with the backend to open and
  * its own kernels' tests.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-public abstract class KernelParityTest {
-
-  private AttentionBackend underTest;
-  private AttentionBackend cpu;
-
-  /** The backend to compare with the CPU backend, opened with {@link BackendParity#open}. */
-  protected abstract AttentionBackend openBackendUnderTest();
-
-  /** Opens both backends once; while either is unavailable, every test is skipped with why. */
-  @BeforeEach
-  void open() {
-    if (underTest == null) {
-      underTest = openBackendUnderTest();
-    }
-    if (cpu == null) {
-      cpu = BackendParity.cpu();
-    }
-  }
-
-  @AfterAll
-  void close() {
-    if (underTest != null) {
-      underTest.close();
-    }
-    if (cpu != null) {
-      cpu.close();
-    }
-  }
-
-  protected AttentionBackend underTest() {
-    return underTest;
-  }
-
-  protected AttentionBackend cpu() {
-    return cpu;
-  }
+public abstract class KernelParityTest extends BackendParityTest {
 
   /** Runs the same operation on both backends and returns (reference, under test) outputs. */
   protected float[][] both(Function<AttentionBackend, float[]> op) {
-    return new float[][] {op.apply(cpu), op.apply(underTest)};
+    return new float[][] {op.apply(cpu()), op.apply(underTest())};
   }
 
   protected static float[] readAll(AttentionBackend b, DeviceTensor t) {
@@ -204,7 +165,7 @@ public abstract class KernelParityTest {
     int[][] ids = new int[2][];
     float[][] logprobs = new float[2][];
     int i = 0;
-    for (AttentionBackend b : new AttentionBackend[] {cpu, underTest}) {
+    for (AttentionBackend b : new AttentionBackend[] {cpu(), underTest()}) {
       DeviceTensor idsOut = b.allocate(DataType.I32, n);
       DeviceTensor logprobsOut = b.allocate(DataType.F32, n);
       b.greedy(b.upload(logits), n, vocab, idsOut, logprobsOut);
