@@ -59,7 +59,9 @@ class CpuKernelsTest {
     "128, 64, 20, false",
     "64, 64, 64, false",
     "97, 1100, 130, true",
-    "200, 600, 41, true"
+    "200, 600, 41, true",
+    "131, 2100, 70, true",
+    "256, 1025, 300, false"
   })
   void linearMatchesReference(int m, int k, int n, boolean withBias) {
     float[] x = random(random, m * k);

@@ -7,6 +7,8 @@ import dev.tandem.api.backend.DeviceTensor;
 import dev.tandem.backend.cpu.CpuBackendProvider;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
@@ -17,7 +19,7 @@ import java.util.Random;
  * ("tandem-cpu-*") consumed; twice that is what 2 uncontended cores would deliver.
  *
  * <p>{@code java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar
- * dev.tandem.benchmarks.cpu.GemmCpuTime}
+ * dev.tandem.benchmarks.cpu.GemmCpuTime [MxKxN ...]}
  */
 public final class GemmCpuTime {
 
@@ -26,41 +28,65 @@ public final class GemmCpuTime {
 
   private GemmCpuTime() {}
 
+  /**
+   * @param args shapes {@code MxKxN} to run (y(m, n) = x(m, k) · w(n, k)ᵀ); none: the {@link
+   *     GemmBenchmark} grid, m in {1, 32, 256} and k = n in {512, 1024, 2048}
+   */
   public static void main(String[] args) {
+    List<int[]> shapes = new ArrayList<>();
+    for (String arg : args) {
+      String[] parts = arg.split("x");
+      if (parts.length != 3) {
+        throw new IllegalArgumentException(arg + ": expected a shape MxKxN, e.g. 256x512x2048");
+      }
+      shapes.add(
+          new int[] {
+            Integer.parseInt(parts[0]), Integer.parseInt(parts[1]), Integer.parseInt(parts[2])
+          });
+    }
+    if (shapes.isEmpty()) {
+      for (int kn : SIZES) {
+        for (int m : ROWS) {
+          shapes.add(new int[] {m, kn, kn});
+        }
+      }
+    }
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     try (AttentionBackend backend =
         new CpuBackendProvider().create(new BackendConfig(2, Map.of()))) {
-      System.out.println("m\tk=n\tGFLOP/s (wall)\tGFLOP per CPU-second\t2 x that");
+      System.out.println("m\tk\tn\tGFLOP/s (wall)\tGFLOP per CPU-second\t2 x that");
       Random random = new Random(1);
-      for (int kn : SIZES) {
-        for (int m : ROWS) {
-          DeviceTensor x = backend.upload(GemmBenchmark.randomFloats(random, m * kn));
-          DeviceTensor w = backend.upload(GemmBenchmark.randomFloats(random, kn * kn));
-          DeviceTensor y = backend.allocate(DataType.F32, (long) m * kn);
-          double flop = 2.0 * m * kn * kn;
-          double bestWall = 0;
-          double bestCpu = 0;
-          // Five rounds of about two seconds each; the first warms the JIT up.
-          for (int round = 0; round < 6; round++) {
-            long cpu0 = cpuNanos(threads);
-            long wall0 = System.nanoTime();
-            int calls = 0;
-            while (System.nanoTime() - wall0 < 2_000_000_000L) {
-              backend.linear(x, m, kn, w, null, kn, y);
-              calls++;
-            }
-            long wall = System.nanoTime() - wall0;
-            long cpu = cpuNanos(threads) - cpu0;
-            if (round > 0) {
-              bestWall = Math.max(bestWall, calls * flop / wall);
-              bestCpu = Math.max(bestCpu, calls * flop / cpu);
-            }
+      for (int[] shape : shapes) {
+        int m = shape[0];
+        int k = shape[1];
+        int n = shape[2];
+        DeviceTensor x = backend.upload(GemmBenchmark.randomFloats(random, m * k));
+        DeviceTensor w = backend.upload(GemmBenchmark.randomFloats(random, n * k));
+        DeviceTensor y = backend.allocate(DataType.F32, (long) m * n);
+        double flop = 2.0 * m * k * n;
+        double bestWall = 0;
+        double bestCpu = 0;
+        // Five rounds of about two seconds each; the first warms the JIT up.
+        for (int round = 0; round < 6; round++) {
+          long cpu0 = cpuNanos(threads);
+          long wall0 = System.nanoTime();
+          int calls = 0;
+          while (System.nanoTime() - wall0 < 2_000_000_000L) {
+            backend.linear(x, m, k, w, null, n, y);
+            calls++;
           }
-          System.out.printf("%d\t%d\t%.1f\t%.1f\t%.1f%n", m, kn, bestWall, bestCpu, 2 * bestCpu);
-          backend.free(x);
-          backend.free(w);
-          backend.free(y);
+          long wall = System.nanoTime() - wall0;
+          long cpu = cpuNanos(threads) - cpu0;
+          if (round > 0) {
+            bestWall = Math.max(bestWall, calls * flop / wall);
+            bestCpu = Math.max(bestCpu, calls * flop / cpu);
+          }
         }
+        System.out.printf(
+            "%d\t%d\t%d\t%.1f\t%.1f\t%.1f%n", m, k, n, bestWall, bestCpu, 2 * bestCpu);
+        backend.free(x);
+        backend.free(w);
+        backend.free(y);
       }
     }
   }
