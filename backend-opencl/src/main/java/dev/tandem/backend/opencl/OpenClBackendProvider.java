@@ -63,7 +63,7 @@ public final class OpenClBackendProvider implements AttentionBackendProvider {
     if (choice.device() == null) {
       return Availability.unavailable(choice.problem());
     }
-    try (DeviceOps ops = new DeviceOps(choice.device())) {
+    try (DeviceOps _ = new DeviceOps(choice.device())) {
       probedGpu = choice.device().getType() == Device.TYPE.GPU;
       return Availability.AVAILABLE;
     } catch (LinkageError | RuntimeException e) {

@@ -29,7 +29,9 @@ final class OpenClDevices {
   /** Every device of every platform, platform by platform; empty when OpenCL is missing. */
   static List<OpenCLDevice> list() {
     List<OpenCLDevice> devices = new ArrayList<>();
-    for (OpenCLPlatform platform : new OpenCLPlatform(0, null, null, null).getOpenCLPlatforms()) {
+    List<OpenCLPlatform> platforms =
+        QuietStderr.call(() -> new OpenCLPlatform(0, null, null, null).getOpenCLPlatforms());
+    for (OpenCLPlatform platform : platforms) {
       devices.addAll(platform.getOpenCLDevices());
     }
     return devices;
