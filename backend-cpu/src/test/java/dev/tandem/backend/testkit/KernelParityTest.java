@@ -9,6 +9,7 @@ import dev.tandem.api.backend.Activation;
 import dev.tandem.api.backend.AttentionBackend;
 import dev.tandem.api.backend.DataType;
 import dev.tandem.api.backend.DeviceTensor;
+import java.util.Arrays;
 import java.util.Random;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
@@ -162,6 +163,7 @@ public abstract class KernelParityTest extends BackendParityTest {
     float[] logits = random(random, n * vocab, 4);
     logits[5 * vocab + 100] = 99; // a tie: the lower index must win
     logits[5 * vocab + 20_000] = 99;
+    Arrays.fill(logits, 7 * vocab, 7 * vocab + 1_000, Float.NEGATIVE_INFINITY); // masked tokens
     int[][] ids = new int[2][];
     float[][] logprobs = new float[2][];
     int i = 0;

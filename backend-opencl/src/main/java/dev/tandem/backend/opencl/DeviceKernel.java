@@ -33,7 +33,7 @@ final class DeviceKernel extends Kernel {
   static final int OP_ACTIVATION = 13;
   static final int OP_RMS_NORM = 14;
   static final int OP_LAYER_NORM = 15;
-  static final int OP_GREEDY = 16;
+  static final int OP_GREEDY_MERGE = 16;
   static final int OP_CACHE_WRITE = 17;
   static final int OP_ATTENTION = 18;
   static final int OP_BLOCKS_OUT = 19;
@@ -41,6 +41,7 @@ final class DeviceKernel extends Kernel {
   static final int OP_COPY_BLOCKS = 21;
   static final int OP_TRANSPOSE = 22;
   static final int OP_GEMM_STRIPS = 23;
+  static final int OP_GREEDY_PARTS = 24;
 
   /** Columns of y a work-item of {@link #OP_GEMM_STRIPS} owns. */
   static final int STRIP = 64;
@@ -140,8 +141,10 @@ final class DeviceKernel extends Kernel {
         rmsNorm(gid);
       } else if (op == OP_LAYER_NORM) {
         layerNorm(gid);
-      } else if (op == OP_GREEDY) {
-        greedy(gid);
+      } else if (op == OP_GREEDY_PARTS) {
+        greedyParts(gid);
+      } else if (op == OP_GREEDY_MERGE) {
+        greedyMerge(gid);
       } else if (op == OP_CACHE_WRITE) {
         cacheWrite(gid);
       } else if (op == OP_ATTENTION) {
@@ -438,32 +441,64 @@ final class DeviceKernel extends Kernel {
   }
 
   /**
-   * ints[out + row] = first index of the largest value of the logits row (in0, rows of inner);
-   * mem[in1 + row] = its log-softmax, −log Σ exp(v − max), summed in chunks of 256 so that the
-   * float rounding stays near that of a pairwise sum.
+   * Greedy choice, part 1: work-item gid = row · cols + part scans part {@code part} of the logits
+   * row (in0, rows of inner, split in cols parts) for its largest value (first index on ties) and Σ
+   * exp(v − that value): mem[in1 + 2·gid] = max, mem[in1 + 2·gid + 1] = sum, ints[in2 + gid] =
+   * index. Parts keep a GPU's work-items busy; one work-item per row was a serial scan of the whole
+   * vocabulary.
    */
-  private void greedy(int row) {
+  private void greedyParts(int gid) {
+    int row = gid / cols;
+    int part = gid - row * cols;
+    int chunk = (inner + cols - 1) / cols;
+    int from = min(inner, part * chunk);
+    int to = min(inner, from + chunk);
     int base = in0 + row * inner;
-    int best = 0;
-    float max = mem[base];
-    for (int i = 1; i < inner; i++) {
+    int best = inner;
+    float max = -1f / 0f; // −infinity: an empty or fully masked part adds nothing
+    for (int i = from; i < to; i++) {
       float v = mem[base + i];
-      if (v > max) {
+      if (v > max || best == inner) {
         max = v;
         best = i;
       }
     }
     float sum = 0f;
-    for (int c = 0; c < inner; c += 256) {
-      int end = min(inner, c + 256);
-      float part = 0f;
-      for (int i = c; i < end; i++) {
-        part += exp(mem[base + i] - max);
+    if (max > -1f / 0f) {
+      for (int i = from; i < to; i++) {
+        sum += exp(mem[base + i] - max);
       }
-      sum += part;
+    }
+    mem[in1 + 2 * gid] = max;
+    mem[in1 + 2 * gid + 1] = sum;
+    ints[in2 + gid] = best;
+  }
+
+  /**
+   * Greedy choice, part 2, per row: merges the row's cols parts of {@link #greedyParts} (an earlier
+   * part wins a tie, so the first index of the maximum wins): ints[out + row] = its index, mem[mode
+   * + row] = its log-softmax, −log Σ_p sum_p · exp(max_p − max).
+   */
+  private void greedyMerge(int row) {
+    int first = row * cols;
+    float max = mem[in1 + 2 * first];
+    int best = ints[in2 + first];
+    for (int p = 1; p < cols; p++) {
+      float v = mem[in1 + 2 * (first + p)];
+      if (v > max) {
+        max = v;
+        best = ints[in2 + first + p];
+      }
+    }
+    float sum = 0f;
+    for (int p = 0; p < cols; p++) {
+      float partMax = mem[in1 + 2 * (first + p)];
+      if (partMax > -1f / 0f) {
+        sum += mem[in1 + 2 * (first + p) + 1] * exp(partMax - max);
+      }
     }
     ints[out + row] = best;
-    mem[in1 + row] = -log(sum);
+    mem[mode + row] = -log(sum);
   }
 
   /**

@@ -38,6 +38,9 @@ final class OpenClBackend implements AttentionBackend {
   /** Rows below which the 1×4 GEMM tile beats the 4×4 one (which would compute absent rows). */
   private static final int GEMM_4X4_MIN_ROWS = 4;
 
+  /** Parts a logits row is split into for the greedy choice (see DeviceKernel.greedyParts). */
+  private static final int GREEDY_PARTS = 64;
+
   private final DeviceOps ops;
   private final DeviceKernel k;
   private final Gemm gemm;
@@ -48,6 +51,8 @@ final class OpenClBackend implements AttentionBackend {
   private final AttentionPlans plans;
   private final OpenClAttention attention;
   private OpenClKvCache cache;
+  private ClTensor greedyIndex; // I32 (rows * parts): scratch of greedy
+  private ClTensor greedyMaxSum; // (rows * parts, 2): scratch of greedy
 
   /** The GEMM kernel {@link #linear} launches. */
   enum Gemm {
@@ -442,11 +447,35 @@ final class OpenClBackend implements AttentionBackend {
     if (vocab < 1) {
       throw new IllegalArgumentException("opencl: greedy vocab=" + vocab + ": must be >= 1");
     }
-    k.in0 = floats(logits, "logits", (long) n * vocab, shape(n, vocab)).offset();
-    k.out = ClTensor.of(ids, DataType.I32, "ids").need(n, "ids", "(" + n + ")").offset();
-    k.in1 = output(logprobs, "logprobs", n, "(" + n + ")").offset();
+    int logitsAt = floats(logits, "logits", (long) n * vocab, shape(n, vocab)).offset();
+    int idsAt = ClTensor.of(ids, DataType.I32, "ids").need(n, "ids", "(" + n + ")").offset();
+    int logprobsAt = output(logprobs, "logprobs", n, "(" + n + ")").offset();
+    if (n == 0) {
+      return;
+    }
+    int parts = Math.min(GREEDY_PARTS, vocab);
+    ensureGreedyScratch(n * parts);
+    k.in0 = logitsAt;
+    k.in1 = greedyMaxSum.offset();
+    k.in2 = greedyIndex.offset();
     k.inner = vocab;
-    ops.launchSpread(DeviceKernel.OP_GREEDY, n);
+    k.cols = parts;
+    ops.launchSpread(DeviceKernel.OP_GREEDY_PARTS, n * parts);
+    k.out = idsAt;
+    k.mode = logprobsAt;
+    ops.launch(DeviceKernel.OP_GREEDY_MERGE, n);
+  }
+
+  /** Room for {@code parts} partial results of the greedy choice (grown, never shrunk). */
+  private void ensureGreedyScratch(int parts) {
+    if (greedyIndex == null || greedyIndex.length() < parts) {
+      if (greedyIndex != null) {
+        free(greedyIndex);
+        free(greedyMaxSum);
+      }
+      greedyIndex = reserve(DataType.I32, parts);
+      greedyMaxSum = reserve(DataType.F32, 2L * parts);
+    }
   }
 
   @Override
