@@ -34,6 +34,51 @@ extern "C" __global__ void layer_norm_f32(const float* x, int dim, const float* 
   }
 }
 
+// The residual add and the T5 LayerNorm after it (vLLM's fused_add_rms_norm): residual += delta,
+// then out = residual / sqrt(mean(residual^2) + eps) * weight. out may be residual: each thread
+// reads and writes only its own columns.
+extern "C" __global__ void add_rms_norm_f32(float* residual, const float* delta, int dim,
+                                            const float* weight, float eps, float* out) {
+  __shared__ float scratch[WARP];
+  float* row = residual + (long long)blockIdx.x * dim;
+  const float* add = delta + (long long)blockIdx.x * dim;
+  float* dst = out + (long long)blockIdx.x * dim;
+  float sq = 0.0f;
+  for (int c = threadIdx.x; c < dim; c += blockDim.x) {
+    float v = row[c] + add[c];
+    row[c] = v;
+    sq += v * v;
+  }
+  float inv = rsqrtf(block_sum(sq, scratch) / dim + eps);
+  for (int c = threadIdx.x; c < dim; c += blockDim.x) dst[c] = row[c] * inv * weight[c];
+}
+
+// The residual add and the LayerNorm after it: residual += delta, then layer_norm_f32 of it.
+extern "C" __global__ void add_layer_norm_f32(float* residual, const float* delta, int dim,
+                                              const float* weight, const float* bias, float eps,
+                                              float* out) {
+  __shared__ float scratch[WARP];
+  float* row = residual + (long long)blockIdx.x * dim;
+  const float* add = delta + (long long)blockIdx.x * dim;
+  float* dst = out + (long long)blockIdx.x * dim;
+  float s = 0.0f;
+  for (int c = threadIdx.x; c < dim; c += blockDim.x) {
+    float v = row[c] + add[c];
+    row[c] = v;
+    s += v;
+  }
+  float mean = block_sum(s, scratch) / dim;
+  float sq = 0.0f;
+  for (int c = threadIdx.x; c < dim; c += blockDim.x) {
+    float d = row[c] - mean;
+    sq += d * d;
+  }
+  float inv = rsqrtf(block_sum(sq, scratch) / dim + eps);
+  for (int c = threadIdx.x; c < dim; c += blockDim.x) {
+    dst[c] = (row[c] - mean) * inv * weight[c] + bias[c];
+  }
+}
+
 // Greedy decoding without copying logits to the host: ids[row] = index of the largest value of
 // logits row, ties to the lowest index as a sequential scan would choose, and logprobs[row] = its
 // log-softmax, -log(sum(exp(v - max))).

@@ -116,6 +116,37 @@ public interface AttentionBackend extends AutoCloseable {
       DeviceTensor out);
 
   /**
+   * The residual connection and the norm after it in one pass over (n, dim) (vLLM's
+   * fused_add_rms_norm): residual += delta, then out = {@link #rmsNorm} of the new residual. out
+   * may be residual; delta may be neither. This default makes the two calls.
+   */
+  default void addRmsNorm(
+      DeviceTensor residual,
+      DeviceTensor delta,
+      int n,
+      int dim,
+      DeviceTensor weight,
+      float eps,
+      DeviceTensor out) {
+    add(residual, delta, (long) n * dim, residual);
+    rmsNorm(residual, n, dim, weight, eps, out);
+  }
+
+  /** As {@link #addRmsNorm}, with {@link #layerNorm}. */
+  default void addLayerNorm(
+      DeviceTensor residual,
+      DeviceTensor delta,
+      int n,
+      int dim,
+      DeviceTensor weight,
+      DeviceTensor bias,
+      float eps,
+      DeviceTensor out) {
+    add(residual, delta, (long) n * dim, residual);
+    layerNorm(residual, n, dim, weight, bias, eps, out);
+  }
+
+  /**
    * Attention of the given type (see {@link AttentionType}) over the step's batch. q and out are
    * (numQueries, numHeads * headDim); k and v are (numKeys, numHeads * headDim), or null for
    * ENCODER_DECODER at decode, when the keys come from the cross cache. out must not alias q, k, v.

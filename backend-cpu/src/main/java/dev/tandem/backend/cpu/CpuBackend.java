@@ -304,14 +304,7 @@ final class CpuBackend implements AttentionBackend {
   @Override
   public void rmsNorm(
       DeviceTensor x, int n, int dim, DeviceTensor weight, float eps, DeviceTensor out) {
-    positive(n, "n");
-    positive(dim, "dim");
-    String shape = "(" + n + ", " + dim + ")";
-    float[] xa = operand(x, "x", count((long) n * dim));
-    float[] wa = operand(weight, "weight", dim);
-    float[] oa = CpuTensor.floats(out, "out");
-    need(oa, (long) n * dim, "out", shape);
-    rowOps.rmsNorm(xa, n, dim, wa, eps, oa);
+    norm(x, null, n, dim, weight, null, eps, out);
   }
 
   @Override
@@ -323,13 +316,67 @@ final class CpuBackend implements AttentionBackend {
       DeviceTensor bias,
       float eps,
       DeviceTensor out) {
+    norm(x, null, n, dim, weight, requireNonNull(bias, "bias is null"), eps, out);
+  }
+
+  @Override
+  public void addRmsNorm(
+      DeviceTensor residual,
+      DeviceTensor delta,
+      int n,
+      int dim,
+      DeviceTensor weight,
+      float eps,
+      DeviceTensor out) {
+    norm(residual, requireNonNull(delta, "delta is null"), n, dim, weight, null, eps, out);
+  }
+
+  @Override
+  public void addLayerNorm(
+      DeviceTensor residual,
+      DeviceTensor delta,
+      int n,
+      int dim,
+      DeviceTensor weight,
+      DeviceTensor bias,
+      float eps,
+      DeviceTensor out) {
+    norm(
+        residual,
+        requireNonNull(delta, "delta is null"),
+        n,
+        dim,
+        weight,
+        requireNonNull(bias, "bias is null"),
+        eps,
+        out);
+  }
+
+  /** RMS norm (bias null) or layer norm of x(n, dim), after x += delta when delta is given. */
+  private void norm(
+      DeviceTensor x,
+      DeviceTensor delta,
+      int n,
+      int dim,
+      DeviceTensor weight,
+      DeviceTensor bias,
+      float eps,
+      DeviceTensor out) {
     positive(n, "n");
     positive(dim, "dim");
-    float[] xa = operand(x, "x", count((long) n * dim));
+    int count = count((long) n * dim);
+    float[] xa = operand(x, "x", count);
+    float[] da = delta == null ? null : operand(delta, "delta", count);
     float[] wa = operand(weight, "weight", dim);
-    float[] ba = operand(bias, "bias", dim);
-    float[] oa = operand(out, "out", count((long) n * dim));
-    rowOps.layerNorm(xa, n, dim, wa, ba, eps, oa);
+    float[] oa = operand(out, "out", count);
+    if (da != null && (da == xa || da == oa)) {
+      throw new IllegalArgumentException("cpu: delta must not alias the residual or out");
+    }
+    if (bias == null) {
+      rowOps.rmsNorm(xa, da, n, dim, wa, eps, oa);
+    } else {
+      rowOps.layerNorm(xa, da, n, dim, wa, operand(bias, "bias", dim), eps, oa);
+    }
   }
 
   @Override

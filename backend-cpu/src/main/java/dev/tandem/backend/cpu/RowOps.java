@@ -66,28 +66,45 @@ final class RowOps {
     }
   }
 
-  /** T5 LayerNorm: out = x / sqrt(mean(x²) + eps) * weight. */
-  void rmsNorm(float[] x, int n, int dim, float[] weight, float eps, float[] out) {
+  /**
+   * T5 LayerNorm: out = x / sqrt(mean(x²) + eps) * weight; with delta (else null), x += delta first
+   * in the same pass over the rows (the residual add before the norm).
+   */
+  void rmsNorm(float[] x, float[] delta, int n, int dim, float[] weight, float eps, float[] out) {
     pool.forRange(
         n,
         minRows(dim),
         (worker, start, end) -> {
           for (int r = start; r < end; r++) {
             int base = r * dim;
+            if (delta != null) {
+              addRow(x, delta, base, dim);
+            }
             float inv = (float) (1 / Math.sqrt(sumOfSquares(x, base, dim, 0f) / dim + eps));
             normalizeRow(x, base, dim, 0f, inv, weight, null, out);
           }
         });
   }
 
-  /** out = (x − mean) / sqrt(var + eps) * weight + bias. */
-  void layerNorm(float[] x, int n, int dim, float[] weight, float[] bias, float eps, float[] out) {
+  /** out = (x − mean) / sqrt(var + eps) * weight + bias; with delta, x += delta first. */
+  void layerNorm(
+      float[] x,
+      float[] delta,
+      int n,
+      int dim,
+      float[] weight,
+      float[] bias,
+      float eps,
+      float[] out) {
     pool.forRange(
         n,
         minRows(dim),
         (worker, start, end) -> {
           for (int r = start; r < end; r++) {
             int base = r * dim;
+            if (delta != null) {
+              addRow(x, delta, base, dim);
+            }
             float mean = sum(x, base, dim) / dim;
             // Two passes (mean, then squared deviations) avoid E[x²] − E[x]² cancellation.
             float variance = sumOfSquares(x, base, dim, mean) / dim;
@@ -95,6 +112,19 @@ final class RowOps {
             normalizeRow(x, base, dim, mean, inv, weight, bias, out);
           }
         });
+  }
+
+  /** x[base, base + dim) += delta[base, base + dim). */
+  private static void addRow(float[] x, float[] delta, int base, int dim) {
+    int i = 0;
+    for (int bound = SPECIES.loopBound(dim); i < bound; i += LANES) {
+      FloatVector.fromArray(SPECIES, x, base + i)
+          .add(FloatVector.fromArray(SPECIES, delta, base + i))
+          .intoArray(x, base + i);
+    }
+    for (; i < dim; i++) {
+      x[base + i] += delta[base + i];
+    }
   }
 
   private static float sum(float[] x, int base, int dim) {

@@ -2,6 +2,7 @@ package dev.tandem.backend.cpu;
 
 import static dev.tandem.backend.cpu.ScalarReference.random;
 import static dev.tandem.backend.cpu.ScalarReference.relativeError;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -241,6 +242,39 @@ class CpuKernelsTest {
       assertEquals(-Math.log(sum), gotLogprobs[r], 1e-6, "log-softmax of row " + r);
     }
     assertEquals(7, got[2]);
+  }
+
+  /** The fused residual add + norm equals the two calls it replaces (the SPI's default). */
+  @Test
+  void fusedAddNormsEqualAddThenNorm() {
+    int n = 5;
+    int dim = 70;
+    float[] residual = random(random, n * dim);
+    float[] delta = random(random, n * dim);
+    float[] weight = random(random, dim);
+    float[] bias = random(random, dim);
+    for (boolean layer : new boolean[] {false, true}) {
+      DeviceTensor fused = backend.upload(residual);
+      DeviceTensor fusedOut = backend.allocate(DataType.F32, (long) n * dim);
+      DeviceTensor twoCalls = backend.upload(residual);
+      DeviceTensor twoCallsOut = backend.allocate(DataType.F32, (long) n * dim);
+      DeviceTensor d = backend.upload(delta);
+      DeviceTensor w = backend.upload(weight);
+      DeviceTensor b = backend.upload(bias);
+      backend.add(twoCalls, d, (long) n * dim, twoCalls);
+      if (layer) {
+        backend.addLayerNorm(fused, d, n, dim, w, b, 1e-5f, fusedOut);
+        backend.layerNorm(twoCalls, n, dim, w, b, 1e-5f, twoCallsOut);
+      } else {
+        backend.addRmsNorm(fused, d, n, dim, w, 1e-6f, fusedOut);
+        backend.rmsNorm(twoCalls, n, dim, w, 1e-6f, twoCallsOut);
+      }
+      assertArrayEquals(read(twoCalls, n * dim), read(fused, n * dim), "residual");
+      assertArrayEquals(read(twoCallsOut, n * dim), read(fusedOut, n * dim), "norm");
+      assertThrows(
+          IllegalArgumentException.class,
+          () -> backend.addRmsNorm(fused, fused, n, dim, w, 1e-6f, fusedOut));
+    }
   }
 
   @Test

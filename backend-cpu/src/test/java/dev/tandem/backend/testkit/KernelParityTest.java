@@ -136,6 +136,41 @@ public abstract class KernelParityTest extends BackendParityTest {
     assertClose(layer[0], layer[1], TOLERANCE, "layerNorm");
   }
 
+  /** The residual add fused with the norm: the norm's output and the updated residual. */
+  @ParameterizedTest(name = "n={0} dim={1}")
+  @CsvSource({"1, 512", "7, 768", "33, 70"})
+  void fusedAddNormsMatchCpu(int n, int dim) {
+    Random random = new Random(n + dim);
+    float[] residual = random(random, n * dim, 3);
+    float[] delta = random(random, n * dim, 2);
+    float[] weight = random(random, dim, 1);
+    float[] bias = random(random, dim, 1);
+    float[][] rms =
+        both(
+            b -> {
+              DeviceTensor h = b.upload(residual);
+              DeviceTensor out = b.allocate(DataType.F32, (long) n * dim);
+              b.addRmsNorm(h, b.upload(delta), n, dim, b.upload(weight), 1e-6f, out);
+              return concat(readAll(b, out), readAll(b, h));
+            });
+    assertClose(rms[0], rms[1], TOLERANCE, "addRmsNorm (out, then residual)");
+    float[][] layer =
+        both(
+            b -> {
+              DeviceTensor h = b.upload(residual);
+              b.addLayerNorm(
+                  h, b.upload(delta), n, dim, b.upload(weight), b.upload(bias), 1e-5f, h);
+              return readAll(b, h);
+            });
+    assertClose(layer[0], layer[1], TOLERANCE, "addLayerNorm in place");
+  }
+
+  private static float[] concat(float[] a, float[] b) {
+    float[] out = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+
   @Test
   void embeddingGathersScaledRows() {
     Random random = new Random(3);

@@ -399,6 +399,50 @@ final class CudaBackend implements AttentionBackend {
   }
 
   @Override
+  public void addRmsNorm(
+      DeviceTensor residual,
+      DeviceTensor delta,
+      int n,
+      int dim,
+      DeviceTensor weight,
+      float eps,
+      DeviceTensor out) {
+    CudaTensor rt = f32(residual, (long) n * dim);
+    CudaTensor dt = f32(delta, (long) n * dim);
+    CudaTensor wt = f32(weight, dim);
+    CudaTensor ot = f32(out, (long) n * dim);
+    checkDelta(rt, dt, ot);
+    enter();
+    dense.addRmsNorm(rt, dt, n, dim, wt, eps, ot);
+  }
+
+  @Override
+  public void addLayerNorm(
+      DeviceTensor residual,
+      DeviceTensor delta,
+      int n,
+      int dim,
+      DeviceTensor weight,
+      DeviceTensor bias,
+      float eps,
+      DeviceTensor out) {
+    CudaTensor rt = f32(residual, (long) n * dim);
+    CudaTensor dt = f32(delta, (long) n * dim);
+    CudaTensor wt = f32(weight, dim);
+    CudaTensor bt = f32(bias, dim);
+    CudaTensor ot = f32(out, (long) n * dim);
+    checkDelta(rt, dt, ot);
+    enter();
+    dense.addLayerNorm(rt, dt, n, dim, wt, bt, eps, ot);
+  }
+
+  private static void checkDelta(CudaTensor residual, CudaTensor delta, CudaTensor out) {
+    if (delta == residual || delta == out) {
+      throw new IllegalArgumentException("cuda: delta must not alias the residual or out");
+    }
+  }
+
+  @Override
   public void greedy(
       DeviceTensor logits, int n, int vocab, DeviceTensor ids, DeviceTensor logprobs) {
     CudaTensor lt = f32(logits, (long) n * vocab);

@@ -48,6 +48,8 @@ final class CudaKernels implements AutoCloseable {
   final CUfunction rmsNorm;
   final CUfunction layerNorm;
   final CUfunction greedy;
+  final CUfunction addRmsNorm;
+  final CUfunction addLayerNorm;
   // gemm.cu
   final CUfunction gemv;
   final CUfunction gemm128;
@@ -74,6 +76,8 @@ final class CudaKernels implements AutoCloseable {
     rmsNorm = function(reduce, "rms_norm_f32");
     layerNorm = function(reduce, "layer_norm_f32");
     greedy = function(reduce, "greedy_f32");
+    addRmsNorm = function(reduce, "add_rms_norm_f32");
+    addLayerNorm = function(reduce, "add_layer_norm_f32");
     CUmodule gemm = module("gemm");
     gemv = function(gemm, "gemv_nt");
     gemm128 = function(gemm, "gemm_nt_128x128");

@@ -115,6 +115,43 @@ final class DenseOps {
     }
   }
 
+  /** residual += delta, then out = rmsNorm(residual); out may be residual. */
+  void addRmsNorm(
+      CudaTensor residual,
+      CudaTensor delta,
+      int n,
+      int dim,
+      CudaTensor weight,
+      float eps,
+      CudaTensor out) {
+    if (n > 0) {
+      launchRows(
+          kernels.addRmsNorm,
+          n,
+          Math.min(256, rowThreads(dim)),
+          kernels.args().ptr(residual).ptr(delta).i32(dim).ptr(weight).f32(eps).ptr(out));
+    }
+  }
+
+  /** residual += delta, then out = layerNorm(residual); out may be residual. */
+  void addLayerNorm(
+      CudaTensor residual,
+      CudaTensor delta,
+      int n,
+      int dim,
+      CudaTensor weight,
+      CudaTensor bias,
+      float eps,
+      CudaTensor out) {
+    if (n > 0) {
+      launchRows(
+          kernels.addLayerNorm,
+          n,
+          Math.min(256, rowThreads(dim)),
+          kernels.args().ptr(residual).ptr(delta).i32(dim).ptr(weight).ptr(bias).f32(eps).ptr(out));
+    }
+  }
+
   /** ids[r] = index of the largest of logits(r, 0..vocab), logprobs[r] = its log-softmax. */
   void greedy(CudaTensor logits, int n, int vocab, CudaTensor ids, CudaTensor logprobs) {
     if (n > 0) {

@@ -407,9 +407,13 @@ final class DeviceKernel extends Kernel {
     return r;
   }
 
-  /** T5 LayerNorm of row gid: out = x / sqrt(mean(x²) + eps) * weight; in1 = weight. */
+  /**
+   * T5 LayerNorm of row gid: out = x / sqrt(mean(x²) + eps) * weight; in0 = x, in1 = weight. With
+   * mode ≥ 0, x += mem[mode..] first (the residual add before the norm).
+   */
   private void rmsNorm(int row) {
     int base = row * inner;
+    addDelta(base);
     float squares = 0f;
     for (int i = 0; i < inner; i++) {
       float v = mem[in0 + base + i];
@@ -421,9 +425,13 @@ final class DeviceKernel extends Kernel {
     }
   }
 
-  /** out = (x − mean) / sqrt(var + eps) * weight + bias; two passes avoid cancellation. */
+  /**
+   * out = (x − mean) / sqrt(var + eps) * weight + bias; two passes avoid cancellation. With mode ≥
+   * 0, x += mem[mode..] first, as {@link #rmsNorm}.
+   */
   private void layerNorm(int row) {
     int base = row * inner;
+    addDelta(base);
     float sum = 0f;
     for (int i = 0; i < inner; i++) {
       sum += mem[in0 + base + i];
@@ -437,6 +445,15 @@ final class DeviceKernel extends Kernel {
     float inv = 1f / sqrt(squares / inner + factor);
     for (int i = 0; i < inner; i++) {
       mem[out + base + i] = (mem[in0 + base + i] - mean) * inv * mem[in1 + i] + mem[in2 + i];
+    }
+  }
+
+  /** mem[in0 + base + i] += mem[mode + base + i] for the row at base, unless mode is −1. */
+  private void addDelta(int base) {
+    if (mode >= 0) {
+      for (int i = 0; i < inner; i++) {
+        mem[in0 + base + i] += mem[mode + base + i];
+      }
     }
   }
 

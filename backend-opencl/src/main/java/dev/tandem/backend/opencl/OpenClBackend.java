@@ -410,14 +410,7 @@ final class OpenClBackend implements AttentionBackend {
   @Override
   public void rmsNorm(
       DeviceTensor x, int n, int dim, DeviceTensor weight, float eps, DeviceTensor out) {
-    nonNegative(n, "n");
-    nonNegative(dim, "dim");
-    k.in0 = floats(x, "x", (long) n * dim, shape(n, dim)).offset();
-    k.in1 = floats(weight, "weight", dim, "(" + dim + ")").offset();
-    k.out = output(out, "out", (long) n * dim, shape(n, dim)).offset();
-    k.inner = dim;
-    k.factor = eps;
-    ops.launch(DeviceKernel.OP_RMS_NORM, dim == 0 ? 0 : n);
+    norm(x, null, n, dim, weight, null, eps, out);
   }
 
   @Override
@@ -429,15 +422,73 @@ final class OpenClBackend implements AttentionBackend {
       DeviceTensor bias,
       float eps,
       DeviceTensor out) {
+    norm(x, null, n, dim, weight, requireNonNull(bias, "bias is null"), eps, out);
+  }
+
+  @Override
+  public void addRmsNorm(
+      DeviceTensor residual,
+      DeviceTensor delta,
+      int n,
+      int dim,
+      DeviceTensor weight,
+      float eps,
+      DeviceTensor out) {
+    norm(residual, requireNonNull(delta, "delta is null"), n, dim, weight, null, eps, out);
+  }
+
+  @Override
+  public void addLayerNorm(
+      DeviceTensor residual,
+      DeviceTensor delta,
+      int n,
+      int dim,
+      DeviceTensor weight,
+      DeviceTensor bias,
+      float eps,
+      DeviceTensor out) {
+    norm(
+        residual,
+        requireNonNull(delta, "delta is null"),
+        n,
+        dim,
+        weight,
+        requireNonNull(bias, "bias is null"),
+        eps,
+        out);
+  }
+
+  /** RMS norm (bias null) or layer norm of x(n, dim), after x += delta when delta is given. */
+  private void norm(
+      DeviceTensor x,
+      DeviceTensor delta,
+      int n,
+      int dim,
+      DeviceTensor weight,
+      DeviceTensor bias,
+      float eps,
+      DeviceTensor out) {
     nonNegative(n, "n");
     nonNegative(dim, "dim");
-    k.in0 = floats(x, "x", (long) n * dim, shape(n, dim)).offset();
+    long count = (long) n * dim;
+    ClTensor xt =
+        delta == null ? floats(x, "x", count, shape(n, dim)) : output(x, "x", count, shape(n, dim));
+    ClTensor dt = delta == null ? null : floats(delta, "delta", count, shape(n, dim));
+    ClTensor ot = output(out, "out", count, shape(n, dim));
+    if (dt != null && (dt == xt || dt == ot)) {
+      throw new IllegalArgumentException("opencl: delta must not alias the residual or out");
+    }
+    k.in0 = xt.offset();
+    k.mode = dt == null ? -1 : dt.offset();
     k.in1 = floats(weight, "weight", dim, "(" + dim + ")").offset();
-    k.in2 = floats(bias, "bias", dim, "(" + dim + ")").offset();
-    k.out = output(out, "out", (long) n * dim, shape(n, dim)).offset();
+    if (bias != null) {
+      k.in2 = floats(bias, "bias", dim, "(" + dim + ")").offset();
+    }
+    k.out = ot.offset();
     k.inner = dim;
     k.factor = eps;
-    ops.launch(DeviceKernel.OP_LAYER_NORM, dim == 0 ? 0 : n);
+    ops.launch(
+        bias == null ? DeviceKernel.OP_RMS_NORM : DeviceKernel.OP_LAYER_NORM, dim == 0 ? 0 : n);
   }
 
   @Override

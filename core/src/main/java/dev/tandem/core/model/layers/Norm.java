@@ -10,6 +10,10 @@ public sealed interface Norm {
 
   void apply(AttentionBackend backend, DeviceTensor x, int n, DeviceTensor out);
 
+  /** residual += delta, then out = the norm of residual, in one backend call. */
+  void addThenApply(
+      AttentionBackend backend, DeviceTensor residual, DeviceTensor delta, int n, DeviceTensor out);
+
   /** T5's LayerNorm: no mean subtraction, no bias. */
   record Rms(DeviceTensor weight, int dim, float eps) implements Norm {
     public Rms {
@@ -19,6 +23,16 @@ public sealed interface Norm {
     @Override
     public void apply(AttentionBackend backend, DeviceTensor x, int n, DeviceTensor out) {
       backend.rmsNorm(x, n, dim, weight, eps, out);
+    }
+
+    @Override
+    public void addThenApply(
+        AttentionBackend backend,
+        DeviceTensor residual,
+        DeviceTensor delta,
+        int n,
+        DeviceTensor out) {
+      backend.addRmsNorm(residual, delta, n, dim, weight, eps, out);
     }
   }
 
@@ -32,6 +46,16 @@ public sealed interface Norm {
     @Override
     public void apply(AttentionBackend backend, DeviceTensor x, int n, DeviceTensor out) {
       backend.layerNorm(x, n, dim, weight, bias, eps, out);
+    }
+
+    @Override
+    public void addThenApply(
+        AttentionBackend backend,
+        DeviceTensor residual,
+        DeviceTensor delta,
+        int n,
+        DeviceTensor out) {
+      backend.addLayerNorm(residual, delta, n, dim, weight, bias, eps, out);
     }
   }
 }
