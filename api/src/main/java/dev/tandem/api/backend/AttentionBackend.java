@@ -1,5 +1,7 @@
 package dev.tandem.api.backend;
 
+import static java.util.Objects.requireNonNull;
+
 import dev.tandem.api.block.BlockMapping;
 import java.util.List;
 
@@ -102,12 +104,15 @@ public interface AttentionBackend extends AutoCloseable {
   /** out = act(x), element-wise over {@code count} values. */
   void activation(Activation kind, DeviceTensor x, long count, DeviceTensor out);
 
-  /** T5 LayerNorm: out = x / sqrt(mean(x²) + eps) * weight, per row of (n, dim). */
-  void rmsNorm(DeviceTensor x, int n, int dim, DeviceTensor weight, float eps, DeviceTensor out);
-
-  /** out = (x − mean) / sqrt(var + eps) * weight + bias, per row of (n, dim). */
-  void layerNorm(
+  /**
+   * Normalizes each row of x(n, dim) into out. With delta (else null), x += delta first, in the
+   * same pass: the residual connection before the norm (vLLM's fused_add_rms_norm). bias is LAYER's
+   * and null for RMS. out may be x; delta may be neither.
+   */
+  void normalize(
+      Normalization kind,
       DeviceTensor x,
+      DeviceTensor delta,
       int n,
       int dim,
       DeviceTensor weight,
@@ -115,11 +120,25 @@ public interface AttentionBackend extends AutoCloseable {
       float eps,
       DeviceTensor out);
 
-  /**
-   * The residual connection and the norm after it in one pass over (n, dim) (vLLM's
-   * fused_add_rms_norm): residual += delta, then out = {@link #rmsNorm} of the new residual. out
-   * may be residual; delta may be neither. This default makes the two calls.
-   */
+  /** T5 LayerNorm: out = x / sqrt(mean(x²) + eps) * weight, per row of (n, dim). */
+  default void rmsNorm(
+      DeviceTensor x, int n, int dim, DeviceTensor weight, float eps, DeviceTensor out) {
+    normalize(Normalization.RMS, x, null, n, dim, weight, null, eps, out);
+  }
+
+  /** out = (x − mean) / sqrt(var + eps) * weight + bias, per row of (n, dim). */
+  default void layerNorm(
+      DeviceTensor x,
+      int n,
+      int dim,
+      DeviceTensor weight,
+      DeviceTensor bias,
+      float eps,
+      DeviceTensor out) {
+    normalize(Normalization.LAYER, x, null, n, dim, weight, requireNonNull(bias, "bias"), eps, out);
+  }
+
+  /** residual += delta, then out = {@link #rmsNorm} of it, in one pass; out may be residual. */
   default void addRmsNorm(
       DeviceTensor residual,
       DeviceTensor delta,
@@ -128,11 +147,19 @@ public interface AttentionBackend extends AutoCloseable {
       DeviceTensor weight,
       float eps,
       DeviceTensor out) {
-    add(residual, delta, (long) n * dim, residual);
-    rmsNorm(residual, n, dim, weight, eps, out);
+    normalize(
+        Normalization.RMS,
+        residual,
+        requireNonNull(delta, "delta"),
+        n,
+        dim,
+        weight,
+        null,
+        eps,
+        out);
   }
 
-  /** As {@link #addRmsNorm}, with {@link #layerNorm}. */
+  /** residual += delta, then out = {@link #layerNorm} of it, in one pass; out may be residual. */
   default void addLayerNorm(
       DeviceTensor residual,
       DeviceTensor delta,
@@ -142,8 +169,16 @@ public interface AttentionBackend extends AutoCloseable {
       DeviceTensor bias,
       float eps,
       DeviceTensor out) {
-    add(residual, delta, (long) n * dim, residual);
-    layerNorm(residual, n, dim, weight, bias, eps, out);
+    normalize(
+        Normalization.LAYER,
+        residual,
+        requireNonNull(delta, "delta"),
+        n,
+        dim,
+        weight,
+        requireNonNull(bias, "bias"),
+        eps,
+        out);
   }
 
   /**

@@ -10,6 +10,7 @@ import dev.tandem.api.backend.AttentionType;
 import dev.tandem.api.backend.DataType;
 import dev.tandem.api.backend.DeviceTensor;
 import dev.tandem.api.backend.KvCacheSpec;
+import dev.tandem.api.backend.Normalization;
 import dev.tandem.api.block.BlockMapping;
 import java.util.HashSet;
 import java.util.List;
@@ -302,58 +303,8 @@ final class CpuBackend implements AttentionBackend {
   }
 
   @Override
-  public void rmsNorm(
-      DeviceTensor x, int n, int dim, DeviceTensor weight, float eps, DeviceTensor out) {
-    norm(x, null, n, dim, weight, null, eps, out);
-  }
-
-  @Override
-  public void layerNorm(
-      DeviceTensor x,
-      int n,
-      int dim,
-      DeviceTensor weight,
-      DeviceTensor bias,
-      float eps,
-      DeviceTensor out) {
-    norm(x, null, n, dim, weight, requireNonNull(bias, "bias is null"), eps, out);
-  }
-
-  @Override
-  public void addRmsNorm(
-      DeviceTensor residual,
-      DeviceTensor delta,
-      int n,
-      int dim,
-      DeviceTensor weight,
-      float eps,
-      DeviceTensor out) {
-    norm(residual, requireNonNull(delta, "delta is null"), n, dim, weight, null, eps, out);
-  }
-
-  @Override
-  public void addLayerNorm(
-      DeviceTensor residual,
-      DeviceTensor delta,
-      int n,
-      int dim,
-      DeviceTensor weight,
-      DeviceTensor bias,
-      float eps,
-      DeviceTensor out) {
-    norm(
-        residual,
-        requireNonNull(delta, "delta is null"),
-        n,
-        dim,
-        weight,
-        requireNonNull(bias, "bias is null"),
-        eps,
-        out);
-  }
-
-  /** RMS norm (bias null) or layer norm of x(n, dim), after x += delta when delta is given. */
-  private void norm(
+  public void normalize(
+      Normalization kind,
       DeviceTensor x,
       DeviceTensor delta,
       int n,
@@ -372,7 +323,7 @@ final class CpuBackend implements AttentionBackend {
     if (da != null && (da == xa || da == oa)) {
       throw new IllegalArgumentException("cpu: delta must not alias the residual or out");
     }
-    if (bias == null) {
+    if (requireNonNull(kind, "kind is null") == Normalization.RMS) {
       rowOps.rmsNorm(xa, da, n, dim, wa, eps, oa);
     } else {
       rowOps.layerNorm(xa, da, n, dim, wa, operand(bias, "bias", dim), eps, oa);

@@ -10,6 +10,7 @@ import dev.tandem.api.backend.AttentionType;
 import dev.tandem.api.backend.DataType;
 import dev.tandem.api.backend.DeviceTensor;
 import dev.tandem.api.backend.KvCacheSpec;
+import dev.tandem.api.backend.Normalization;
 import dev.tandem.api.backend.PositionBias;
 import dev.tandem.api.block.BlockMapping;
 import java.util.Collections;
@@ -372,74 +373,27 @@ final class CudaBackend implements AttentionBackend {
   }
 
   @Override
-  public void rmsNorm(
-      DeviceTensor x, int n, int dim, DeviceTensor weight, float eps, DeviceTensor out) {
-    CudaTensor xt = f32(x, (long) n * dim);
-    CudaTensor wt = f32(weight, dim);
-    CudaTensor ot = f32(out, (long) n * dim);
-    enter();
-    dense.rmsNorm(xt, n, dim, wt, eps, ot);
-  }
-
-  @Override
-  public void layerNorm(
+  public void normalize(
+      Normalization kind,
       DeviceTensor x,
+      DeviceTensor delta,
       int n,
       int dim,
       DeviceTensor weight,
       DeviceTensor bias,
       float eps,
       DeviceTensor out) {
+    boolean layer = requireNonNull(kind, "kind is null") == Normalization.LAYER;
     CudaTensor xt = f32(x, (long) n * dim);
+    CudaTensor dt = delta == null ? null : f32(delta, (long) n * dim);
     CudaTensor wt = f32(weight, dim);
-    CudaTensor bt = f32(bias, dim);
+    CudaTensor bt = layer ? f32(bias, dim) : null;
     CudaTensor ot = f32(out, (long) n * dim);
-    enter();
-    dense.layerNorm(xt, n, dim, wt, bt, eps, ot);
-  }
-
-  @Override
-  public void addRmsNorm(
-      DeviceTensor residual,
-      DeviceTensor delta,
-      int n,
-      int dim,
-      DeviceTensor weight,
-      float eps,
-      DeviceTensor out) {
-    CudaTensor rt = f32(residual, (long) n * dim);
-    CudaTensor dt = f32(delta, (long) n * dim);
-    CudaTensor wt = f32(weight, dim);
-    CudaTensor ot = f32(out, (long) n * dim);
-    checkDelta(rt, dt, ot);
-    enter();
-    dense.addRmsNorm(rt, dt, n, dim, wt, eps, ot);
-  }
-
-  @Override
-  public void addLayerNorm(
-      DeviceTensor residual,
-      DeviceTensor delta,
-      int n,
-      int dim,
-      DeviceTensor weight,
-      DeviceTensor bias,
-      float eps,
-      DeviceTensor out) {
-    CudaTensor rt = f32(residual, (long) n * dim);
-    CudaTensor dt = f32(delta, (long) n * dim);
-    CudaTensor wt = f32(weight, dim);
-    CudaTensor bt = f32(bias, dim);
-    CudaTensor ot = f32(out, (long) n * dim);
-    checkDelta(rt, dt, ot);
-    enter();
-    dense.addLayerNorm(rt, dt, n, dim, wt, bt, eps, ot);
-  }
-
-  private static void checkDelta(CudaTensor residual, CudaTensor delta, CudaTensor out) {
-    if (delta == residual || delta == out) {
+    if (dt != null && (dt == xt || dt == ot)) {
       throw new IllegalArgumentException("cuda: delta must not alias the residual or out");
     }
+    enter();
+    dense.normalize(xt, dt, n, dim, wt, bt, eps, ot);
   }
 
   @Override

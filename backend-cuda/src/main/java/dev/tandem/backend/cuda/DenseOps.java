@@ -94,48 +94,13 @@ final class DenseOps {
     }
   }
 
-  void rmsNorm(CudaTensor x, int n, int dim, CudaTensor weight, float eps, CudaTensor out) {
-    if (n > 0) {
-      launchRows(
-          kernels.rmsNorm,
-          n,
-          Math.min(256, rowThreads(dim)),
-          kernels.args().ptr(x).i32(dim).ptr(weight).f32(eps).ptr(out));
-    }
-  }
-
-  void layerNorm(
-      CudaTensor x, int n, int dim, CudaTensor weight, CudaTensor bias, float eps, CudaTensor out) {
-    if (n > 0) {
-      launchRows(
-          kernels.layerNorm,
-          n,
-          Math.min(256, rowThreads(dim)),
-          kernels.args().ptr(x).i32(dim).ptr(weight).ptr(bias).f32(eps).ptr(out));
-    }
-  }
-
-  /** residual += delta, then out = rmsNorm(residual); out may be residual. */
-  void addRmsNorm(
-      CudaTensor residual,
-      CudaTensor delta,
-      int n,
-      int dim,
-      CudaTensor weight,
-      float eps,
-      CudaTensor out) {
-    if (n > 0) {
-      launchRows(
-          kernels.addRmsNorm,
-          n,
-          Math.min(256, rowThreads(dim)),
-          kernels.args().ptr(residual).ptr(delta).i32(dim).ptr(weight).f32(eps).ptr(out));
-    }
-  }
-
-  /** residual += delta, then out = layerNorm(residual); out may be residual. */
-  void addLayerNorm(
-      CudaTensor residual,
+  /**
+   * Normalizes the rows of x(n, dim) into out (RMS when bias is null, else layer norm), after x +=
+   * delta when delta is not null; one block per row, and the fused kernels read and write only a
+   * thread's own columns, so out may be x.
+   */
+  void normalize(
+      CudaTensor x,
       CudaTensor delta,
       int n,
       int dim,
@@ -143,13 +108,23 @@ final class DenseOps {
       CudaTensor bias,
       float eps,
       CudaTensor out) {
-    if (n > 0) {
-      launchRows(
-          kernels.addLayerNorm,
-          n,
-          Math.min(256, rowThreads(dim)),
-          kernels.args().ptr(residual).ptr(delta).i32(dim).ptr(weight).ptr(bias).f32(eps).ptr(out));
+    if (n == 0) {
+      return;
     }
+    KernelArgs args = kernels.args().ptr(x);
+    if (delta != null) {
+      args.ptr(delta);
+    }
+    args.i32(dim).ptr(weight);
+    if (bias != null) {
+      args.ptr(bias);
+    }
+    args.f32(eps).ptr(out);
+    CUfunction function =
+        bias == null
+            ? (delta == null ? kernels.rmsNorm : kernels.addRmsNorm)
+            : (delta == null ? kernels.layerNorm : kernels.addLayerNorm);
+    launchRows(function, n, Math.min(256, rowThreads(dim)), args);
   }
 
   /** ids[r] = index of the largest of logits(r, 0..vocab), logprobs[r] = its log-softmax. */

@@ -10,6 +10,7 @@ import dev.tandem.api.backend.AttentionType;
 import dev.tandem.api.backend.DataType;
 import dev.tandem.api.backend.DeviceTensor;
 import dev.tandem.api.backend.KvCacheSpec;
+import dev.tandem.api.backend.Normalization;
 import dev.tandem.api.block.BlockMapping;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
@@ -408,58 +409,8 @@ final class OpenClBackend implements AttentionBackend {
   }
 
   @Override
-  public void rmsNorm(
-      DeviceTensor x, int n, int dim, DeviceTensor weight, float eps, DeviceTensor out) {
-    norm(x, null, n, dim, weight, null, eps, out);
-  }
-
-  @Override
-  public void layerNorm(
-      DeviceTensor x,
-      int n,
-      int dim,
-      DeviceTensor weight,
-      DeviceTensor bias,
-      float eps,
-      DeviceTensor out) {
-    norm(x, null, n, dim, weight, requireNonNull(bias, "bias is null"), eps, out);
-  }
-
-  @Override
-  public void addRmsNorm(
-      DeviceTensor residual,
-      DeviceTensor delta,
-      int n,
-      int dim,
-      DeviceTensor weight,
-      float eps,
-      DeviceTensor out) {
-    norm(residual, requireNonNull(delta, "delta is null"), n, dim, weight, null, eps, out);
-  }
-
-  @Override
-  public void addLayerNorm(
-      DeviceTensor residual,
-      DeviceTensor delta,
-      int n,
-      int dim,
-      DeviceTensor weight,
-      DeviceTensor bias,
-      float eps,
-      DeviceTensor out) {
-    norm(
-        residual,
-        requireNonNull(delta, "delta is null"),
-        n,
-        dim,
-        weight,
-        requireNonNull(bias, "bias is null"),
-        eps,
-        out);
-  }
-
-  /** RMS norm (bias null) or layer norm of x(n, dim), after x += delta when delta is given. */
-  private void norm(
+  public void normalize(
+      Normalization kind,
       DeviceTensor x,
       DeviceTensor delta,
       int n,
@@ -481,14 +432,14 @@ final class OpenClBackend implements AttentionBackend {
     k.in0 = xt.offset();
     k.mode = dt == null ? -1 : dt.offset();
     k.in1 = floats(weight, "weight", dim, "(" + dim + ")").offset();
-    if (bias != null) {
+    boolean layer = requireNonNull(kind, "kind is null") == Normalization.LAYER;
+    if (layer) {
       k.in2 = floats(bias, "bias", dim, "(" + dim + ")").offset();
     }
     k.out = ot.offset();
     k.inner = dim;
     k.factor = eps;
-    ops.launch(
-        bias == null ? DeviceKernel.OP_RMS_NORM : DeviceKernel.OP_LAYER_NORM, dim == 0 ? 0 : n);
+    ops.launch(layer ? DeviceKernel.OP_LAYER_NORM : DeviceKernel.OP_RMS_NORM, dim == 0 ? 0 : n);
   }
 
   @Override
