@@ -155,7 +155,14 @@ final class CpuBackend implements AttentionBackend {
   public void allocateKvCache(KvCacheSpec spec) {
     requireNonNull(spec, "spec is null");
     cache = null; // let the old pools be collected before sizing the new ones
-    cache = KvCache.allocate(spec, freeMemoryBytes());
+    long free = freeMemoryBytes();
+    if (KvCache.bytes(spec) > free) {
+      // The estimate counts unreachable objects (a closed engine's cache, say) as used: collect
+      // them once before refusing.
+      System.gc();
+      free = freeMemoryBytes();
+    }
+    cache = KvCache.allocate(spec, free);
   }
 
   private KvCache cache() {

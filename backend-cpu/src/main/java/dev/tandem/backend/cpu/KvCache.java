@@ -38,12 +38,17 @@ final class KvCache {
     }
   }
 
+  /** Heap bytes of the device and swap pools of a spec. */
+  static long bytes(KvCacheSpec spec) {
+    return (long) (spec.numBlocks() + spec.numSwapBlocks()) * spec.bytesPerBlock();
+  }
+
   /** Checks that the spec fits in Java arrays and in {@code freeBytes}, then allocates it. */
   static KvCache allocate(KvCacheSpec spec, long freeBytes) {
     requireNonNull(spec, "spec is null");
     checkFitsInArray(spec, spec.numBlocks(), "device");
     checkFitsInArray(spec, spec.numSwapBlocks(), "swap");
-    long needed = (long) (spec.numBlocks() + spec.numSwapBlocks()) * spec.bytesPerBlock();
+    long needed = bytes(spec);
     if (needed > freeBytes) {
       throw new IllegalArgumentException(
           "cpu: KV cache "

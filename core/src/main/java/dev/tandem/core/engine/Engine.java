@@ -155,7 +155,8 @@ public final class Engine implements AutoCloseable {
                 params.earlyStopping(),
                 decoderIds.length,
                 decoderIds.length + maxTokens,
-                params.ignoreEos() ? new int[0] : sampler.rules().eosTokenIds())
+                params.ignoreEos() ? new int[0] : sampler.rules().eosTokenIds(),
+                params.logprobs() == null ? -1 : params.logprobs())
             : null;
     RequestState state =
         new RequestState(
@@ -456,12 +457,6 @@ public final class Engine implements AutoCloseable {
           beams
               + "takes repetition_penalty but not presence_penalty or frequency_penalty; leave"
               + " them 0");
-    }
-    if (params.logprobs() != null) {
-      throw new IllegalArgumentException(
-          beams
-              + "returns each sequence's score and cumulative logprob, not per-token logprobs;"
-              + " leave logprobs unset");
     }
   }
 

@@ -7,6 +7,7 @@ import dev.tandem.api.sequence.SequenceStatus;
 import dev.tandem.core.engine.RequestState.SequenceOutput;
 import dev.tandem.core.sampling.BeamSearch;
 import dev.tandem.core.sampling.Distribution;
+import dev.tandem.core.sampling.PositionLogprobs;
 import dev.tandem.core.sampling.SampledToken;
 import dev.tandem.core.sampling.Sampler;
 import java.util.ArrayList;
@@ -240,6 +241,14 @@ final class OutputProcessor {
     return null;
   }
 
+  /** Appends a continuation's token (and its position's log-probabilities, if asked) to a beam. */
+  private static void extendBeam(RequestState state, Sequence beam, BeamSearch.Continuation c) {
+    beam.appendToken(c.token(), c.logprob());
+    if (c.position() != null) {
+      state.output(beam).logprobs.add(c.position());
+    }
+  }
+
   /** One beam-search step: score, then rearrange the running beams as the search says. */
   private void beamStep(RequestState state, List<Sequence> beams, float[] logits, int row) {
     int rows = beams.size();
@@ -256,7 +265,14 @@ final class OutputProcessor {
           beamRows,
           b * vocabSize);
     }
-    BeamSearch.Step step = state.beamSearch.step(beams, beamRows, vocabSize);
+    List<List<PositionLogprobs>> histories = null;
+    if (state.params().logprobs() != null) {
+      histories = new ArrayList<>(rows);
+      for (Sequence beam : beams) {
+        histories.add(state.output(beam).logprobs);
+      }
+    }
+    BeamSearch.Step step = state.beamSearch.step(beams, beamRows, vocabSize, histories);
     SequenceGroup group = state.group;
     if (step.done()) {
       for (Sequence beam : beams) {
@@ -286,9 +302,10 @@ final class OutputProcessor {
         Sequence child = parent.fork(nextSequenceId.getAsLong());
         scheduler.fork(parent, child);
         group.addSequence(child);
-        child.appendToken(c.token(), c.logprob());
+        state.addBeam(child, parent);
+        extendBeam(state, child, c);
       }
-      parent.appendToken(continuations.getFirst().token(), continuations.getFirst().logprob());
+      extendBeam(state, parent, continuations.getFirst());
     }
   }
 }

@@ -88,6 +88,18 @@ final class RequestState {
     outputs.put(seq.id(), newOutput(index, params().logprobs() != null));
   }
 
+  /**
+   * Registers a beam forked from {@code parent}: its positions' log-probabilities so far (when
+   * asked for) are the parent's.
+   */
+  void addBeam(Sequence child, Sequence parent) {
+    SequenceOutput out = newOutput(-1, params().logprobs() != null);
+    if (out.logprobs != null) {
+      out.logprobs.addAll(output(parent).logprobs);
+    }
+    outputs.put(child.id(), out);
+  }
+
   /** A forked beam keeps no per-sequence output state of its own beyond its text. */
   SequenceOutput output(Sequence seq) {
     return outputs.computeIfAbsent(seq.id(), id -> newOutput(-1, false));
@@ -166,7 +178,7 @@ final class RequestState {
                 generated,
                 h.sumLogprobs(),
                 h.score(),
-                null,
+                h.logprobs(),
                 FinishReason.STOP,
                 null));
       }

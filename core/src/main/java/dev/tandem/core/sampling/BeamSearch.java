@@ -23,11 +23,16 @@ import java.util.List;
  */
 public final class BeamSearch {
 
-  /** A finished candidate: all decoder tokens (prompt first) and its length-penalized score. */
-  public record Hypothesis(int[] tokens, double score, double sumLogprobs) {
+  /**
+   * A finished candidate: all decoder tokens (prompt first), its length-penalized score and, when
+   * asked for, the log-probabilities of each generated position (else null).
+   */
+  public record Hypothesis(
+      int[] tokens, double score, double sumLogprobs, List<PositionLogprobs> logprobs) {
 
     public Hypothesis {
       tokens = requireNonNull(tokens, "tokens is null").clone();
+      logprobs = logprobs == null ? null : List.copyOf(logprobs);
     }
 
     @Override
@@ -36,8 +41,11 @@ public final class BeamSearch {
     }
   }
 
-  /** A beam of the next step: running beam {@code parent} (an index) extended by {@code token}. */
-  public record Continuation(int parent, int token, double logprob) {}
+  /**
+   * A beam of the next step: running beam {@code parent} (an index) extended by {@code token};
+   * {@code position} holds the requested log-probabilities of that position, or null.
+   */
+  public record Continuation(int parent, int token, double logprob, PositionLogprobs position) {}
 
   /**
    * @param running the beams that go on, best first (possibly fewer than numBeams)
@@ -54,6 +62,7 @@ public final class BeamSearch {
   private final int decoderPromptLength;
   private final int maxLength;
   private final int[] eosTokenIds;
+  private final int topLogprobs; // logprobs=k per position, or -1
   private final List<Hypothesis> finished = new ArrayList<>(); // best first, at most numBeams
   private boolean improvementPossible = true;
 
@@ -61,6 +70,7 @@ public final class BeamSearch {
    * @param decoderPromptLength tokens of the decoder prompt (1: the decoder start token)
    * @param maxLength decoder prompt plus the maximum number of new tokens
    * @param eosTokenIds tokens that finish a beam (empty with {@code ignore_eos})
+   * @param topLogprobs {@code logprobs=k}: each position's chosen token and top k; -1 for none
    */
   public BeamSearch(
       int numBeams,
@@ -68,7 +78,8 @@ public final class BeamSearch {
       boolean earlyStopping,
       int decoderPromptLength,
       int maxLength,
-      int[] eosTokenIds) {
+      int[] eosTokenIds,
+      int topLogprobs) {
     if (numBeams < 1) {
       throw new IllegalArgumentException("numBeams=" + numBeams + ": must be at least 1");
     }
@@ -79,6 +90,7 @@ public final class BeamSearch {
     this.earlyStopping = earlyStopping;
     this.decoderPromptLength = decoderPromptLength;
     this.maxLength = maxLength;
+    this.topLogprobs = topLogprobs;
   }
 
   /**
@@ -86,8 +98,14 @@ public final class BeamSearch {
    *
    * @param beams the running beams, all of the same length
    * @param logprobs (beams.size(), vocabSize) processed log-probabilities, row per beam
+   * @param histories per beam, its positions' log-probabilities so far (with topLogprobs ≥ 0; else
+   *     null)
    */
-  public Step step(List<Sequence> beams, float[] logprobs, int vocabSize) {
+  public Step step(
+      List<Sequence> beams,
+      float[] logprobs,
+      int vocabSize,
+      List<List<PositionLogprobs>> histories) {
     int currentLength = beams.getFirst().length();
     List<Candidate> candidates = topCandidates(beams, logprobs, vocabSize, currentLength);
 
@@ -95,7 +113,8 @@ public final class BeamSearch {
     List<Continuation> running = new ArrayList<>(numBeams);
     for (Candidate c : candidates) {
       if (!c.ends() && c.score() != Double.NEGATIVE_INFINITY && running.size() < numBeams) {
-        running.add(new Continuation(c.parent(), c.token(), c.logprob()));
+        running.add(
+            new Continuation(c.parent(), c.token(), c.logprob(), position(logprobs, vocabSize, c)));
       }
     }
 
@@ -109,7 +128,12 @@ public final class BeamSearch {
         if (c.ends() && c.score() != Double.NEGATIVE_INFINITY) {
           int[] tokens = Arrays.copyOf(beams.get(c.parent()).tokenIds(), currentLength + 1);
           tokens[currentLength] = c.token();
-          addFinished(new Hypothesis(tokens, c.score() / normalizer, c.score()));
+          List<PositionLogprobs> positions = null;
+          if (topLogprobs >= 0) {
+            positions = new ArrayList<>(histories.get(c.parent()));
+            positions.add(position(logprobs, vocabSize, c));
+          }
+          addFinished(new Hypothesis(tokens, c.score() / normalizer, c.score(), positions));
         }
       }
     }
@@ -129,6 +153,16 @@ public final class BeamSearch {
             || !improvementPossible
             || (earlyStopping && finished.size() == numBeams);
     return new Step(done ? List.of() : running, done);
+  }
+
+  /** The candidate's position: its token and the top k of its beam's row; null unless asked. */
+  private PositionLogprobs position(float[] logprobs, int vocabSize, Candidate c) {
+    if (topLogprobs < 0) {
+      return null;
+    }
+    float[] row =
+        Arrays.copyOfRange(logprobs, c.parent() * vocabSize, (c.parent() + 1) * vocabSize);
+    return Distribution.ofLogprobRow(row, vocabSize, c.token(), topLogprobs);
   }
 
   /** The best finished hypotheses, best first; at most numBeams. */

@@ -125,6 +125,25 @@ public final class Distribution {
   }
 
   /**
+   * The chosen token and the top k of a row of log-probabilities (values[0, n), as beam search
+   * scores them), with ranks as {@link #positionLogprobs}.
+   */
+  static PositionLogprobs ofLogprobRow(float[] values, int n, int chosen, int k) {
+    int rank = 1;
+    for (int i = 0; i < n; i++) {
+      if (values[i] > values[chosen]) {
+        rank++;
+      }
+    }
+    int[] best = topIndices(values, n, k);
+    List<TokenLogprob> top = new ArrayList<>(best.length);
+    for (int r = 0; r < best.length; r++) {
+      top.add(new TokenLogprob(best[r], values[best[r]], r + 1));
+    }
+    return new PositionLogprobs(new TokenLogprob(chosen, values[chosen], rank), top);
+  }
+
+  /**
    * Indices of the k largest values of values[0, n), largest first, ties by lower index; selection
    * with a sorted window of k so that k much smaller than n costs O(n) comparisons.
    */

@@ -256,12 +256,6 @@ class EngineBehaviourTest {
           () ->
               engine.addRequest(
                   Request.of(
-                      "beam2", "x", SamplingParams.builder().numBeams(2).logprobs(3).build())),
-          "leave logprobs unset");
-      assertMessage(
-          () ->
-              engine.addRequest(
-                  Request.of(
                       "beam3",
                       "x",
                       SamplingParams.builder().numBeams(2).presencePenalty(0.5).build())),

@@ -11,6 +11,7 @@ import dev.tandem.api.sequence.SamplingParams;
 import dev.tandem.core.checkpoint.Fixtures;
 import dev.tandem.core.config.EngineConfig;
 import dev.tandem.core.config.PreemptionMode;
+import dev.tandem.core.sampling.PositionLogprobs;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -88,6 +89,55 @@ class RealModelEngineTest {
     }
   }
 
+  /**
+   * Beam search with logprobs=k: the same beams and scores as without, and per generated position
+   * the chosen token (its log-probability adds up to the sequence's) with the k best of its row.
+   */
+  @Test
+  void beamSearchReturnsPerTokenLogprobs() {
+    JsonNode golden = RealModels.golden("t5-tiny");
+    JsonNode beam = golden.get("beam_search");
+    SamplingParams.Builder plain =
+        SamplingParams.builder()
+            .numBeams(beam.get("num_beams").asInt())
+            .n(beam.get("num_beams").asInt())
+            .maxTokens(beam.get("max_new_tokens").asInt())
+            .minTokens(beam.get("min_new_tokens").asInt())
+            .lengthPenalty(beam.get("length_penalty").asDouble())
+            .earlyStopping(beam.get("early_stopping").asBoolean());
+    int[] prompt = RealModels.ints(golden.get("input_ids").get(0));
+    String manager = ToyModel.blockManagers().findFirst().orElseThrow();
+    try (Engine engine = RealModels.engine(Fixtures.fixture("t5-tiny"), manager, Map.of())) {
+      List<RequestOutput> outs =
+          engine.generate(
+              List.of(
+                  Request.ofTokens("plain", prompt, plain.build()),
+                  Request.ofTokens("logprobs", prompt, plain.logprobs(2).build())));
+      List<CompletionOutput> without = outs.get(0).outputs();
+      List<CompletionOutput> with = outs.get(1).outputs();
+      assertEquals(without.size(), with.size());
+      for (int i = 0; i < with.size(); i++) {
+        CompletionOutput a = without.get(i);
+        CompletionOutput b = with.get(i);
+        assertArrayEquals(a.tokenIds(), b.tokenIds(), "beam " + i);
+        assertEquals(a.score(), b.score(), 1e-9, "beam " + i);
+        assertNull(a.logprobs());
+        assertEquals(b.tokenIds().length, b.logprobs().size(), "one entry per generated token");
+        double sum = 0;
+        for (int t = 0; t < b.tokenIds().length; t++) {
+          PositionLogprobs position = b.logprobs().get(t);
+          assertEquals(b.tokenIds()[t], position.chosen().token());
+          assertEquals(2, position.top().size());
+          assertTrue(position.top().get(0).logprob() >= position.top().get(1).logprob());
+          assertTrue(position.chosen().logprob() <= position.top().get(0).logprob());
+          assertTrue(position.chosen().rank() >= 1);
+          sum += position.chosen().logprob();
+        }
+        assertEquals(b.cumulativeLogprob(), sum, 1e-4, "the positions add up, beam " + i);
+      }
+    }
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"t5-tiny", "bart-tiny"})
   void greedyMatchesHuggingFace(String fixture) {
@@ -127,18 +177,19 @@ class RealModelEngineTest {
       withLogprobs.add(Request.of("p" + i, prompt, SamplingParams.builder().logprobs(0).build()));
     }
     String manager = ToyModel.blockManagers().findFirst().orElseThrow();
-    try (Engine onBackend = RealModels.engine(Fixtures.numwordsT5(), manager, Map.of());
-        Engine onHost = RealModels.engine(Fixtures.numwordsT5(), manager, Map.of())) {
-      List<RequestOutput> a = onBackend.generate(plain);
-      List<RequestOutput> b = onHost.generate(withLogprobs);
-      for (int i = 0; i < a.size(); i++) {
-        CompletionOutput x = a.get(i).first();
-        CompletionOutput y = b.get(i).first();
-        assertArrayEquals(y.tokenIds(), x.tokenIds(), "prompt " + i);
-        assertEquals(y.cumulativeLogprob(), x.cumulativeLogprob(), 1e-4, "prompt " + i);
-        assertTrue(x.cumulativeLogprob() < 0, "a real log-probability: " + x.cumulativeLogprob());
-        assertNull(x.logprobs());
-      }
+    List<RequestOutput> a;
+    List<RequestOutput> b;
+    try (Engine engine = RealModels.engine(Fixtures.numwordsT5(), manager, Map.of())) {
+      a = engine.generate(plain);
+      b = engine.generate(withLogprobs);
+    }
+    for (int i = 0; i < a.size(); i++) {
+      CompletionOutput x = a.get(i).first();
+      CompletionOutput y = b.get(i).first();
+      assertArrayEquals(y.tokenIds(), x.tokenIds(), "prompt " + i);
+      assertEquals(y.cumulativeLogprob(), x.cumulativeLogprob(), 1e-4, "prompt " + i);
+      assertTrue(x.cumulativeLogprob() < 0, "a real log-probability: " + x.cumulativeLogprob());
+      assertNull(x.logprobs());
     }
   }
 

@@ -57,7 +57,7 @@ class BeamSearchTest {
       int numBeams, double lengthPenalty, boolean early, int maxNew, int minNew, long salt) {
     int[] prompt = {0};
     BeamSearch search =
-        new BeamSearch(numBeams, lengthPenalty, early, 1, 1 + maxNew, new int[] {EOS});
+        new BeamSearch(numBeams, lengthPenalty, early, 1, 1 + maxNew, new int[] {EOS}, -1);
     List<Sequence> beams = new ArrayList<>(List.of(new Sequence(0, prompt)));
     long nextId = 1;
     while (true) {
@@ -66,7 +66,7 @@ class BeamSearchTest {
         float[] lp = toyLogprobs(beams.get(b).tokenIds(), salt, minNew, 1);
         System.arraycopy(lp, 0, rows, b * VOCAB, VOCAB);
       }
-      BeamSearch.Step step = search.step(beams, rows, VOCAB);
+      BeamSearch.Step step = search.step(beams, rows, VOCAB, null);
       if (step.done()) {
         break;
       }
