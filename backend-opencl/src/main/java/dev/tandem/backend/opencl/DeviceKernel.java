@@ -1,109 +1,13 @@
 package dev.tandem.backend.opencl;
 
-import com.aparapi.Kernel;
-
 /**
- * Every device operation of the backend in one Aparapi kernel. Aparapi gives each Kernel instance
- * its own OpenCL context, so all device-resident state lives in this one object: the F32 arena
- * {@link #mem} (weights and activations), the I32 arena {@link #ints}, the K and V cache pools,
- * attention metadata and the staging buffers host transfers go through. The kernel runs in explicit
- * mode: arrays are put once when they are created and read back only through the staging buffers.
- *
- * <p>{@link #run()} dispatches on {@link #op}; the scalar fields are each op's arguments, set by
- * {@link DeviceOps} right before a launch (scalars travel with every launch, arrays do not). Code
- * here is what Aparapi translates to OpenCL C: primitive locals, array fields, Kernel math methods,
- * no objects, no exceptions. Every op guards {@code gid < count} because the launch range is
- * rounded up to whole work-groups.
+ * Every device operation of the backend in one Aparapi kernel, over the arrays and arguments of
+ * {@link DeviceState}. {@link #run()} dispatches on {@link #op}. Code here is what Aparapi
+ * translates to OpenCL C: primitive locals, array fields, Kernel math methods, no objects, no
+ * exceptions. Every op guards {@code gid < count} because the launch range is rounded up to whole
+ * work-groups.
  */
-final class DeviceKernel extends Kernel {
-
-  static final int OP_PROBE = 0;
-  static final int OP_STAGE_IN = 1;
-  static final int OP_STAGE_OUT = 2;
-  static final int OP_STAGE_IN_INT = 3;
-  static final int OP_STAGE_OUT_INT = 4;
-  static final int OP_FILL = 5;
-  static final int OP_FILL_INT = 6;
-  static final int OP_EMBEDDING = 7;
-  static final int OP_GEMM_4X4 = 8;
-  static final int OP_GEMM_1X4 = 9;
-  static final int OP_ADD = 10;
-  static final int OP_MULTIPLY = 11;
-  static final int OP_SCALE = 12;
-  static final int OP_ACTIVATION = 13;
-  static final int OP_RMS_NORM = 14;
-  static final int OP_LAYER_NORM = 15;
-  static final int OP_GREEDY_MERGE = 16;
-  static final int OP_CACHE_WRITE = 17;
-  static final int OP_ATTENTION = 18;
-  static final int OP_BLOCKS_OUT = 19;
-  static final int OP_BLOCKS_IN = 20;
-  static final int OP_COPY_BLOCKS = 21;
-  static final int OP_TRANSPOSE = 22;
-  static final int OP_GEMM_STRIPS = 23;
-  static final int OP_GREEDY_PARTS = 24;
-
-  /** Columns of y a work-item of {@link #OP_GEMM_STRIPS} owns. */
-  static final int STRIP = 64;
-
-  static final int ACT_RELU = 0;
-  static final int ACT_GELU = 1;
-  static final int ACT_GELU_TANH = 2;
-  static final int ACT_SILU = 3;
-
-  /** Header of an attention plan in {@link #meta}, written by {@link AttentionPlans}. */
-  static final int PLAN_QUERIES = 0;
-
-  static final int PLAN_PAGED = 1;
-  static final int PLAN_CAUSAL = 2;
-  static final int PLAN_BLOCK_SIZE = 3;
-  static final int PLAN_QUERY_SEQUENCE = 4;
-  static final int PLAN_QUERY_POSITION = 5;
-  static final int PLAN_KEY_START = 6;
-  static final int PLAN_KEY_COUNT = 7;
-  static final int PLAN_BUCKETS = 8;
-  static final int PLAN_MAX_KEYS = 9;
-  static final int PLAN_HEADER = 10;
-
-  // ---- device-resident arrays (never null: Aparapi binds every array field the code uses)
-
-  /** F32 arena: every F32 tensor is a range of it. */
-  float[] mem = new float[1];
-
-  /** I32 arena: every I32 tensor is a range of it. */
-  int[] ints = new int[1];
-
-  /** K cache: (layer, numBlocks, blockSize, numHeads, headDim). */
-  float[] kPool = new float[1];
-
-  /** V cache, as {@link #kPool}. */
-  float[] vPool = new float[1];
-
-  /** Attention plans and slot mappings of the current step. */
-  int[] meta = new int[1];
-
-  /** Host ↔ device staging for small float transfers; fixed size. */
-  float[] stage = new float[1];
-
-  /** Staging for large float transfers (logits, weights, swapped blocks); grows. */
-  float[] bigStage = new float[1];
-
-  /** Staging for int transfers and block lists. */
-  int[] intStage = new int[1];
-
-  // ---- per-launch arguments
-
-  int op;
-  int count;
-  int out;
-  int in0;
-  int in1;
-  int in2;
-  int rows;
-  int cols;
-  int inner;
-  int mode;
-  float factor;
+final class DeviceKernel extends DeviceState {
 
   @Override
   public void run() {
