@@ -1,6 +1,7 @@
 package dev.tandem.backend.opencl;
 
 import com.aparapi.Range;
+import com.aparapi.device.Device;
 import com.aparapi.device.OpenCLDevice;
 import com.aparapi.internal.kernel.KernelManager;
 import java.io.IOException;
@@ -54,12 +55,14 @@ final class DeviceOps implements AutoCloseable {
   private final DeviceKernel kernel = new DeviceKernel();
   private final int localSize;
   private final int computeUnits;
+  private final boolean cpuDevice;
   private boolean disposed;
 
   DeviceOps(OpenCLDevice device) {
     this.device = device;
     this.localSize = Math.min(64, Math.max(1, device.getMaxWorkGroupSize()));
     this.computeUnits = Math.max(1, device.getMaxComputeUnits());
+    this.cpuDevice = device.getType() == Device.TYPE.CPU;
     warnUnlessG1();
     warnUnlessSignalChaining();
     KernelManager.instance().setPreferredDevices(kernel, new LinkedHashSet<>(List.of(device)));
@@ -136,14 +139,15 @@ final class DeviceOps implements AutoCloseable {
   }
 
   /**
-   * Runs {@code op} like {@link #launch(int, int)}, in work-groups small enough that each compute
-   * unit gets two when the work-items are few: for ops whose work-items are long loops (a CPU
-   * device runs a work-group on one core). Group sizes are 64, 16, 4 or 1, because each size builds
-   * the kernel anew on some devices (seconds on PoCL, once per size).
+   * Runs {@code op} like {@link #launch(int, int)}; on a CPU device in work-groups small enough
+   * that each core gets two when the work-items are few: for ops whose work-items are long loops (a
+   * CPU device runs a work-group on one core, so 32 work-items in one group used one core). Group
+   * sizes are 64, 16, 4 or 1, because each size builds the kernel anew on PoCL (seconds, once per
+   * size). A GPU keeps full groups: smaller ones would leave most of a warp idle.
    */
   void launchSpread(int op, int count) {
     int size = localSize;
-    while (size > 1 && (long) count < 2L * computeUnits * size) {
+    while (cpuDevice && size > 1 && (long) count < 2L * computeUnits * size) {
       size /= 4;
     }
     launch(op, count, Math.max(1, size));
