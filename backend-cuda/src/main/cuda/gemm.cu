@@ -6,6 +6,10 @@
 //  - gemm_nt_<BM>x<BN>: tiled SGEMM, shared-memory tiles of BK = 8 along K, each thread
 //    accumulating a TM x TN register block; 128x128 for large M, 64x64 and 32x32 to keep enough
 //    blocks in flight when M or N is small.
+//  - gemm_nt_64x64_splitk + splitk_reduce: when even 32x32 tiles cannot fill the GPU (decode
+//    batches: M = 32..256 against N = 512..2048), the 64x64 tiles split K into gridDim.z chunks,
+//    each writing its partial tile to a workspace, and the reduce adds them in a fixed order
+//    (deterministic) plus the bias.
 //  - gemm_nt_tf32: tensor cores (wmma m16n16k8, TF32 inputs, float32 accumulation), sm_80+ only,
 //    used only when the backend is configured with cuda.tf32=true.
 #include <mma.h>
@@ -60,8 +64,8 @@ extern "C" __global__ void gemv_nt(const float* __restrict__ x, const float* __r
 // tile[k][row], so the compute loop reads TM (TN) consecutive rows with one vector load.
 template <int ROWS, int BK, int THREADS>
 __device__ __forceinline__ void load_tile_transposed(const float* __restrict__ src, int rows,
-                                                     int K, int row0, int k0, bool vec4,
-                                                     float (*tile)[ROWS + 4]) {
+                                                     int K, int kEnd, int row0, int k0,
+                                                     bool vec4, float (*tile)[ROWS + 4]) {
   constexpr int QUADS = ROWS * BK / 4;
   for (int q = threadIdx.x; q < QUADS; q += THREADS) {
     int r = q / (BK / 4);
@@ -70,13 +74,13 @@ __device__ __forceinline__ void load_tile_transposed(const float* __restrict__ s
     float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
     if (gr < rows) {
       const float* p = src + (long long)gr * K + gc;
-      if (vec4 && gc + 3 < K) {
+      if (vec4 && gc + 3 < kEnd) {
         v = *reinterpret_cast<const float4*>(p);
       } else {
-        if (gc < K) v.x = p[0];
-        if (gc + 1 < K) v.y = p[1];
-        if (gc + 2 < K) v.z = p[2];
-        if (gc + 3 < K) v.w = p[3];
+        if (gc < kEnd) v.x = p[0];
+        if (gc + 1 < kEnd) v.y = p[1];
+        if (gc + 2 < kEnd) v.z = p[2];
+        if (gc + 3 < kEnd) v.w = p[3];
       }
     }
     tile[c][r] = v.x;
@@ -86,11 +90,13 @@ __device__ __forceinline__ void load_tile_transposed(const float* __restrict__ s
   }
 }
 
+// y tile = x · wᵀ over k in [kBegin, kEnd) (+ bias when not null); K is the rows' stride.
 template <int BM, int BN, int BK, int TM, int TN>
 __device__ __forceinline__ void gemm_nt_tiled(const float* __restrict__ x,
                                               const float* __restrict__ w,
                                               const float* __restrict__ bias,
-                                              float* __restrict__ y, int M, int N, int K) {
+                                              float* __restrict__ y, int M, int N, int K,
+                                              int kBegin, int kEnd) {
   constexpr int THREADS = (BM / TM) * (BN / TN);
   // +4 keeps rows 16-byte aligned for float4 reads and staggers the transposed stores.
   __shared__ __align__(16) float xs[BK][BM + 4];
@@ -104,9 +110,9 @@ __device__ __forceinline__ void gemm_nt_tiled(const float* __restrict__ x,
 #pragma unroll
     for (int j = 0; j < TN; j++) acc[i][j] = 0.0f;
 
-  for (int k0 = 0; k0 < K; k0 += BK) {
-    load_tile_transposed<BM, BK, THREADS>(x, M, K, m0, k0, vec4, xs);
-    load_tile_transposed<BN, BK, THREADS>(w, N, K, n0, k0, vec4, ws);
+  for (int k0 = kBegin; k0 < kEnd; k0 += BK) {
+    load_tile_transposed<BM, BK, THREADS>(x, M, K, kEnd, m0, k0, vec4, xs);
+    load_tile_transposed<BN, BK, THREADS>(w, N, K, kEnd, n0, k0, vec4, ws);
     __syncthreads();
 #pragma unroll
     for (int k = 0; k < BK; k++) {
@@ -138,19 +144,43 @@ __device__ __forceinline__ void gemm_nt_tiled(const float* __restrict__ x,
 extern "C" __global__ void __launch_bounds__(256)
     gemm_nt_128x128(const float* x, const float* w, const float* bias, float* y, int M, int N,
                     int K) {
-  gemm_nt_tiled<128, 128, 8, 8, 8>(x, w, bias, y, M, N, K);
+  gemm_nt_tiled<128, 128, 8, 8, 8>(x, w, bias, y, M, N, K, 0, K);
 }
 
 extern "C" __global__ void __launch_bounds__(256)
     gemm_nt_64x64(const float* x, const float* w, const float* bias, float* y, int M, int N,
                   int K) {
-  gemm_nt_tiled<64, 64, 8, 4, 4>(x, w, bias, y, M, N, K);
+  gemm_nt_tiled<64, 64, 8, 4, 4>(x, w, bias, y, M, N, K, 0, K);
 }
 
 extern "C" __global__ void __launch_bounds__(256)
     gemm_nt_32x32(const float* x, const float* w, const float* bias, float* y, int M, int N,
                   int K) {
-  gemm_nt_tiled<32, 32, 8, 2, 2>(x, w, bias, y, M, N, K);
+  gemm_nt_tiled<32, 32, 8, 2, 2>(x, w, bias, y, M, N, K, 0, K);
+}
+
+// Split K: block (x, y, z) computes its 64x64 tile over K chunk z of kChunk (a multiple of 8)
+// into partial + z * M * N, without the bias.
+extern "C" __global__ void __launch_bounds__(256)
+    gemm_nt_64x64_splitk(const float* x, const float* w, float* partial, int M, int N, int K,
+                         int kChunk) {
+  int kBegin = blockIdx.z * kChunk;
+  int kEnd = min(K, kBegin + kChunk);
+  gemm_nt_tiled<64, 64, 8, 4, 4>(x, w, nullptr, partial + (long long)blockIdx.z * M * N, M, N,
+                                 K, kBegin, kEnd);
+}
+
+// y[i] = sum over z = 0..splits-1 of partial[z * M * N + i], in that order, + bias[i % N].
+extern "C" __global__ void splitk_reduce(const float* __restrict__ partial,
+                                         const float* __restrict__ bias, float* __restrict__ y,
+                                         int M, int N, int splits) {
+  long long count = (long long)M * N;
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < count;
+       i += (long long)gridDim.x * blockDim.x) {
+    float s = 0.0f;
+    for (int z = 0; z < splits; z++) s += partial[z * count + i];
+    y[i] = s + (bias != nullptr ? bias[i % N] : 0.0f);
+  }
 }
 
 // TF32 tensor cores: a 64x64 block tile, 4 warps of 32x32 (2x2 wmma 16x16 fragments), BK = 32.

@@ -522,6 +522,7 @@ final class CudaBackend implements AttentionBackend {
     live.clear();
     closeKvCache();
     metadataBuffer.close();
+    dense.close();
     blockPairs.close();
     copies.close();
     kernels.close();

@@ -56,6 +56,8 @@ final class CudaKernels implements AutoCloseable {
   final CUfunction gemm64;
   final CUfunction gemm32;
   final CUfunction gemmTf32;
+  final CUfunction gemm64SplitK;
+  final CUfunction splitKReduce;
   // attention.cu
   final CUfunction prefillAttention;
   final CUfunction pagedDecodeAttention;
@@ -84,6 +86,8 @@ final class CudaKernels implements AutoCloseable {
     gemm64 = function(gemm, "gemm_nt_64x64");
     gemm32 = function(gemm, "gemm_nt_32x32");
     gemmTf32 = function(gemm, "gemm_nt_tf32");
+    gemm64SplitK = function(gemm, "gemm_nt_64x64_splitk");
+    splitKReduce = function(gemm, "splitk_reduce");
     CUmodule attention = module("attention");
     prefillAttention = function(attention, "prefill_attention");
     pagedDecodeAttention = function(attention, "paged_decode_attention");
