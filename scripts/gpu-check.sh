@@ -21,7 +21,7 @@
 #   6. one comparison table (benchmarks/peers/compare.py), also as $OUT/comparison.md
 # Environment knobs: GPU_CHECK_SECONDS, GPU_CHECK_TEST_PACKAGES (comma-separated),
 # GPU_CHECK_GPU_BACKENDS (default "cuda"; add opencl), GPU_CHECK_GPU_BATCHES (1,32,256),
-# GPU_CHECK_CPU_BATCHES (1,32), GPU_CHECK_CPU_THREADS (16,2), GPU_CHECK_MODELS (t5-small,bart-base),
+# GPU_CHECK_CPU_BATCHES (1,32), GPU_CHECK_CPU_THREADS (16,2; empty: none), GPU_CHECK_MODELS (t5-small,bart-base),
 # GPU_CHECK_SKIP (comma-separated phases to skip: tests,pressure,opencl,bench,hf).
 set -uo pipefail
 
@@ -50,7 +50,7 @@ models="${GPU_CHECK_MODELS:-t5-small,bart-base}"
 gpu_backends="${GPU_CHECK_GPU_BACKENDS:-cuda}"
 gpu_batches="${GPU_CHECK_GPU_BATCHES:-1,32,256}"
 cpu_batches="${GPU_CHECK_CPU_BATCHES:-1,32}"
-cpu_threads="${GPU_CHECK_CPU_THREADS:-16,2}"
+cpu_threads="${GPU_CHECK_CPU_THREADS-16,2}" # set but empty: no cpu runs
 packages="${GPU_CHECK_TEST_PACKAGES:-dev.tandem.backend.cuda,dev.tandem.core.backend,dev.tandem.core.model,dev.tandem.core.engine}"
 SECONDS=0
 status=()
