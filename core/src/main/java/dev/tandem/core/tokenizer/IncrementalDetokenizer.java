@@ -14,6 +14,10 @@ import java.util.Arrays;
  * the previous end and up to the new end; the new text is the difference. A window ending in an
  * incomplete character (U+FFFD) is held back until a later token completes it.
  *
+ * <p>Special tokens that {@code decode} skips ({@code skipSpecialTokens}) never enter a window:
+ * they add no text, and a model that emits them for a long time (a benchmark that ignores EOS)
+ * would otherwise make every window, and every step's decode, as long as the sequence.
+ *
  * <p>Not thread-safe: one instance per sequence.
  */
 public final class IncrementalDetokenizer {
@@ -22,8 +26,10 @@ public final class IncrementalDetokenizer {
   private final Tokenizer tokenizer;
   private final boolean skipSpecialTokens;
   private final StringBuilder text = new StringBuilder();
-  private int prefixOffset; // the window starts here: the first token of the last emitted step
-  private int readOffset; // text of ids before this index has been emitted
+  private int[] window = new int[8]; // the ids of the last emitted step, then those not yet emitted
+  private int emittedLength; // window[0..emittedLength): the last emitted step's ids (context)
+  private int windowLength;
+  private int consumed; // ids seen so far, skipped special tokens included
 
   public IncrementalDetokenizer(Tokenizer tokenizer, boolean skipSpecialTokens) {
     this.tokenizer = requireNonNull(tokenizer, "tokenizer is null");
@@ -51,28 +57,40 @@ public final class IncrementalDetokenizer {
 
   private String advance(int[] ids, boolean last) {
     requireNonNull(ids, "ids is null");
-    if (ids.length < readOffset) {
+    if (ids.length < consumed) {
       throw new IllegalArgumentException(
-          "ids shrank from "
-              + readOffset
-              + " to "
-              + ids.length
-              + "; pass all ids generated so far");
+          "ids shrank from " + consumed + " to " + ids.length + "; pass all ids generated so far");
     }
-    String emitted = decode(ids, prefixOffset, readOffset);
-    String extended = decode(ids, prefixOffset, ids.length);
+    for (int i = consumed; i < ids.length; i++) {
+      if (!(skipSpecialTokens && tokenizer.isSpecial(ids[i]))) {
+        if (windowLength == window.length) {
+          window = Arrays.copyOf(window, 2 * window.length);
+        }
+        window[windowLength++] = ids[i];
+      }
+    }
+    consumed = ids.length;
+    if (windowLength == emittedLength) {
+      return ""; // nothing but skipped special tokens since the last piece
+    }
+    String emitted = decode(0, emittedLength);
+    String extended = decode(0, windowLength);
     if (extended.length() <= emitted.length()
         || (!last && extended.charAt(extended.length() - 1) == REPLACEMENT_CHARACTER)) {
       return "";
     }
     String piece = extended.substring(emitted.length());
-    prefixOffset = readOffset;
-    readOffset = ids.length;
+    // This step's ids become the context of the next window.
+    System.arraycopy(window, emittedLength, window, 0, windowLength - emittedLength);
+    windowLength -= emittedLength;
+    emittedLength = windowLength;
     text.append(piece);
     return piece;
   }
 
-  private String decode(int[] ids, int from, int to) {
-    return from == to ? "" : tokenizer.decode(Arrays.copyOfRange(ids, from, to), skipSpecialTokens);
+  private String decode(int from, int to) {
+    return from == to
+        ? ""
+        : tokenizer.decode(Arrays.copyOfRange(window, from, to), skipSpecialTokens);
   }
 }

@@ -3,6 +3,7 @@ package dev.tandem.core.tokenizer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tandem.core.checkpoint.Fixtures;
@@ -57,6 +58,68 @@ class IncrementalDetokenizerTest {
       }
       // The emoji's four bytes are separate byte-level tokens: some steps must have held back.
       assertFalse(pieces.stream().allMatch(p -> !p.isEmpty()), pieces.toString());
+    }
+  }
+
+  /**
+   * A random-weight model that ignores EOS emits special tokens for hundreds of steps: they must
+   * not pile up in the decode window (each step's decode was as long as the sequence, 2-3 ms a step
+   * at B = 256), and the text around them must still come out whole.
+   */
+  @Test
+  void skippedSpecialTokensStayOutOfTheWindow() {
+    try (Tokenizer real =
+        HuggingFaceTokenizer.load(Fixtures.fixture("t5-tiny").resolve("tokenizer.json"))) {
+      int[] longest = {0};
+      Tokenizer measured =
+          new Tokenizer() {
+            @Override
+            public int[] encode(String text) {
+              return real.encode(text);
+            }
+
+            @Override
+            public String decode(int[] ids, boolean skipSpecialTokens) {
+              longest[0] = Math.max(longest[0], ids.length);
+              return real.decode(ids, skipSpecialTokens);
+            }
+
+            @Override
+            public int vocabSize() {
+              return real.vocabSize();
+            }
+
+            @Override
+            public java.util.OptionalInt tokenToId(String token) {
+              return real.tokenToId(token);
+            }
+
+            @Override
+            public java.util.Optional<String> idToToken(int id) {
+              return real.idToToken(id);
+            }
+
+            @Override
+            public boolean isSpecial(int id) {
+              return real.isSpecial(id);
+            }
+
+            @Override
+            public void close() {}
+          };
+      int[] open = real.encode("Open the");
+      int[] file = real.encode("file today.");
+      int eos = open[open.length - 1];
+      int[] ids = new int[open.length - 1 + 200 + file.length];
+      System.arraycopy(open, 0, ids, 0, open.length - 1);
+      Arrays.fill(ids, open.length - 1, open.length - 1 + 200, eos);
+      System.arraycopy(file, 0, ids, open.length - 1 + 200, file.length);
+
+      List<String> pieces = stream(measured, ids, true);
+      assertEquals(real.decode(ids, true), String.join("", pieces));
+      assertTrue(longest[0] <= 4, "longest decode window: " + longest[0] + " ids");
+      // Not skipped, the special tokens are text like any other.
+      assertEquals(real.decode(ids, false), String.join("", stream(real, ids, false)));
     }
   }
 
