@@ -20,6 +20,8 @@ import java.util.Objects;
  * @param numBeams 1 for sampling/greedy; more for beam search
  * @param lengthPenalty beam search: score = sum of logprobs / length^lengthPenalty
  * @param earlyStopping beam search: stop when numBeams finished candidates exist
+ * @param outputKind an output every step ({@link OutputKind#CUMULATIVE}, the default) or only the
+ *     final one
  */
 public record SamplingParams(
     int n,
@@ -40,9 +42,11 @@ public record SamplingParams(
     boolean skipSpecialTokens,
     int numBeams,
     double lengthPenalty,
-    boolean earlyStopping) {
+    boolean earlyStopping,
+    OutputKind outputKind) {
 
   public SamplingParams {
+    Objects.requireNonNull(outputKind, "outputKind is null");
     stop = List.copyOf(Objects.requireNonNull(stop, "stop is null"));
     stopTokenIds = List.copyOf(Objects.requireNonNull(stopTokenIds, "stopTokenIds is null"));
     check(n >= 1, "n", n, "must be at least 1");
@@ -133,7 +137,8 @@ public record SamplingParams(
         .skipSpecialTokens(skipSpecialTokens)
         .numBeams(numBeams)
         .lengthPenalty(lengthPenalty)
-        .earlyStopping(earlyStopping);
+        .earlyStopping(earlyStopping)
+        .outputKind(outputKind);
   }
 
   /** Builder with vLLM's defaults (greedy: temperature 0). */
@@ -157,6 +162,7 @@ public record SamplingParams(
     private int numBeams = 1;
     private double lengthPenalty = 1;
     private boolean earlyStopping;
+    private OutputKind outputKind = OutputKind.CUMULATIVE;
 
     private Builder() {}
 
@@ -255,6 +261,11 @@ public record SamplingParams(
       return this;
     }
 
+    public Builder outputKind(OutputKind v) {
+      outputKind = v;
+      return this;
+    }
+
     public SamplingParams build() {
       return new SamplingParams(
           n,
@@ -275,7 +286,8 @@ public record SamplingParams(
           skipSpecialTokens,
           numBeams,
           lengthPenalty,
-          earlyStopping);
+          earlyStopping,
+          outputKind);
     }
   }
 }

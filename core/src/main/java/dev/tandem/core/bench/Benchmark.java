@@ -2,6 +2,7 @@ package dev.tandem.core.bench;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.tandem.api.sequence.OutputKind;
 import dev.tandem.api.sequence.SamplingParams;
 import dev.tandem.core.config.EngineConfig;
 import dev.tandem.core.engine.Engine;
@@ -67,6 +68,7 @@ public final class Benchmark {
             .maxTokens(outputLength)
             .minTokens(outputLength)
             .ignoreEos(true)
+            .outputKind(OutputKind.FINAL_ONLY) // as vLLM's throughput benchmark (LLM.generate)
             .build();
     long peakBefore = engine.stats().peakGpuBlocksUsed();
     long stepNanosBefore = engine.stats().stepNanos();

@@ -2,6 +2,7 @@ package dev.tandem.core.engine;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.tandem.api.sequence.OutputKind;
 import dev.tandem.api.sequence.SamplingParams;
 import dev.tandem.api.sequence.Sequence;
 import dev.tandem.api.sequence.SequenceGroup;
@@ -168,8 +169,9 @@ public final class Engine implements AutoCloseable {
   /**
    * Runs one step: schedules, runs the model, samples.
    *
-   * @return the outputs of the requests this step touched, plus those aborted or failed since the
-   *     last step; each request's last output has {@code finished} true
+   * @return the outputs of the requests this step touched ({@link OutputKind#FINAL_ONLY} ones only
+   *     when they finish), plus those aborted or failed since the last step; each request's last
+   *     output has {@code finished} true
    */
   public List<RequestOutput> step() {
     checkOpen();
@@ -222,9 +224,11 @@ public final class Engine implements AutoCloseable {
     }
     scheduler.removeFinished();
     for (RequestState state : states) {
-      outputs.add(state.snapshot());
       if (state.isFinished()) {
         unfinished.remove(state.requestId());
+        outputs.add(state.snapshot());
+      } else if (state.params().outputKind() == OutputKind.CUMULATIVE) {
+        outputs.add(state.snapshot());
       }
     }
     return outputs;
@@ -254,7 +258,9 @@ public final class Engine implements AutoCloseable {
   }
 
   /**
-   * Runs the requests to the end; the engine must have no other unfinished request.
+   * Runs the requests to the end; the engine must have no other unfinished request. As vLLM's
+   * offline {@code LLM.generate}, it runs them as {@link OutputKind#FINAL_ONLY}: nothing is
+   * produced per step that would only be thrown away.
    *
    * @return one final output per request, in input order; rejected requests finish with ERROR
    */
@@ -269,7 +275,9 @@ public final class Engine implements AutoCloseable {
     for (int i = 0; i < requests.size(); i++) {
       Request request = requests.get(i);
       try {
-        addRequest(request);
+        addRequest(
+            request.withSamplingParams(
+                request.samplingParams().toBuilder().outputKind(OutputKind.FINAL_ONLY).build()));
         positions.put(request.requestId(), i);
       } catch (IllegalArgumentException e) {
         results[i] = rejected(request, e.getMessage());

@@ -197,7 +197,7 @@ final class OutputProcessor {
     if (out.logprobs != null) {
       out.logprobs.add(token.logprobs());
     }
-    String delta = out.text.next(seq.outputTokenIds());
+    String delta = state.followsText() ? out.text.next(seq.outputTokenIds()) : "";
     FinishReason reason = stopCheck(state, seq, out, delta);
     if (reason != null) {
       out.finishReason = reason;

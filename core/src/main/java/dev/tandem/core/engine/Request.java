@@ -34,4 +34,8 @@ public record Request(
   public Request withDecoderPrompt(Prompt prompt) {
     return new Request(requestId, encoderPrompt, prompt, samplingParams);
   }
+
+  public Request withSamplingParams(SamplingParams params) {
+    return new Request(requestId, encoderPrompt, decoderPrompt, params);
+  }
 }

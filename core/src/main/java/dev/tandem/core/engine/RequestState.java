@@ -1,5 +1,6 @@
 package dev.tandem.core.engine;
 
+import dev.tandem.api.sequence.OutputKind;
 import dev.tandem.api.sequence.SamplingParams;
 import dev.tandem.api.sequence.Sequence;
 import dev.tandem.api.sequence.SequenceGroup;
@@ -98,6 +99,15 @@ final class RequestState {
       out.logprobs.addAll(output(parent).logprobs);
     }
     outputs.put(child.id(), out);
+  }
+
+  /**
+   * Whether the text is followed token by token: for outputs each step ({@link
+   * OutputKind#CUMULATIVE}) and for stop strings. Otherwise only the final output has text, decoded
+   * once.
+   */
+  boolean followsText() {
+    return params().outputKind() == OutputKind.CUMULATIVE || !params().stop().isEmpty();
   }
 
   /** A forked beam keeps no per-sequence output state of its own beyond its text. */
@@ -206,6 +216,8 @@ final class RequestState {
         int at = text.indexOf(message);
         text = at >= 0 ? text.substring(0, at) : text.substring(0, out.textLimit);
       }
+    } else if (!followsText()) {
+      text = tokenizer.decode(seq.outputTokenIds(), params().skipSpecialTokens());
     } else {
       String partial = out.text.text();
       text = out.textLimit >= 0 ? partial.substring(0, out.textLimit) : partial;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tandem.api.backend.KvCacheSpec;
+import dev.tandem.api.sequence.OutputKind;
 import dev.tandem.api.sequence.SamplingParams;
 import dev.tandem.core.checkpoint.Fixtures;
 import dev.tandem.core.config.EngineConfig;
@@ -191,6 +192,66 @@ class RealModelEngineTest {
       assertTrue(x.cumulativeLogprob() < 0, "a real log-probability: " + x.cumulativeLogprob());
       assertNull(x.logprobs());
     }
+  }
+
+  /**
+   * FINAL_ONLY requests (what generate() and the benchmark use) produce one output each, when they
+   * finish, and it is the final output of the same request run with an output every step: text,
+   * ids, log-probability and finish reason; stop strings still cut the text, an abort still returns
+   * the text so far.
+   */
+  @Test
+  void finalOnlyOutputsAreTheCumulativeRunsFinals() {
+    JsonNode examples = RealModels.numwordsEval().get("examples");
+    String manager = ToyModel.blockManagers().findFirst().orElseThrow();
+    Map<OutputKind, Map<String, List<RequestOutput>>> byKind =
+        new java.util.EnumMap<>(OutputKind.class);
+    for (OutputKind kind : OutputKind.values()) {
+      Map<String, List<RequestOutput>> outputs = new java.util.HashMap<>();
+      try (Engine engine = RealModels.engine(Fixtures.numwordsT5(), manager, Map.of())) {
+        for (int i = 0; i < 30; i++) {
+          SamplingParams.Builder params = SamplingParams.builder().outputKind(kind);
+          if (i % 3 == 0) {
+            params.stop(List.of("hundred"));
+          }
+          engine.addRequest(
+              Request.of("r" + i, examples.get(i).get("prompt").asText(), params.build()));
+        }
+        for (int step = 0; engine.hasUnfinished(); step++) {
+          if (step == 2) {
+            engine.abort("r1");
+          }
+          for (RequestOutput output : engine.step()) {
+            outputs.computeIfAbsent(output.requestId(), id -> new ArrayList<>()).add(output);
+          }
+        }
+        EnginePressureTest.assertAllBlocksFree(engine);
+      }
+      byKind.put(kind, outputs);
+    }
+    Map<String, List<RequestOutput>> cumulative = byKind.get(OutputKind.CUMULATIVE);
+    Map<String, List<RequestOutput>> finalOnly = byKind.get(OutputKind.FINAL_ONLY);
+    assertEquals(cumulative.keySet(), finalOnly.keySet());
+    boolean stopped = false;
+    for (String id : cumulative.keySet()) {
+      List<RequestOutput> only = finalOnly.get(id);
+      assertEquals(1, only.size(), id + ": " + only.size() + " outputs");
+      assertTrue(cumulative.get(id).size() > 1, id);
+      CompletionOutput expected = cumulative.get(id).getLast().first();
+      CompletionOutput actual = only.getFirst().first();
+      assertTrue(only.getFirst().finished(), id);
+      assertEquals(expected.text(), actual.text(), id);
+      assertArrayEquals(expected.tokenIds(), actual.tokenIds(), id);
+      // Two runs of the same requests differ by ~1e-7 here too (cause not pinned down yet).
+      assertEquals(expected.cumulativeLogprob(), actual.cumulativeLogprob(), 1e-5, id);
+      assertEquals(expected.finishReason(), actual.finishReason(), id);
+      assertEquals(expected.finishMessage(), actual.finishMessage(), id);
+      stopped |= "hundred".equals(actual.finishMessage());
+    }
+    assertTrue(stopped, "no request stopped at its stop string");
+    CompletionOutput aborted = finalOnly.get("r1").getFirst().first();
+    assertEquals(FinishReason.ABORT, aborted.finishReason());
+    assertTrue(!aborted.text().isEmpty(), "the aborted request's text so far");
   }
 
   static Stream<Arguments> managersAndModes() {
