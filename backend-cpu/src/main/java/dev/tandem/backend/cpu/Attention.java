@@ -2,7 +2,6 @@ package dev.tandem.backend.cpu;
 
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -168,7 +167,7 @@ final class Attention {
       e.intoArray(score, j);
       sums = sums.add(e);
     }
-    float sum = sums.reduceLanes(VectorOperators.ADD);
+    float sum = VectorMath.sum(sums);
     for (; j < s + keys; j++) {
       float e = (float) Math.exp(score[j] - max);
       score[j] = e;
@@ -204,10 +203,11 @@ final class Attention {
       a2 = x.fma(FloatVector.fromArray(SPECIES, k, k2 + i), a2);
       a3 = x.fma(FloatVector.fromArray(SPECIES, k, k3 + i), a3);
     }
-    float s0 = a0.reduceLanes(VectorOperators.ADD);
-    float s1 = a1.reduceLanes(VectorOperators.ADD);
-    float s2 = a2.reduceLanes(VectorOperators.ADD);
-    float s3 = a3.reduceLanes(VectorOperators.ADD);
+    FloatVector sums = VectorMath.sum4(a0, a1, a2, a3);
+    float s0 = sums.lane(VectorMath.SUM4_LANE_0);
+    float s1 = sums.lane(VectorMath.SUM4_LANE_1);
+    float s2 = sums.lane(VectorMath.SUM4_LANE_2);
+    float s3 = sums.lane(VectorMath.SUM4_LANE_3);
     for (; i < len; i++) {
       float x = q[qo + i];
       s0 += x * k[k0 + i];
@@ -288,7 +288,7 @@ final class Attention {
           FloatVector.fromArray(SPECIES, a, ao + i)
               .fma(FloatVector.fromArray(SPECIES, b, bo + i), acc);
     }
-    float s = acc.reduceLanes(VectorOperators.ADD);
+    float s = VectorMath.sum(acc);
     for (; i < len; i++) {
       s += a[ao + i] * b[bo + i];
     }

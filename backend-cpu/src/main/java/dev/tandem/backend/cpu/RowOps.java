@@ -1,7 +1,6 @@
 package dev.tandem.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Row-wise kernels over (n, dim) matrices: embedding gather, RMS and layer norm, greedy choice. */
@@ -133,7 +132,7 @@ final class RowOps {
     for (int bound = SPECIES.loopBound(dim); i < bound; i += LANES) {
       acc = acc.add(FloatVector.fromArray(SPECIES, x, base + i));
     }
-    float s = acc.reduceLanes(VectorOperators.ADD);
+    float s = VectorMath.sum(acc);
     for (; i < dim; i++) {
       s += x[base + i];
     }
@@ -148,7 +147,7 @@ final class RowOps {
       FloatVector d = FloatVector.fromArray(SPECIES, x, base + i).sub(center);
       acc = d.fma(d, acc);
     }
-    float s = acc.reduceLanes(VectorOperators.ADD);
+    float s = VectorMath.sum(acc);
     for (; i < dim; i++) {
       float d = x[base + i] - center;
       s += d * d;
@@ -224,7 +223,7 @@ final class RowOps {
         FloatVector v = FloatVector.fromArray(SPECIES, x, base + i).sub(max);
         sums = sums.add(VectorMath.expNonPositive(v));
       }
-      sum += sums.reduceLanes(VectorOperators.ADD);
+      sum += VectorMath.sum(sums);
     }
     for (; i < vocab; i++) {
       sum += Math.exp(x[base + i] - max);

@@ -89,4 +89,53 @@ class VectorMathTest {
     assertTrue(y[2] >= 0 && y[2] < 2e-38, "exp(-inf) = " + y[2]);
     assertTrue(y[3] >= 0 && y[3] < 2e-38, "exp(-1000) = " + y[3]);
   }
+
+  /** a[i] + a[i ^ d] lane by lane, in float: one step of the fixed summation tree. */
+  private static float[] pairUp(float[] a, int d) {
+    float[] out = new float[a.length];
+    for (int i = 0; i < a.length; i++) {
+      out[i] = a[i] + a[i ^ d];
+    }
+    return out;
+  }
+
+  /** The sum of the lanes in the documented order: halves pairwise, then their halves. */
+  private static float treeSum(float[] lanes) {
+    float[] a = lanes;
+    for (int d = a.length / 2; d >= 1; d /= 2) {
+      a = pairUp(a, d);
+    }
+    return a[0];
+  }
+
+  /**
+   * sum and sum4 add lanes in one fixed order, bit for bit, so a result does not depend on whether
+   * the interpreter or C2 ran the code (reduceLanes(ADD) leaves the order open, and it changed
+   * between the two).
+   */
+  @Test
+  void laneSumsFollowTheirFixedOrderExactly() {
+    VectorSpecies<Float> species = FloatVector.SPECIES_PREFERRED;
+    int lanes = species.length();
+    java.util.Random random = new java.util.Random(7);
+    for (int trial = 0; trial < 1000; trial++) {
+      float[][] v = new float[4][lanes];
+      for (float[] row : v) {
+        for (int i = 0; i < lanes; i++) {
+          // Magnitudes far apart, so any other order rounds differently.
+          row[i] = (float) (random.nextGaussian() * Math.pow(10, random.nextInt(9) - 4));
+        }
+      }
+      FloatVector[] x = new FloatVector[4];
+      for (int r = 0; r < 4; r++) {
+        x[r] = FloatVector.fromArray(species, v[r], 0);
+        assertEquals(treeSum(v[r]), VectorMath.sum(x[r]), 0f);
+      }
+      FloatVector sums = VectorMath.sum4(x[0], x[1], x[2], x[3]);
+      assertEquals(treeSum(v[0]), sums.lane(VectorMath.SUM4_LANE_0), 0f);
+      assertEquals(treeSum(v[1]), sums.lane(VectorMath.SUM4_LANE_1), 0f);
+      assertEquals(treeSum(v[2]), sums.lane(VectorMath.SUM4_LANE_2), 0f);
+      assertEquals(treeSum(v[3]), sums.lane(VectorMath.SUM4_LANE_3), 0f);
+    }
+  }
 }
