@@ -114,7 +114,7 @@ public final class V1BlockSpaceManager implements BlockSpaceManager {
     }
     int numPromptBlocks = numBlocks(prompt.length());
     int numCrossBlocks = numCrossBlocks(group);
-    requireFree(gpu, numPromptBlocks + numCrossBlocks, "request " + group.requestId());
+    requireFree(gpu, numPromptBlocks + numCrossBlocks, () -> "request " + group.requestId());
 
     List<PhysicalBlock> promptBlocks = new ArrayList<>(numPromptBlocks);
     // Only complete blocks are filed by content: a partial block is still written to, so its
@@ -160,7 +160,9 @@ public final class V1BlockSpaceManager implements BlockSpaceManager {
     checkLookahead(numLookaheadSlots);
     BlockTable table = requireGpuTable(seq);
     requireFree(
-        gpu, numBlocksToAppend(seq, table, numLookaheadSlots), "sequence " + seq.id() + " append");
+        gpu,
+        numBlocksToAppend(seq, table, numLookaheadSlots),
+        () -> "sequence " + seq.id() + " append");
     int length = seq.length();
     int target = numBlocks(length + numLookaheadSlots);
     List<BlockMapping> copies = List.of();
@@ -324,7 +326,8 @@ public final class V1BlockSpaceManager implements BlockSpaceManager {
    */
   private List<BlockMapping> move(
       SequenceGroup group, List<BlockTable> groupTables, BlockAllocator from, BlockAllocator to) {
-    requireFree(to, distinctBlocks(groupTables).size(), "swapping request " + group.requestId());
+    requireFree(
+        to, distinctBlocks(groupTables).size(), () -> "swapping request " + group.requestId());
     // PhysicalBlock has identity equality, so this map is keyed by instance.
     Map<PhysicalBlock, PhysicalBlock> mapping = new LinkedHashMap<>();
     for (BlockTable table : groupTables) {
@@ -541,10 +544,11 @@ public final class V1BlockSpaceManager implements BlockSpaceManager {
     }
   }
 
-  private static void requireFree(BlockAllocator allocator, int needed, String what) {
+  private static void requireFree(
+      BlockAllocator allocator, int needed, java.util.function.Supplier<String> what) {
     if (allocator.numFreeBlocks() < needed) {
       throw new IllegalStateException(
-          what
+          what.get()
               + " needs "
               + needed
               + " "

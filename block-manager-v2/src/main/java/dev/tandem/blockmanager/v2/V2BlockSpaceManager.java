@@ -20,6 +20,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * vLLM's v2 block manager ({@code SelfAttnBlockSpaceManager}) for encoder/decoder requests: one
@@ -149,7 +150,7 @@ public final class V2BlockSpaceManager implements BlockSpaceManager {
       throw new IllegalStateException(
           "request " + requestId + " already has a cross block table: free it first (freeCross)");
     }
-    requireFree(Device.GPU, numRequiredBlocks(group), "request " + requestId);
+    requireFree(Device.GPU, numRequiredBlocks(group), () -> "request " + requestId);
 
     long rootHash = rootHash(group);
     List<Sequence> prompts = distinctPrompts(waiting);
@@ -177,11 +178,12 @@ public final class V2BlockSpaceManager implements BlockSpaceManager {
     return ContentHash.ofEncoderInput(group.encoderSequence());
   }
 
-  private void requireFree(Device device, int numRequired, String who) {
+  /** Throws, naming {@code who} (built only then), unless numRequired blocks are free. */
+  private void requireFree(Device device, int numRequired, Supplier<String> who) {
     int free = allocator.numFreeBlocks(device);
     if (numRequired > free) {
       throw new IllegalStateException(
-          who
+          who.get()
               + " needs "
               + numRequired
               + " free blocks in the "
@@ -218,7 +220,7 @@ public final class V2BlockSpaceManager implements BlockSpaceManager {
     requireLookahead(numLookaheadSlots);
     BlockTable table = tableIn(seq, Device.GPU);
     int needed = table.numBlocksNeededToAppend(table.numUnseenTokens(seq), numLookaheadSlots);
-    requireFree(Device.GPU, needed, "sequence " + seq.id());
+    requireFree(Device.GPU, needed, () -> "sequence " + seq.id());
     table.appendTokens(seq, numLookaheadSlots);
     return allocator.clearCopyOnWrites();
   }
@@ -283,7 +285,7 @@ public final class V2BlockSpaceManager implements BlockSpaceManager {
   private List<BlockMapping> swap(
       SequenceGroup group, List<Sequence> seqs, Device source, Device target) {
     List<BlockTable> tables = tablesToSwap(group, seqs, source, target);
-    requireFree(target, numBlocksToSwap(group, tables), "request " + group.requestId());
+    requireFree(target, numBlocksToSwap(group, tables), () -> "request " + group.requestId());
     Map<Integer, Integer> moved = new LinkedHashMap<>();
     for (BlockTable table : tables) {
       table.moveTo(target, moved);

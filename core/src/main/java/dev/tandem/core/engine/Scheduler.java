@@ -260,6 +260,9 @@ public final class Scheduler {
       List<BlockMapping> swapIn,
       List<BlockMapping> copies,
       List<FailedGroup> failed) {
+    if (swapped.isEmpty()) {
+      return; // the common case: no per-group sum each step
+    }
     int seqs = decodes.stream().mapToInt(SequenceGroup::numUnfinished).sum();
     while (!swapped.isEmpty()) {
       SequenceGroup group = swapped.peekFirst();
