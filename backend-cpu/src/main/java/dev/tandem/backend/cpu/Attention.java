@@ -107,13 +107,18 @@ final class Attention {
     // Scores: vectorized dot products over headDim, four keys at a time so four independent FMA
     // chains hide the FMA latency (one key's chain alone waits 4 cycles per step); the heads loop
     // inside, so the four key rows stay in L1 across it.
-    int j = 0;
-    for (; j + 4 <= keys; j += 4) {
+    // The four keys of a step come from the four quarters of the context: four streams through
+    // memory at once, each in its own pages, instead of one (a key row of t5-small is 2 KiB, so a
+    // single stream crosses a 4 KiB page, where hardware prefetching stops, every second key).
+    // DecodeAttentionBenchmark: 7.3-8.1 -> 9.1-10.7 GB/s of K and V read. (The same order for
+    // the weighted sums of the values measured no better.)
+    int quarter = keys / 4;
+    for (int t = 0; t < quarter; t++) {
       for (int h = head0; h < head1; h++) {
-        dot4(q, row + h * headDim, k, offset, j, h * headDim, headDim, score, h * stride);
+        dot4(q, row + h * headDim, k, offset, t, quarter, h * headDim, headDim, score, h * stride);
       }
     }
-    for (; j < keys; j++) {
+    for (int j = 4 * quarter; j < keys; j++) {
       for (int h = head0; h < head1; h++) {
         score[h * stride + j] = dot(q, row + h * headDim, k, offset[j] + h * headDim, headDim);
       }
@@ -176,21 +181,22 @@ final class Attention {
     return sum;
   }
 
-  /** score[s + j..s + j+4) = q · k rows at offset[j..j+4) + headOffset. */
+  /** score[s + j] = q · k row at offset[j] + headOffset for keys j = t, t + d, t + 2d, t + 3d. */
   private static void dot4(
       float[] q,
       int qo,
       float[] k,
       int[] offset,
-      int j,
+      int t,
+      int d,
       int headOffset,
       int len,
       float[] score,
       int s) {
-    int k0 = offset[j] + headOffset;
-    int k1 = offset[j + 1] + headOffset;
-    int k2 = offset[j + 2] + headOffset;
-    int k3 = offset[j + 3] + headOffset;
+    int k0 = offset[t] + headOffset;
+    int k1 = offset[t + d] + headOffset;
+    int k2 = offset[t + 2 * d] + headOffset;
+    int k3 = offset[t + 3 * d] + headOffset;
     FloatVector a0 = FloatVector.zero(SPECIES);
     FloatVector a1 = a0;
     FloatVector a2 = a0;
@@ -215,10 +221,10 @@ final class Attention {
       s2 += x * k[k2 + i];
       s3 += x * k[k3 + i];
     }
-    score[s + j] = s0;
-    score[s + j + 1] = s1;
-    score[s + j + 2] = s2;
-    score[s + j + 3] = s3;
+    score[s + t] = s0;
+    score[s + t + d] = s1;
+    score[s + t + 2 * d] = s2;
+    score[s + t + 3 * d] = s3;
   }
 
   /**
