@@ -134,6 +134,11 @@ final class AttentionPlan {
     return numHeads;
   }
 
+  /** Whether the keys sit in cache blocks (decode) rather than in contiguous rows (prefill). */
+  boolean paged() {
+    return tables != null;
+  }
+
   int headDim() {
     return headDim;
   }
