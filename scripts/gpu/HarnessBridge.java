@@ -43,7 +43,8 @@ final class HarnessBridge {
         String.format(
             Locale.ROOT,
             "step p50 %.2f ms, p99 %.2f ms, prefill %.1f ms, kv %d/%d, preemptions %d,"
-                + " decode %.0f GFLOP/s, engine overhead %.1f%% (host time outside the model)",
+                + " decode %.0f GFLOP/s, engine overhead %.1f%% (host time outside the model:"
+                + " %.2f ms a step)",
             r.stepP50Ms(),
             r.stepP99Ms(),
             r.prefillMs(),
@@ -51,7 +52,8 @@ final class HarnessBridge {
             r.totalKvBlocks(),
             r.preemptions(),
             r.decodeGflops(),
-            100 * r.engineOverhead());
+            100 * r.engineOverhead(),
+            r.hostMsPerStep());
     return new GpuBench.Result(
         r.generatedTokens(),
         r.seconds(),

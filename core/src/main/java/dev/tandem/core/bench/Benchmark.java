@@ -72,6 +72,7 @@ public final class Benchmark {
             .build();
     long peakBefore = engine.stats().peakGpuBlocksUsed();
     long stepNanosBefore = engine.stats().stepNanos();
+    long stepsBefore = engine.stats().steps();
     long modelNanosBefore = engine.stats().modelNanos();
     long cpuBefore = processCpuNanos();
     long preemptionsBefore = engine.stats().scheduler().preemptions();
@@ -116,8 +117,10 @@ public final class Benchmark {
     Arrays.sort(ttft);
     var stats = engine.stats();
     long stepNanos = stats.stepNanos() - stepNanosBefore;
-    double overhead =
-        stepNanos == 0 ? 0 : 1 - (stats.modelNanos() - modelNanosBefore) / (double) stepNanos;
+    long hostNanos = stepNanos - (stats.modelNanos() - modelNanosBefore);
+    double overhead = stepNanos == 0 ? 0 : hostNanos / (double) stepNanos;
+    long stepCount = stats.steps() - stepsBefore;
+    double hostMsPerStep = stepCount == 0 ? 0 : hostNanos / 1e6 / stepCount;
     int threads = threads(config);
     return new BenchmarkResult(
         config.modelName(),
@@ -138,6 +141,7 @@ public final class Benchmark {
         stats.scheduler().preemptions() - preemptionsBefore,
         gflops,
         overhead,
+        hostMsPerStep,
         cpuSeconds / (seconds * threads),
         engine.device(),
         machine());

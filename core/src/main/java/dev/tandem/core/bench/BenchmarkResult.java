@@ -18,6 +18,7 @@ import java.util.Locale;
  *     GFLOP/s; 0 when the model's shape is not a preset
  * @param engineOverhead fraction of the steps' time spent outside the model (scheduling, sampling,
  *     detokenization, outputs)
+ * @param hostMsPerStep that time per step, in milliseconds: what a faster device cannot hide
  * @param cpuShare process CPU time over wall time, per backend thread: below 1 means the machine
  *     was busy with other work (or the backend left threads idle)
  */
@@ -40,6 +41,7 @@ public record BenchmarkResult(
     long preemptions,
     double decodeGflops,
     double engineOverhead,
+    double hostMsPerStep,
     double cpuShare,
     String device,
     String machine) {

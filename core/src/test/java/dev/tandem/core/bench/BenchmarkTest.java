@@ -38,6 +38,7 @@ class BenchmarkTest {
     assertTrue(result.stepP50Ms() > 0 && result.stepP99Ms() >= result.stepP50Ms());
     assertTrue(result.peakKvBlocks() > 0 && result.peakKvBlocks() <= result.totalKvBlocks());
     assertEquals(0, result.preemptions());
+    assertTrue(result.hostMsPerStep() > 0 && result.engineOverhead() < 1, result.toString());
     String table = BenchmarkResult.table(List.of(result));
     assertTrue(table.contains(preset.label()) && table.contains("tok/s"), table);
     assertTrue(BenchmarkResult.json(List.of(result)).contains("\"tokensPerSecond\""));
