@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.tandem.api.sequence.OutputKind;
 import dev.tandem.api.sequence.SamplingParams;
 import dev.tandem.core.checkpoint.Fixtures;
 import dev.tandem.core.config.PreemptionMode;
@@ -118,6 +119,42 @@ class AsyncEngineTest {
     }
     String first = expected.get("r0").first().text();
     assertEquals(examples.get(0).get("expected").asText(), first, "sanity: the model answers");
+  }
+
+  /** A FINAL_ONLY request streams exactly one output, its final one, like its result. */
+  @Test
+  void finalOnlyStreamsOneOutput() throws Exception {
+    JsonNode examples = RealModels.numwordsEval().get("examples");
+    String manager = ToyModel.blockManagers().findFirst().orElseThrow();
+    try (AsyncEngine async =
+        new AsyncEngine(RealModels.engine(Fixtures.numwordsT5(), manager, Map.of()))) {
+      List<RequestHandle> handles = new ArrayList<>();
+      List<Collector> collectors = new ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        SamplingParams params =
+            SamplingParams.builder()
+                .outputKind(i % 2 == 0 ? OutputKind.FINAL_ONLY : OutputKind.CUMULATIVE)
+                .build();
+        RequestHandle handle =
+            async.submit(Request.of("f" + i, examples.get(i).get("prompt").asText(), params));
+        Collector collector = new Collector();
+        handle.outputs().subscribe(collector);
+        handles.add(handle);
+        collectors.add(collector);
+      }
+      for (int i = 0; i < handles.size(); i++) {
+        RequestOutput result = handles.get(i).result().get(60, TimeUnit.SECONDS);
+        Collector collector = collectors.get(i);
+        assertTrue(collector.done.await(10, TimeUnit.SECONDS));
+        assertEquals(result, collector.outputs.getLast());
+        assertEquals(examples.get(i).get("expected").asText(), result.first().text());
+        if (i % 2 == 0) {
+          assertEquals(1, collector.outputs.size(), "f" + i + ": " + collector.outputs);
+        } else {
+          assertTrue(collector.outputs.size() > 1, "f" + i + " streams");
+        }
+      }
+    }
   }
 
   /**
