@@ -2,6 +2,7 @@ package dev.tandem.backend.cpu;
 
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -176,7 +177,7 @@ final class Attention {
       e.intoArray(score, j);
       sums = sums.add(e);
     }
-    float sum = VectorMath.sum(sums);
+    float sum = sums.reduceLanes(VectorOperators.ADD);
     for (; j < s + keys; j++) {
       float e = (float) Math.exp(score[j] - max);
       score[j] = e;
@@ -213,11 +214,10 @@ final class Attention {
       a2 = x.fma(FloatVector.fromArray(SPECIES, k, k2 + i), a2);
       a3 = x.fma(FloatVector.fromArray(SPECIES, k, k3 + i), a3);
     }
-    FloatVector sums = VectorMath.sum4(a0, a1, a2, a3);
-    float s0 = sums.lane(VectorMath.SUM4_LANE_0);
-    float s1 = sums.lane(VectorMath.SUM4_LANE_1);
-    float s2 = sums.lane(VectorMath.SUM4_LANE_2);
-    float s3 = sums.lane(VectorMath.SUM4_LANE_3);
+    float s0 = a0.reduceLanes(VectorOperators.ADD);
+    float s1 = a1.reduceLanes(VectorOperators.ADD);
+    float s2 = a2.reduceLanes(VectorOperators.ADD);
+    float s3 = a3.reduceLanes(VectorOperators.ADD);
     for (; i < len; i++) {
       float x = q[qo + i];
       s0 += x * k[k0 + i];
@@ -339,7 +339,7 @@ final class Attention {
           FloatVector.fromArray(SPECIES, a, ao + i)
               .fma(FloatVector.fromArray(SPECIES, b, bo + i), acc);
     }
-    float s = VectorMath.sum(acc);
+    float s = acc.reduceLanes(VectorOperators.ADD);
     for (; i < len; i++) {
       s += a[ao + i] * b[bo + i];
     }

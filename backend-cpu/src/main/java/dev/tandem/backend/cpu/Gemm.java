@@ -1,6 +1,7 @@
 package dev.tandem.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -165,16 +166,14 @@ final class Gemm {
       a30 = v.fma(b0, a30);
       a31 = v.fma(b1, a31);
     }
-    FloatVector rows01 = VectorMath.sum4(a00, a01, a10, a11);
-    FloatVector rows23 = VectorMath.sum4(a20, a21, a30, a31);
-    float s00 = rows01.lane(VectorMath.SUM4_LANE_0);
-    float s01 = rows01.lane(VectorMath.SUM4_LANE_1);
-    float s10 = rows01.lane(VectorMath.SUM4_LANE_2);
-    float s11 = rows01.lane(VectorMath.SUM4_LANE_3);
-    float s20 = rows23.lane(VectorMath.SUM4_LANE_0);
-    float s21 = rows23.lane(VectorMath.SUM4_LANE_1);
-    float s30 = rows23.lane(VectorMath.SUM4_LANE_2);
-    float s31 = rows23.lane(VectorMath.SUM4_LANE_3);
+    float s00 = a00.reduceLanes(VectorOperators.ADD);
+    float s01 = a01.reduceLanes(VectorOperators.ADD);
+    float s10 = a10.reduceLanes(VectorOperators.ADD);
+    float s11 = a11.reduceLanes(VectorOperators.ADD);
+    float s20 = a20.reduceLanes(VectorOperators.ADD);
+    float s21 = a21.reduceLanes(VectorOperators.ADD);
+    float s30 = a30.reduceLanes(VectorOperators.ADD);
+    float s31 = a31.reduceLanes(VectorOperators.ADD);
     // Scalar tail when k is not a multiple of the vector length.
     for (; i < k1; i++) {
       float b0 = w[w0 + i];
@@ -229,11 +228,10 @@ final class Gemm {
       a2 = v.fma(FloatVector.fromArray(SPECIES, w, w2 + i), a2);
       a3 = v.fma(FloatVector.fromArray(SPECIES, w, w3 + i), a3);
     }
-    FloatVector sums = VectorMath.sum4(a0, a1, a2, a3);
-    float s0 = sums.lane(VectorMath.SUM4_LANE_0);
-    float s1 = sums.lane(VectorMath.SUM4_LANE_1);
-    float s2 = sums.lane(VectorMath.SUM4_LANE_2);
-    float s3 = sums.lane(VectorMath.SUM4_LANE_3);
+    float s0 = a0.reduceLanes(VectorOperators.ADD);
+    float s1 = a1.reduceLanes(VectorOperators.ADD);
+    float s2 = a2.reduceLanes(VectorOperators.ADD);
+    float s3 = a3.reduceLanes(VectorOperators.ADD);
     for (; i < k1; i++) {
       float v = x[xo + i];
       s0 += v * w[w0 + i];
@@ -270,7 +268,7 @@ final class Gemm {
           FloatVector.fromArray(SPECIES, x, xo + i)
               .fma(FloatVector.fromArray(SPECIES, w, wo + i), acc);
     }
-    float s = VectorMath.sum(acc);
+    float s = acc.reduceLanes(VectorOperators.ADD);
     for (; i < k1; i++) {
       s += x[xo + i] * w[wo + i];
     }

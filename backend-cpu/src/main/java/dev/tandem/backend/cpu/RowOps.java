@@ -1,6 +1,7 @@
 package dev.tandem.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Row-wise kernels over (n, dim) matrices: embedding gather, RMS and layer norm, greedy choice. */
@@ -132,7 +133,7 @@ final class RowOps {
     for (int bound = SPECIES.loopBound(dim); i < bound; i += LANES) {
       acc = acc.add(FloatVector.fromArray(SPECIES, x, base + i));
     }
-    float s = VectorMath.sum(acc);
+    float s = acc.reduceLanes(VectorOperators.ADD);
     for (; i < dim; i++) {
       s += x[base + i];
     }
@@ -147,7 +148,7 @@ final class RowOps {
       FloatVector d = FloatVector.fromArray(SPECIES, x, base + i).sub(center);
       acc = d.fma(d, acc);
     }
-    float s = VectorMath.sum(acc);
+    float s = acc.reduceLanes(VectorOperators.ADD);
     for (; i < dim; i++) {
       float d = x[base + i] - center;
       s += d * d;
@@ -223,7 +224,7 @@ final class RowOps {
         FloatVector v = FloatVector.fromArray(SPECIES, x, base + i).sub(max);
         sums = sums.add(VectorMath.expNonPositive(v));
       }
-      sum += VectorMath.sum(sums);
+      sum += sums.reduceLanes(VectorOperators.ADD);
     }
     for (; i < vocab; i++) {
       sum += Math.exp(x[base + i] - max);

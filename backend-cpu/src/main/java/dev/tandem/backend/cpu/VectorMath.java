@@ -1,9 +1,7 @@
 package dev.tandem.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -29,108 +27,7 @@ final class VectorMath {
   private static final float SQRT_HALF = (float) Math.sqrt(0.5);
   private static final float SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
 
-  private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
-  private static final int LANES = SPECIES.length();
-
-  /** Lane i ↔ lane i ^ d, for the halving steps of {@link #sum}; null where d ≥ LANES. */
-  private static final VectorShuffle<Float> SWAP_8 = swap(8);
-
-  private static final VectorShuffle<Float> SWAP_4 = swap(4);
-  private static final VectorShuffle<Float> SWAP_2 = swap(2);
-  private static final VectorShuffle<Float> SWAP_1 = swap(1);
-
-  /** Lanes whose index has bit d set; null where d ≥ LANES. */
-  private static final VectorMask<Float> BIT_8 = bit(8);
-
-  private static final VectorMask<Float> BIT_4 = bit(4);
-  private static final VectorMask<Float> BIT_2 = bit(2);
-  private static final VectorMask<Float> BIT_1 = bit(1);
-
-  /** Where {@link #sum4} leaves its four sums. */
-  static final int SUM4_LANE_0 = 0;
-
-  static final int SUM4_LANE_1 = LANES / 2;
-  static final int SUM4_LANE_2 = LANES / 4;
-  static final int SUM4_LANE_3 = 3 * LANES / 4;
-
   private VectorMath() {}
-
-  private static VectorShuffle<Float> swap(int d) {
-    return d < LANES ? VectorShuffle.fromOp(SPECIES, i -> i ^ d) : null;
-  }
-
-  private static VectorMask<Float> bit(int d) {
-    boolean[] set = new boolean[LANES];
-    for (int i = 0; i < LANES; i++) {
-      set[i] = (i & d) != 0;
-    }
-    return d < LANES ? VectorMask.fromArray(SPECIES, set, 0) : null;
-  }
-
-  private static VectorShuffle<Float> swapOf(int d) {
-    return switch (d) {
-      case 8 -> SWAP_8;
-      case 4 -> SWAP_4;
-      case 2 -> SWAP_2;
-      default -> SWAP_1;
-    };
-  }
-
-  private static VectorMask<Float> bitOf(int d) {
-    return switch (d) {
-      case 8 -> BIT_8;
-      case 4 -> BIT_4;
-      case 2 -> BIT_2;
-      default -> BIT_1;
-    };
-  }
-
-  /**
-   * The sum of v's lanes, added in a fixed order: halves pairwise, then their halves. {@code
-   * reduceLanes(ADD)} leaves the order unspecified, and it differs between the interpreter and C2:
-   * a matrix product's outputs moved by ~1e-7 the moment C2 compiled it, so the same request gave
-   * different log-probabilities in a JVM's first run and its later ones. Lanewise adds and
-   * rearranges give the same bits however the code runs. (Up to 16 lanes: AVX-512.)
-   */
-  static float sum(FloatVector v) {
-    if (LANES > 8) {
-      v = v.add(v.rearrange(SWAP_8));
-    }
-    if (LANES > 4) {
-      v = v.add(v.rearrange(SWAP_4));
-    }
-    if (LANES > 2) {
-      v = v.add(v.rearrange(SWAP_2));
-    }
-    if (LANES > 1) {
-      v = v.add(v.rearrange(SWAP_1));
-    }
-    return v.lane(0);
-  }
-
-  /**
-   * The lane sums of four vectors at once, in a fixed order like {@link #sum} and cheaper than four
-   * of it: each step adds lane pairs d apart in two vectors and keeps one's result in the lanes
-   * with bit d clear, the other's where it is set. Returns a vector with a's sum at lane {@link
-   * #SUM4_LANE_0}, b's at {@link #SUM4_LANE_1}, c's at {@link #SUM4_LANE_2}, d's at {@link
-   * #SUM4_LANE_3} (4 to 16 lanes).
-   */
-  static FloatVector sum4(FloatVector a, FloatVector b, FloatVector c, FloatVector d) {
-    int half = LANES / 2;
-    FloatVector ab = fold(a, b, half);
-    FloatVector cd = fold(c, d, half);
-    FloatVector v = fold(ab, cd, half / 2);
-    for (int step = half / 4; step >= 1; step /= 2) {
-      v = v.add(v.rearrange(swapOf(step)));
-    }
-    return v;
-  }
-
-  /** (x + x's lanes d apart) where bit d of the lane index is clear, the same of y where set. */
-  private static FloatVector fold(FloatVector x, FloatVector y, int d) {
-    VectorShuffle<Float> swap = swapOf(d);
-    return x.add(x.rearrange(swap)).blend(y.add(y.rearrange(swap)), bitOf(d));
-  }
 
   /**
    * e^x lane by lane, for lanes &lt;= 0 (or barely above): 2^n times a degree-6 Taylor polynomial
