@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.tandem.api.backend.AttentionBackend;
 import dev.tandem.api.backend.DeviceTensor;
+import dev.tandem.api.backend.Normalization;
 import dev.tandem.core.checkpoint.Checkpoint;
 import dev.tandem.core.checkpoint.CheckpointException;
 import java.util.ArrayList;
@@ -89,13 +90,18 @@ public final class WeightLoader implements AutoCloseable {
   }
 
   /** T5LayerNorm {@code name} (dim). */
-  public Norm.Rms rmsNorm(String name, int dim, float eps) {
-    return new Norm.Rms(tensor(name, dim), dim, eps);
+  public Norm rmsNorm(String name, int dim, float eps) {
+    return new Norm(Normalization.RMS, tensor(name, dim), null, dim, eps);
   }
 
   /** nn.LayerNorm {@code prefix}.weight and {@code prefix}.bias (dim). */
-  public Norm.Layer layerNorm(String prefix, int dim, float eps) {
-    return new Norm.Layer(tensor(prefix + ".weight", dim), tensor(prefix + ".bias", dim), dim, eps);
+  public Norm layerNorm(String prefix, int dim, float eps) {
+    return new Norm(
+        Normalization.LAYER,
+        tensor(prefix + ".weight", dim),
+        tensor(prefix + ".bias", dim),
+        dim,
+        eps);
   }
 
   /** Hands the uploaded tensors over to their model; this loader no longer frees them. */
