@@ -36,7 +36,8 @@ final class HarnessBridge {
               outputLen,
               config.engineFlags(),
               Path.of(cacheDir),
-              config.seed());
+              config.seed(),
+              config.sampling());
     }
     BenchmarkResult r = Benchmark.run(config);
     String detail =

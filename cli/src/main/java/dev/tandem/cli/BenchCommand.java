@@ -3,6 +3,7 @@ package dev.tandem.cli;
 import dev.tandem.core.bench.Benchmark;
 import dev.tandem.core.bench.BenchmarkConfig;
 import dev.tandem.core.bench.BenchmarkResult;
+import dev.tandem.core.bench.BenchmarkSampling;
 import dev.tandem.core.bench.ModelPreset;
 import dev.tandem.core.bench.RandomCheckpoint;
 import dev.tandem.core.config.EngineConfig;
@@ -89,6 +90,21 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--seed", paramLabel = "SEED", description = "for the random prompts")
   long seed = 1;
 
+  @Option(
+      names = "--temperature",
+      paramLabel = "T",
+      description = "sample at this temperature (default: 0, greedy)")
+  double temperature;
+
+  @Option(names = "--top-p", paramLabel = "P", description = "with --temperature (default: 1)")
+  double topP = 1;
+
+  @Option(
+      names = "--top-k",
+      paramLabel = "K",
+      description = "with --temperature (default: -1, all)")
+  int topK = -1;
+
   @Option(names = "--json", description = "print the result as JSON instead of a table")
   boolean json;
 
@@ -123,7 +139,8 @@ final class BenchCommand implements Callable<Integer> {
             outputLen,
             engineFlags(),
             RandomCheckpoint.defaultCache(),
-            seed);
+            seed,
+            sampling());
     BenchmarkResult result = Benchmark.run(config);
     PrintWriter out = spec.commandLine().getOut();
     out.print(
@@ -132,6 +149,14 @@ final class BenchCommand implements Callable<Integer> {
             : BenchmarkResult.table(List.of(result)));
     out.flush();
     return 0;
+  }
+
+  private BenchmarkSampling sampling() {
+    try {
+      return new BenchmarkSampling(temperature, topP, topK);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage());
+    }
   }
 
   /**

@@ -63,13 +63,14 @@ public final class Benchmark {
       Engine engine, BenchmarkConfig config, int batchSize, int outputLength) {
     SplittableRandom random = new SplittableRandom(config.seed());
     int vocab = Math.min(engine.vocabSize(), 30_000);
-    SamplingParams params =
-        SamplingParams.builder()
+    SamplingParams.Builder params =
+        config
+            .sampling()
+            .params()
             .maxTokens(outputLength)
             .minTokens(outputLength)
             .ignoreEos(true)
-            .outputKind(OutputKind.FINAL_ONLY) // as vLLM's throughput benchmark (LLM.generate)
-            .build();
+            .outputKind(OutputKind.FINAL_ONLY); // as vLLM's throughput benchmark (LLM.generate)
     long peakBefore = engine.stats().peakGpuBlocksUsed();
     long stepNanosBefore = engine.stats().stepNanos();
     long stepsBefore = engine.stats().steps();
@@ -79,7 +80,8 @@ public final class Benchmark {
     long start = System.nanoTime();
     for (int i = 0; i < batchSize; i++) {
       int[] prompt = random.ints(config.inputLength(), 3, vocab).toArray();
-      engine.addRequest(Request.ofTokens("bench-" + start + "-" + i, prompt, params));
+      SamplingParams seeded = params.seed(config.seed() * 1_000_003 + i).build();
+      engine.addRequest(Request.ofTokens("bench-" + start + "-" + i, prompt, seeded));
     }
     List<Long> decodeSteps = new ArrayList<>();
     long prefillNanos = 0;
@@ -127,6 +129,7 @@ public final class Benchmark {
         batchSize,
         config.inputLength(),
         outputLength,
+        config.sampling().label(),
         generated,
         seconds,
         generated / seconds,
@@ -230,7 +233,8 @@ public final class Benchmark {
               Integer.parseInt(args[3]),
               flags,
               RandomCheckpoint.defaultCache(),
-              1);
+              1,
+              BenchmarkSampling.GREEDY);
       results.add(run(config));
       System.out.print(BenchmarkResult.table(List.of(results.getLast())));
     }

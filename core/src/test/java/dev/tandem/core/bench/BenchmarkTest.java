@@ -31,7 +31,8 @@ class BenchmarkTest {
     assertEquals(written, Files.getLastModifiedTime(dir.resolve("model.safetensors")).toMillis());
 
     BenchmarkConfig config =
-        new BenchmarkConfig(null, preset, 3, 10, 7, Map.of("backend", "cpu"), cache, 5);
+        new BenchmarkConfig(
+            null, preset, 3, 10, 7, Map.of("backend", "cpu"), cache, 5, BenchmarkSampling.GREEDY);
     BenchmarkResult result = Benchmark.run(config);
     assertEquals(21, result.generatedTokens());
     assertTrue(result.tokensPerSecond() > 0);
@@ -42,6 +43,26 @@ class BenchmarkTest {
     String table = BenchmarkResult.table(List.of(result));
     assertTrue(table.contains(preset.label()) && table.contains("tok/s"), table);
     assertTrue(BenchmarkResult.json(List.of(result)).contains("\"tokensPerSecond\""));
+  }
+
+  @org.junit.jupiter.api.Test
+  void sampledRunsGenerateExactlyTheWorkloadToo() {
+    BenchmarkSampling topP = new BenchmarkSampling(0.8, 0.9, 40);
+    BenchmarkConfig config =
+        new BenchmarkConfig(
+            null, ModelPreset.T5_TINY, 4, 6, 9, Map.of("backend", "cpu"), cache, 3, topP);
+    BenchmarkResult result = Benchmark.run(config);
+    assertEquals(36, result.generatedTokens());
+    assertEquals("temperature=0.8 top_p=0.9 top_k=40", result.sampling());
+    assertTrue(BenchmarkResult.table(List.of(result)).contains("sampling: temperature=0.8"));
+    assertEquals("greedy", BenchmarkSampling.GREEDY.label());
+    assertEquals("temperature=1", new BenchmarkSampling(1, 1, -1).label());
+  }
+
+  @org.junit.jupiter.api.Test
+  void badSamplingSaysWhichParameter() {
+    var e = assertThrows(IllegalArgumentException.class, () -> new BenchmarkSampling(1, 1.5, -1));
+    assertTrue(e.getMessage().contains("top_p"), e.getMessage());
   }
 
   @ParameterizedTest
