@@ -13,12 +13,16 @@ import java.util.random.RandomGenerator;
 public final class Distribution {
 
   private final float[] logits; // (vocab) processed; -inf = masked
+  private final float[] weights; // (vocab) exp(logit - max): unnormalized probabilities
   private final int vocabSize;
   private int argmax;
+  private float max;
+  private double weightSum; // sum(weights)
   private double logNormalizer; // log(sum(exp(logits)))
 
   Distribution(int vocabSize) {
     this.logits = new float[vocabSize];
+    this.weights = new float[vocabSize];
     this.vocabSize = vocabSize;
   }
 
@@ -30,8 +34,12 @@ public final class Distribution {
     return vocabSize;
   }
 
-  /** Computes the argmax and normalizer once the logits are final. */
-  void normalize() {
+  /**
+   * Computes the argmax, the max and every token's weight exp(logit - max) once penalties and
+   * temperature are applied; masked tokens weigh 0. Truncation then masks logits and weights
+   * together, and {@link #normalize()} sums what is left (the argmax always stays).
+   */
+  void weigh() {
     float max = Float.NEGATIVE_INFINITY;
     int best = 0;
     for (int i = 0; i < vocabSize; i++) {
@@ -41,11 +49,39 @@ public final class Distribution {
       }
     }
     // Shift by the max before exponentiating so that no term overflows.
-    double sum = 0;
     for (int i = 0; i < vocabSize; i++) {
-      sum += expNonPositive(logits[i] - max);
+      weights[i] = (float) expNonPositive(logits[i] - max);
     }
     argmax = best;
+    this.max = max;
+  }
+
+  /** The largest processed logit (set by {@link #weigh()}). */
+  float max() {
+    return max;
+  }
+
+  float[] weights() {
+    return weights;
+  }
+
+  /** Masks every token whose logit is below {@code threshold}: logit -infinity, weight 0. */
+  void mask(float threshold) {
+    for (int i = 0; i < vocabSize; i++) {
+      if (logits[i] < threshold) {
+        logits[i] = Float.NEGATIVE_INFINITY;
+        weights[i] = 0;
+      }
+    }
+  }
+
+  /** Sums the weights left into the normalizer. */
+  void normalize() {
+    double sum = 0;
+    for (int i = 0; i < vocabSize; i++) {
+      sum += weights[i];
+    }
+    weightSum = sum;
     logNormalizer = max + Math.log(sum);
   }
 
@@ -75,22 +111,21 @@ public final class Distribution {
     return argmax;
   }
 
-  /** Draws a token with one uniform number from {@code random}, walking the vocabulary in order. */
+  /**
+   * Draws a token with one uniform number from {@code random}, walking the vocabulary in order: the
+   * first token whose cumulative weight exceeds the number times the total. The walk adds the same
+   * weights that made the total, so it always ends at a token of nonzero weight.
+   */
   public int sample(RandomGenerator random) {
-    double target = random.nextDouble();
+    double target = random.nextDouble() * weightSum;
     double cumulative = 0;
-    int lastPossible = argmax;
     for (int i = 0; i < vocabSize; i++) {
-      if (logits[i] == Float.NEGATIVE_INFINITY) {
-        continue;
-      }
-      cumulative += Math.exp(logits[i] - logNormalizer); // stops early: rarely the whole row
-      lastPossible = i;
+      cumulative += weights[i];
       if (cumulative > target) {
         return i;
       }
     }
-    return lastPossible; // rounding left the total mass just below target
+    return argmax; // only if rounding made target equal to the total
   }
 
   public double logprob(int token) {

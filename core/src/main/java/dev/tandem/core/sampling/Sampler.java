@@ -19,7 +19,12 @@ public final class Sampler {
   private final TokenRules rules;
   private final int vocabSize;
   private final Distribution distribution;
-  private final float[] sortScratch;
+
+  /** Slices of the logits' range in {@link #smallestKept}'s histogram. */
+  private static final int BUCKETS = 2048;
+
+  private final double[] bucketWeights = new double[BUCKETS]; // scratch: weight per slice
+  private final float[] sliceValues; // (vocab) scratch: the logits of one slice
   private final boolean hasEos;
 
   public Sampler(TokenRules rules, int vocabSize) {
@@ -29,7 +34,7 @@ public final class Sampler {
     }
     this.vocabSize = vocabSize;
     this.distribution = new Distribution(vocabSize);
-    this.sortScratch = new float[vocabSize];
+    this.sliceValues = new float[vocabSize];
     this.hasEos = rules.eosTokenIds().length > 0;
   }
 
@@ -68,8 +73,9 @@ public final class Sampler {
         x[i] *= inverse;
       }
     }
+    distribution.weigh();
     if (params.temperature() > 0) {
-      truncate(x, params);
+      truncate(params);
     }
     distribution.normalize();
     return distribution;
@@ -221,52 +227,87 @@ public final class Sampler {
     }
   }
 
-  /** Top-k, then top-p, then min-p, each masking tokens to -infinity (ties with the cut kept). */
-  private void truncate(float[] x, SamplingParams params) {
+  /** Top-k, then top-p, then min-p, each masking tokens (ties with the cut kept). */
+  private void truncate(SamplingParams params) {
     if (params.topK() > 0 && params.topK() < vocabSize) {
-      int[] best = Distribution.topIndices(x, vocabSize, params.topK());
-      mask(x, x[best[best.length - 1]]);
+      distribution.mask(smallestKept(params.topK(), false));
     }
     if (params.topP() < 1) {
-      mask(x, topPThreshold(x, params.topP()));
+      distribution.mask(smallestKept(params.topP(), true));
     }
     if (params.minP() > 0) {
-      float max = Float.NEGATIVE_INFINITY;
-      for (int i = 0; i < vocabSize; i++) {
-        max = Math.max(max, x[i]);
-      }
       // p < minP * pMax  <=>  logit < maxLogit + ln(minP)
-      mask(x, (float) (max + Math.log(params.minP())));
-    }
-  }
-
-  private void mask(float[] x, float threshold) {
-    for (int i = 0; i < vocabSize; i++) {
-      if (x[i] < threshold) {
-        x[i] = Float.NEGATIVE_INFINITY;
-      }
+      distribution.mask((float) (distribution.max() + Math.log(params.minP())));
     }
   }
 
   /**
-   * The smallest logit kept by top-p: walking tokens from the most likely, a token is kept while
-   * the mass of the tokens before it is below p (vLLM masks ascending cumulative mass <= 1 - p).
+   * The smallest logit that top-k or top-p keeps. Walking the tokens from the most likely, a token
+   * is kept while what the tokens before it add up to is below the limit: their number below k
+   * (top-k: the k-th largest logit and its ties), or their probability mass below p of the unmasked
+   * total (vLLM masks the ascending cumulative mass &lt;= 1 - p). The first token of a logit v is
+   * kept exactly when the tokens strictly above v add up to less than the limit, so the answer is
+   * the smallest such v.
+   *
+   * <p>Found without sorting the vocabulary: a histogram of the unmasked logits over {@link
+   * #BUCKETS} equal slices of [min, max] (the slice index never decreases as the logit does, and
+   * ties share a slice), summed from the top, gives the slice where the limit is reached; only that
+   * slice's logits are sorted and walked.
+   *
+   * @param limit k, or p
+   * @param byMass whether tokens count by their probability mass (top-p) or as one each (top-k)
    */
-  private float topPThreshold(float[] x, double topP) {
-    float[] sorted = sortScratch;
-    System.arraycopy(x, 0, sorted, 0, vocabSize);
-    Arrays.sort(sorted, 0, vocabSize); // ascending
-    float max = sorted[vocabSize - 1];
+  private float smallestKept(double limit, boolean byMass) {
+    float[] x = distribution.logits();
+    float[] weights = distribution.weights();
+    float max = distribution.max();
+    float min = max;
+    for (int i = 0; i < vocabSize; i++) {
+      if (x[i] != Float.NEGATIVE_INFINITY) {
+        min = Math.min(min, x[i]);
+      }
+    }
+    if (min == max) {
+      return max; // one value left: every token of it is kept
+    }
+    float scale = (BUCKETS - 1) / (max - min);
+    double[] histogram = bucketWeights;
+    Arrays.fill(histogram, 0);
     double total = 0;
     for (int i = 0; i < vocabSize; i++) {
-      total += Math.exp(sorted[i] - max);
+      if (x[i] != Float.NEGATIVE_INFINITY) {
+        double weight = byMass ? weights[i] : 1;
+        histogram[(int) ((max - x[i]) * scale)] += weight;
+        total += weight;
+      }
     }
-    double before = 0;
-    float threshold = max;
-    for (int i = vocabSize - 1; i >= 0 && before < topP * total; i--) {
-      threshold = sorted[i];
-      before += Math.exp(sorted[i] - max);
+    double target = byMass ? limit * total : limit;
+    double above = 0; // weight of the slices above the one searched
+    int slice = 0;
+    while (slice < BUCKETS - 1 && above + histogram[slice] < target) {
+      above += histogram[slice];
+      slice++;
     }
-    return threshold;
+    int n = 0;
+    for (int i = 0; i < vocabSize; i++) {
+      if (x[i] != Float.NEGATIVE_INFINITY && (int) ((max - x[i]) * scale) == slice) {
+        sliceValues[n++] = x[i];
+      }
+    }
+    if (n == 0) {
+      return min; // the limit is the whole weight (k of at least the unmasked tokens): keep all
+    }
+    Arrays.sort(sliceValues, 0, n); // ascending: walk from the end
+    float kept = sliceValues[n - 1];
+    for (int j = n - 1; j >= 0 && above < target; j--) {
+      kept = sliceValues[j];
+      above += byMass ? weightOf(sliceValues[j], max) : 1;
+    }
+    return kept;
+  }
+
+  /** A token's weight as {@link Distribution#weigh()} computed it. */
+  private static double weightOf(float logit, float max) {
+    return (float) Distribution.expNonPositive(logit - max);
   }
 }

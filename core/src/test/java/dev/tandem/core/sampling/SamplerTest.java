@@ -161,6 +161,87 @@ class SamplerTest {
     return kept;
   }
 
+  /**
+   * Top-k and top-p over a vocabulary-sized row, against a reference that sorts: the same tokens
+   * kept on random rows with ties (logits on a coarse grid) and without. Rows whose top-p cut falls
+   * within 1e-5 of the mass limit are skipped (float against double sums may fall either side).
+   */
+  @Test
+  void truncationMatchesASortingReferenceOnLargeRows() {
+    int vocab = 5000;
+    Sampler sampler = new Sampler(NO_RULES, vocab);
+    Random random = new Random(11);
+    int compared = 0;
+    for (int row = 0; row < 200; row++) {
+      boolean ties = row % 2 == 0;
+      double spread = 1 + random.nextInt(4);
+      float[] logits = new float[vocab];
+      for (int i = 0; i < vocab; i++) {
+        logits[i] = ties ? random.nextInt(40) / 8f : (float) (random.nextGaussian() * spread);
+      }
+      int topK = random.nextBoolean() ? -1 : 1 + random.nextInt(300);
+      double topP = topK == -1 || random.nextBoolean() ? 0.05 + 0.9 * random.nextDouble() : 1;
+      double temperature = 0.5 + random.nextDouble();
+      TreeSet<Integer> expected = sortedSupport(logits, temperature, topK, topP);
+      if (expected == null) {
+        continue;
+      }
+      compared++;
+      SamplingParams params =
+          SamplingParams.builder().temperature(temperature).topK(topK).topP(topP).build();
+      Distribution dist = sampler.distribution(logits, 0, sequence(), params, 10);
+      TreeSet<Integer> kept = new TreeSet<>();
+      for (int t = 0; t < vocab; t++) {
+        if (dist.logprob(t) > Double.NEGATIVE_INFINITY) {
+          kept.add(t);
+        }
+      }
+      assertTrue(
+          expected.equals(kept),
+          "row %d, top_k=%d, top_p=%f: %d tokens kept, the sorting reference keeps %d"
+              .formatted(row, topK, topP, kept.size(), expected.size()));
+    }
+    assertTrue(compared >= 180, compared + " of 200 rows compared");
+  }
+
+  /**
+   * The tokens top-k then top-p keep, by sorting the scaled logits: the first k and their ties,
+   * then walking down while the mass before a token is below p (ties of the last kept value kept);
+   * null when the top-p walk stops within 1e-5 of the limit.
+   */
+  private static TreeSet<Integer> sortedSupport(
+      float[] logits, double temperature, int topK, double topP) {
+    float inverse = (float) (1 / temperature);
+    Integer[] order = new Integer[logits.length];
+    Arrays.setAll(order, i -> i);
+    Arrays.sort(order, (a, b) -> Float.compare(logits[b] * inverse, logits[a] * inverse));
+    int count = topK == -1 ? logits.length : topK;
+    float cut = logits[order[count - 1]] * inverse;
+    while (count < logits.length && logits[order[count]] * inverse == cut) {
+      count++;
+    }
+    double max = logits[order[0]] * inverse;
+    double total = 0;
+    for (int r = 0; r < count; r++) {
+      total += Math.exp(logits[order[r]] * inverse - max);
+    }
+    double before = 0;
+    int kept = 0;
+    while (kept < count && before < topP * total) {
+      before += Math.exp(logits[order[kept]] * inverse - max);
+      kept++;
+    }
+    if (topP < 1 && Math.abs(before - topP * total) < 1e-5 * total) {
+      return null;
+    }
+    float last = logits[order[kept - 1]] * inverse;
+    TreeSet<Integer> support = new TreeSet<>();
+    for (int r = 0; r < count && logits[order[r]] * inverse >= last; r++) {
+      support.add(order[r]);
+    }
+    return support;
+  }
+
   @Test
   void penaltiesFollowVllm() {
     Sampler sampler = new Sampler(NO_RULES, VOCAB);
