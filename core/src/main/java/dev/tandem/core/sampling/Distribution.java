@@ -17,6 +17,7 @@ public final class Distribution {
   private final int vocabSize;
   private int argmax;
   private float max;
+  private boolean weighed; // whether weights match the logits
   private double weightSum; // sum(weights)
   private double logNormalizer; // log(sum(exp(logits)))
 
@@ -35,11 +36,10 @@ public final class Distribution {
   }
 
   /**
-   * Computes the argmax, the max and every token's weight exp(logit - max) once penalties and
-   * temperature are applied; masked tokens weigh 0. Truncation then masks logits and weights
-   * together, and {@link #normalize()} sums what is left (the argmax always stays).
+   * Finds the argmax and the max once penalties and temperature are applied. Truncation then masks
+   * tokens (the argmax always stays), and {@link #normalize()} weighs and sums what is left.
    */
-  void weigh() {
+  void findMax() {
     float max = Float.NEGATIVE_INFINITY;
     int best = 0;
     for (int i = 0; i < vocabSize; i++) {
@@ -48,20 +48,28 @@ public final class Distribution {
         best = i;
       }
     }
-    // Shift by the max before exponentiating so that no term overflows.
-    for (int i = 0; i < vocabSize; i++) {
-      weights[i] = (float) expNonPositive(logits[i] - max);
-    }
     argmax = best;
     this.max = max;
+    weighed = false;
   }
 
-  /** The largest processed logit (set by {@link #weigh()}). */
+  /** The largest processed logit (set by {@link #findMax()}). */
   float max() {
     return max;
   }
 
+  /**
+   * Every token's weight exp(logit - max), masked tokens 0: computed on the first call after {@link
+   * #findMax()}, then kept up to date by {@link #mask}.
+   */
   float[] weights() {
+    if (!weighed) {
+      // Shift by the max before exponentiating so that no term overflows.
+      for (int i = 0; i < vocabSize; i++) {
+        weights[i] = (float) expNonPositive(logits[i] - max);
+      }
+      weighed = true;
+    }
     return weights;
   }
 
@@ -77,9 +85,10 @@ public final class Distribution {
 
   /** Sums the weights left into the normalizer. */
   void normalize() {
+    float[] w = weights();
     double sum = 0;
     for (int i = 0; i < vocabSize; i++) {
-      sum += weights[i];
+      sum += w[i];
     }
     weightSum = sum;
     logNormalizer = max + Math.log(sum);
@@ -88,22 +97,37 @@ public final class Distribution {
   private static final double LOG2_E = 1.4426950408889634;
   private static final double LN_2 = 0.6931471805599453;
 
+  /** Adding then subtracting 1.5 · 2^52 rounds a double of magnitude below 2^51 to an integer. */
+  private static final double ROUNDER = 6755399441055744.0;
+
   /**
-   * e^x for x &lt;= 0 (and NaN-free), within 2e-7 relative: 2^round(x log2 e) times a degree-6
-   * Taylor polynomial of e^g for the remainder |g| &lt;= ln2 / 2. It replaces Math.exp in the
-   * normalizer, which runs over the whole vocabulary for every sequence every step and was most of
-   * the sampler's time; the result feeds log-probabilities, where 2e-7 is far below the model's own
-   * float32 noise.
+   * e^x for x &lt;= 0 (and NaN-free), within 2e-7 relative: 2^n times a degree-6 Taylor polynomial
+   * of e^g, where n = round(x log2 e) and |g| &lt;= ln2 / 2; below -87 (under the smallest normal
+   * float) 0, as for a masked token. It replaces Math.exp in the sampler's weights, computed for
+   * the whole vocabulary of every sampled row every step; 2e-7 is far below the model's own float32
+   * noise. Written for the scalar pipeline: FMAs, and n read from the rounded double's low bits (no
+   * Math.rint and no long conversion).
    */
   static double expNonPositive(float x) {
-    if (x < -700) {
+    if (!(x >= -87f)) {
       return 0; // also -infinity: a masked token
     }
     double t = x * LOG2_E;
-    double whole = Math.rint(t);
-    double g = (t - whole) * LN_2;
-    double p = 1 + g * (1 + g * (0.5 + g * (1.0 / 6 + g * (1.0 / 24 + g * (1.0 / 120 + g / 720)))));
-    return Double.longBitsToDouble(((long) whole + 1023) << 52) * p;
+    double rounded = t + ROUNDER;
+    double g = (t - (rounded - ROUNDER)) * LN_2;
+    double p =
+        Math.fma(
+            g,
+            Math.fma(
+                g,
+                Math.fma(
+                    g,
+                    Math.fma(g, Math.fma(g, Math.fma(g, 1.0 / 720, 1.0 / 120), 1.0 / 24), 1.0 / 6),
+                    0.5),
+                1),
+            1);
+    long n = Double.doubleToRawLongBits(rounded) - Double.doubleToRawLongBits(ROUNDER);
+    return Double.longBitsToDouble((n + 1023) << 52) * p;
   }
 
   /** The most likely token (the lowest id among equals). */

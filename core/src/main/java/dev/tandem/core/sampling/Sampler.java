@@ -20,6 +20,9 @@ public final class Sampler {
   private final int vocabSize;
   private final Distribution distribution;
 
+  /** Largest top-k found by keeping the best k in a sorted list rather than by the histogram. */
+  private static final int SHORT_TOP_K = 256;
+
   /** Slices of the logits' range in {@link #smallestKept}'s histogram. */
   private static final int BUCKETS = 2048;
 
@@ -73,7 +76,7 @@ public final class Sampler {
         x[i] *= inverse;
       }
     }
-    distribution.weigh();
+    distribution.findMax();
     if (params.temperature() > 0) {
       truncate(params);
     }
@@ -229,8 +232,14 @@ public final class Sampler {
 
   /** Top-k, then top-p, then min-p, each masking tokens (ties with the cut kept). */
   private void truncate(SamplingParams params) {
-    if (params.topK() > 0 && params.topK() < vocabSize) {
-      distribution.mask(smallestKept(params.topK(), false));
+    int topK = params.topK();
+    if (topK > 0 && topK < vocabSize) {
+      float[] x = distribution.logits();
+      // A short list of the best is one comparison for most tokens; a long one costs more.
+      distribution.mask(
+          topK <= SHORT_TOP_K
+              ? x[Distribution.topIndices(x, vocabSize, topK)[topK - 1]]
+              : smallestKept(topK, false));
     }
     if (params.topP() < 1) {
       distribution.mask(smallestKept(params.topP(), true));
@@ -259,7 +268,7 @@ public final class Sampler {
    */
   private float smallestKept(double limit, boolean byMass) {
     float[] x = distribution.logits();
-    float[] weights = distribution.weights();
+    float[] weights = byMass ? distribution.weights() : null;
     float max = distribution.max();
     float min = max;
     for (int i = 0; i < vocabSize; i++) {
@@ -306,7 +315,7 @@ public final class Sampler {
     return kept;
   }
 
-  /** A token's weight as {@link Distribution#weigh()} computed it. */
+  /** A token's weight as {@link Distribution#weights()} computes it. */
   private static double weightOf(float logit, float max) {
     return (float) Distribution.expNonPositive(logit - max);
   }

@@ -179,7 +179,7 @@ class SamplerTest {
       for (int i = 0; i < vocab; i++) {
         logits[i] = ties ? random.nextInt(40) / 8f : (float) (random.nextGaussian() * spread);
       }
-      int topK = random.nextBoolean() ? -1 : 1 + random.nextInt(300);
+      int topK = random.nextBoolean() ? -1 : 1 + random.nextInt(random.nextBoolean() ? 256 : 3000);
       double topP = topK == -1 || random.nextBoolean() ? 0.05 + 0.9 * random.nextDouble() : 1;
       double temperature = 0.5 + random.nextDouble();
       TreeSet<Integer> expected = sortedSupport(logits, temperature, topK, topP);
@@ -305,6 +305,19 @@ class SamplerTest {
     Sampler sampler = new Sampler(NO_RULES, VOCAB);
     Distribution dist = sampler.distribution(LOGITS, 0, sequence(), SamplingParams.greedy(), 10);
     assertNull(sampler.choose(dist, SamplingParams.greedy(), new Random(1)).logprobs());
+  }
+
+  @Test
+  void expNonPositiveIsWithin2e7OfMathExp() {
+    Random random = new Random(9);
+    for (int i = 0; i < 100_000; i++) {
+      float x = i < 1000 ? -i / 1000f : (float) (-87 * random.nextDouble());
+      double expected = Math.exp(x);
+      double relative = Math.abs(Distribution.expNonPositive(x) - expected) / expected;
+      assertTrue(relative < 2e-7, "e^" + x + ": relative error " + relative);
+    }
+    assertEquals(0, Distribution.expNonPositive(Float.NEGATIVE_INFINITY));
+    assertEquals(0, Distribution.expNonPositive(-88f));
   }
 
   @Test
