@@ -22,7 +22,9 @@
 # Environment knobs: GPU_CHECK_SECONDS, GPU_CHECK_TEST_PACKAGES (comma-separated),
 # GPU_CHECK_GPU_BACKENDS (default "cuda"; add opencl), GPU_CHECK_GPU_BATCHES (1,32,256),
 # GPU_CHECK_CPU_BATCHES (1,32), GPU_CHECK_CPU_THREADS (16,2; empty: none), GPU_CHECK_MODELS (t5-small,bart-base),
-# GPU_CHECK_SKIP (comma-separated phases to skip: tests,pressure,opencl,bench,hf).
+# GPU_CHECK_SKIP (comma-separated phases to skip: tests,pressure,opencl,bench,hf),
+# GPU_CHECK_SAMPLING (flags for both benchmarks, e.g. "--temperature 1 --top-p 0.9"; default
+# greedy).
 set -uo pipefail
 
 mode="${1:-}"
@@ -51,6 +53,7 @@ gpu_backends="${GPU_CHECK_GPU_BACKENDS:-cuda}"
 gpu_batches="${GPU_CHECK_GPU_BATCHES:-1,32,256}"
 cpu_batches="${GPU_CHECK_CPU_BATCHES:-1,32}"
 cpu_threads="${GPU_CHECK_CPU_THREADS-16,2}" # set but empty: no cpu runs
+read -r -a sampling <<< "${GPU_CHECK_SAMPLING:-}" # --temperature T --top-p P --top-k K
 packages="${GPU_CHECK_TEST_PACKAGES:-dev.tandem.backend.cuda,dev.tandem.core.backend,dev.tandem.core.model,dev.tandem.core.engine}"
 SECONDS=0
 status=()
@@ -190,7 +193,7 @@ bench() {
       fi
       timeout -k 5 "$limit" "${java[@]}" "${jvm_flags[@]}" -cp "$classpath" dev.tandem.gpucheck.GpuBench \
         --preset "$model" --backend "$backend" --threads "$threads" --batch "$batch" \
-        --input-len 128 --output-len 128 --json-out "$tandem_json" \
+        --input-len 128 --output-len 128 "${sampling[@]}" --json-out "$tandem_json" \
         || echo "tandem $model $backend threads=$threads B=$batch failed (rc=$?)"
       if [[ -n "$poller" ]]; then
         kill "$poller" 2>/dev/null; wait "$poller" 2>/dev/null
@@ -218,7 +221,7 @@ hf() {
   shift 2
   (( limit < 10 )) && { echo "out of time: skipping HuggingFace $device"; return; }
   timeout -k 5 "$limit" python3 "$bundle/hf/hf_generate.py" --device "$device" --model "$models" \
-    --out "$hf_json" "$@" || echo "HuggingFace $device failed or timed out (rc=$?)"
+    --out "$hf_json" "${sampling[@]}" "$@" || echo "HuggingFace $device failed or timed out (rc=$?)"
 }
 
 if ! skipped bench; then

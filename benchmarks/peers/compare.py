@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Joins Tandem's and HuggingFace's benchmark JSON lines into one comparison table.
 
-Rows are matched on (model, device, threads, batch); the ratio is Tandem tokens/s over HF's.
+Rows are matched on (model, device, threads, batch, sampling); the ratio is Tandem tokens/s over HF's.
   python3 benchmarks/peers/compare.py tandem.jsonl hf.jsonl [--markdown out.md]
 """
 import argparse
@@ -16,7 +16,9 @@ def load(path):
                 line = line.strip()
                 if line.startswith("{"):
                     r = json.loads(line)
-                    rows[(r["model"], r["device"], int(r.get("threads") or 0), int(r["batch"]))] = r
+                    key = (r["model"], r["device"], int(r.get("threads") or 0), int(r["batch"]),
+                           r.get("sampling", "greedy"))
+                    rows[key] = r
     except FileNotFoundError:
         pass
     return rows
@@ -33,15 +35,15 @@ def main():
     p.add_argument("--markdown")
     args = p.parse_args()
     tandem, hf = load(args.tandem), load(args.hf)
-    keys = sorted(set(tandem) | set(hf), key=lambda k: (k[1] != "cuda", k[0], k[2], k[3]))
-    header = ["model", "device", "threads", "B", "Tandem tok/s", "HF tok/s", "ratio",
+    keys = sorted(set(tandem) | set(hf), key=lambda k: (k[1] != "cuda", k[0], k[4], k[2], k[3]))
+    header = ["model", "device", "threads", "B", "sampling", "Tandem tok/s", "HF tok/s", "ratio",
               "Tandem TTFT s", "HF TTFT s", "Tandem GPU GiB", "HF peak GiB"]
     lines = []
     for k in keys:
         t, h = tandem.get(k, {}), hf.get(k, {})
         tt, ht = t.get("tokens_per_s"), h.get("tokens_per_s")
         ratio = tt / ht if tt and ht else None
-        lines.append([k[0], k[1], str(k[2] or "-"), str(k[3]), fmt(tt, ".1f"), fmt(ht, ".1f"),
+        lines.append([k[0], k[1], str(k[2] or "-"), str(k[3]), k[4], fmt(tt, ".1f"), fmt(ht, ".1f"),
                       fmt(ratio, ".2f") + ("x" if ratio else ""), fmt(t.get("ttft_s"), ".3f"),
                       fmt(h.get("ttft_s"), ".3f"), fmt(t.get("gpu_gib"), ".2f"),
                       fmt(h.get("peak_gpu_gib"), ".2f")])

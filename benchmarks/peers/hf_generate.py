@@ -46,29 +46,49 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def generate(model, ids, new_tokens):
+def sampling_label(temperature, top_p, top_k):
+    """As Tandem's BenchmarkSampling.label(): "greedy" or "temperature=1 top_p=0.9 top_k=50"."""
+    if temperature == 0:
+        return "greedy"
+
+    def number(v):
+        return str(int(v)) if v == int(v) else repr(v)
+    label = f"temperature={number(temperature)}"
+    if top_p < 1:
+        label += f" top_p={number(top_p)}"
+    if top_k > 0:
+        label += f" top_k={top_k}"
+    return label
+
+
+def generate(model, ids, new_tokens, sampling):
+    temperature, top_p, top_k = sampling
+    options = {"do_sample": False}
+    if temperature > 0:  # HF's top_k defaults to 50 when sampling: 0 turns it off, as Tandem's -1
+        options = {"do_sample": True, "temperature": temperature, "top_p": top_p,
+                   "top_k": max(top_k, 0)}
     return model.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
-                          max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
-                          num_beams=1)
+                          max_new_tokens=new_tokens, min_new_tokens=new_tokens, num_beams=1,
+                          **options)
 
 
-def run(preset, device, threads, batch, input_len, output_len, seed):
+def run(preset, device, threads, batch, input_len, output_len, seed, sampling):
     torch.manual_seed(seed)
     model = PRESETS[preset]().to(device=device, dtype=torch.float32).eval()
     vocab = model.config.vocab_size
     # ids above the special tokens, as a tokenizer would produce for ordinary text
     ids = torch.randint(4, vocab, (batch, input_len), device=device)
     with torch.inference_mode():
-        generate(model, ids, output_len)  # warm-up
+        generate(model, ids, output_len, sampling)  # warm-up
         sync(device)
         start = time.perf_counter()
-        generate(model, ids, 1)
+        generate(model, ids, 1, sampling)
         sync(device)
         ttft = time.perf_counter() - start
         if device == "cuda":
             torch.cuda.reset_peak_memory_stats()
         start = time.perf_counter()
-        out = generate(model, ids, output_len)
+        out = generate(model, ids, output_len, sampling)
         sync(device)
         seconds = time.perf_counter() - start
     generated = (out.shape[1] - 1) * batch  # minus the decoder start token
@@ -77,7 +97,8 @@ def run(preset, device, threads, batch, input_len, output_len, seed):
     if device == "cuda":
         torch.cuda.empty_cache()
     return {"engine": "hf", "model": preset, "device": device, "threads": threads,
-            "batch": batch, "input_len": input_len, "output_len": output_len,
+            "batch": batch, "sampling": sampling_label(*sampling),
+            "input_len": input_len, "output_len": output_len,
             "tokens": int(generated), "seconds": round(seconds, 4),
             "tokens_per_s": round(generated / seconds, 1), "ttft_s": round(ttft, 4),
             "peak_gpu_gib": None if peak is None else round(peak, 3)}
@@ -96,6 +117,9 @@ def main():
     p.add_argument("--input-len", type=int, default=128)
     p.add_argument("--output-len", type=int, default=128)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--temperature", type=float, default=0, help="0: greedy")
+    p.add_argument("--top-p", type=float, default=1)
+    p.add_argument("--top-k", type=int, default=-1, help="-1: all tokens")
     p.add_argument("--out", help="append JSON lines here instead of stdout")
     args = p.parse_args()
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -110,9 +134,10 @@ def main():
         for preset in args.model.split(","):
             for batch in ints(args.batch):
                 r = run(preset, args.device, threads, batch, args.input_len, args.output_len,
-                        args.seed)
+                        args.seed, (args.temperature, args.top_p, args.top_k))
                 print(json.dumps(r), file=sink, flush=True)
                 print(f"hf {preset:10s} {args.device:4s} threads={threads:<2d} B={batch:<4d} "
+                      f"{r['sampling']} "
                       f"{r['tokens_per_s']:>10.1f} tok/s  {r['seconds']:.3f} s  "
                       f"ttft {r['ttft_s']:.3f} s  peak {r['peak_gpu_gib']} GiB",
                       file=sys.stderr, flush=True)

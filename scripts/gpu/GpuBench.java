@@ -9,11 +9,13 @@ import java.util.Map;
 
 /**
  * One benchmark configuration of the GPU check, run through the engine's benchmark harness; appends
- * one JSON line (engine, model, device, threads, batch, tokens, seconds, tokens_per_s, ttft_s,
- * gpu_gib) to --json-out, in the schema benchmarks/peers/compare.py joins with HuggingFace's.
+ * one JSON line (engine, model, device, threads, batch, sampling, tokens, seconds, tokens_per_s,
+ * ttft_s, gpu_gib) to --json-out, in the schema benchmarks/peers/compare.py joins with
+ * HuggingFace's.
  *
  * <p>usage: GpuBench --preset t5-small --backend cuda --threads 0 --batch 32 --input-len 128
- * --output-len 128 --json-out FILE
+ * --output-len 128 [--temperature T --top-p P --top-k K] --json-out FILE (greedy without
+ * --temperature)
  */
 public final class GpuBench {
 
@@ -33,18 +35,25 @@ public final class GpuBench {
     int batch = Integer.parseInt(options.getOrDefault("batch", "1"));
     int inputLen = Integer.parseInt(options.getOrDefault("input-len", "128"));
     int outputLen = Integer.parseInt(options.getOrDefault("output-len", "128"));
-    Result r = HarnessBridge.run(preset, backend, threads, batch, inputLen, outputLen);
+    double temperature = Double.parseDouble(options.getOrDefault("temperature", "0"));
+    double topP = Double.parseDouble(options.getOrDefault("top-p", "1"));
+    int topK = Integer.parseInt(options.getOrDefault("top-k", "-1"));
+    Result r =
+        HarnessBridge.run(
+            preset, backend, threads, batch, inputLen, outputLen, temperature, topP, topK);
     String json =
         String.format(
             Locale.ROOT,
             "{\"engine\": \"tandem\", \"model\": \"%s\", \"device\": \"%s\", \"threads\": %d,"
-                + " \"batch\": %d, \"input_len\": %d, \"output_len\": %d, \"tokens\": %d,"
+                + " \"batch\": %d, \"sampling\": \"%s\", \"input_len\": %d, \"output_len\": %d,"
+                + " \"tokens\": %d,"
                 + " \"seconds\": %.4f, \"tokens_per_s\": %.1f, \"ttft_s\": %.4f,"
                 + " \"gpu_gib\": %s, \"backend_device\": \"%s\"}",
             preset,
             backend,
             threads,
             batch,
+            r.sampling(),
             inputLen,
             outputLen,
             r.tokens(),
@@ -56,11 +65,12 @@ public final class GpuBench {
     System.out.println(
         String.format(
             Locale.ROOT,
-            "tandem %-10s %-6s threads=%-2d B=%-4d %10.1f tok/s  %.3f s  ttft %.3f s  %s",
+            "tandem %-10s %-6s threads=%-2d B=%-4d %s %10.1f tok/s  %.3f s  ttft %.3f s  %s",
             preset,
             backend,
             threads,
             batch,
+            r.sampling(),
             r.tokens() / r.seconds(),
             r.seconds(),
             r.ttftSeconds(),
@@ -77,6 +87,7 @@ public final class GpuBench {
 
   /** What one run measured. */
   record Result(
+      String sampling,
       long tokens,
       double seconds,
       double ttftSeconds,

@@ -3,6 +3,7 @@ package dev.tandem.gpucheck;
 import dev.tandem.core.bench.Benchmark;
 import dev.tandem.core.bench.BenchmarkConfig;
 import dev.tandem.core.bench.BenchmarkResult;
+import dev.tandem.core.bench.BenchmarkSampling;
 import dev.tandem.core.bench.ModelPreset;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -18,14 +19,23 @@ final class HarnessBridge {
   private HarnessBridge() {}
 
   static GpuBench.Result run(
-      String preset, String backend, int threads, int batch, int inputLen, int outputLen) {
+      String preset,
+      String backend,
+      int threads,
+      int batch,
+      int inputLen,
+      int outputLen,
+      double temperature,
+      double topP,
+      int topK) {
     Map<String, String> flags = new HashMap<>();
     flags.put("backend", backend);
     flags.put("num-threads", String.valueOf(threads));
     String cacheDir = System.getenv("TANDEM_BENCH_CACHE");
     BenchmarkConfig config =
         BenchmarkConfig.of(ModelPreset.byName(preset), batch, inputLen, outputLen)
-            .withFlags(flags);
+            .withFlags(flags)
+            .withSampling(new BenchmarkSampling(temperature, topP, topK));
     if (cacheDir != null) {
       config =
           new BenchmarkConfig(
@@ -56,6 +66,7 @@ final class HarnessBridge {
             100 * r.engineOverhead(),
             r.hostMsPerStep());
     return new GpuBench.Result(
+        r.sampling(),
         r.generatedTokens(),
         r.seconds(),
         r.ttftMeanMs() / 1000,

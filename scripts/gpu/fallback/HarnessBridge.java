@@ -6,7 +6,15 @@ final class HarnessBridge {
   private HarnessBridge() {}
 
   static GpuBench.Result run(
-      String preset, String backend, int threads, int batch, int inputLen, int outputLen) {
+      String preset,
+      String backend,
+      int threads,
+      int batch,
+      int inputLen,
+      int outputLen,
+      double temperature,
+      double topP,
+      int topK) {
     throw new UnsupportedOperationException(
         "the engine's benchmark harness is not in this build yet: no Tandem figures");
   }
