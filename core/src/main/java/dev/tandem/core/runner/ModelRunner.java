@@ -250,7 +250,7 @@ public final class ModelRunner {
       for (int i = 0; i < encoderLength; i++, e++) {
         encoderTokens[e] = encoder.tokenAt(i);
         encoderPositions[e] = i;
-        crossSlotMapping[e] = slot(crossTable, i, group, "cross");
+        crossSlotMapping[e] = slot(crossTable, i, group, CROSS);
       }
       encoderSeqLens[g] = encoderLength;
 
@@ -261,7 +261,7 @@ public final class ModelRunner {
       for (int i = 0; i < length; i++, d++) {
         decoderTokens[d] = decoder.tokenAt(i);
         decoderPositions[d] = i;
-        slotMapping[d] = slot(table, i, group, "sequence " + decoder.id());
+        slotMapping[d] = slot(table, i, group, decoder.id());
       }
       seqLens[g] = length;
     }
@@ -301,7 +301,7 @@ public final class ModelRunner {
       int[] table = blocks.getBlockTable(seq);
       decoderTokens[i] = seq.lastToken();
       decoderPositions[i] = length - 1;
-      slotMapping[i] = slot(table, length - 1, group, "sequence " + seq.id());
+      slotMapping[i] = slot(table, length - 1, group, seq.id());
       seqLens[i] = length;
       blockTables[i] = table;
       crossBlockTables[i] = crossTable;
@@ -311,14 +311,21 @@ public final class ModelRunner {
         blockSize, seqLens, slotMapping, blockTables, crossBlockTables, crossSeqLens);
   }
 
-  private int slot(int[] table, int position, SequenceGroup group, String what) {
+  /** {@link #slot}'s sequence id for the group's cross table. */
+  private static final long CROSS = -1;
+
+  /**
+   * The cache slot of {@code position} in {@code table}: the decoder sequence {@code seqId}'s, or
+   * the group's cross table ({@link #CROSS}).
+   */
+  private int slot(int[] table, int position, SequenceGroup group, long seqId) {
     int block = position / blockSize;
     if (block >= table.length) {
       throw new IllegalStateException(
           "request "
               + group.requestId()
               + ": "
-              + what
+              + (seqId == CROSS ? "cross" : "sequence " + seqId)
               + " has "
               + table.length
               + " blocks of "
