@@ -3,6 +3,8 @@
 @SuppressWarnings("requires-transitive-automatic")
 module dev.tandem.core {
   requires transitive dev.tandem.api;
+  // The sampler's per-row maxima, exponentials and sums over the vocabulary.
+  requires jdk.incubator.vector;
   requires transitive com.google.guice;
   requires com.fasterxml.jackson.databind;
   requires ai.djl.tokenizers;

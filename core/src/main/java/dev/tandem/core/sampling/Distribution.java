@@ -4,6 +4,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.random.RandomGenerator;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The processed next-token distribution of one sequence: logits after penalties, temperature and
@@ -40,13 +44,18 @@ public final class Distribution {
    * tokens (the argmax always stays), and {@link #normalize()} weighs and sums what is left.
    */
   void findMax() {
-    float max = Float.NEGATIVE_INFINITY;
+    FloatVector maxes = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
+    int i = 0;
+    for (int bound = SPECIES.loopBound(vocabSize); i < bound; i += SPECIES.length()) {
+      maxes = maxes.max(FloatVector.fromArray(SPECIES, logits, i));
+    }
+    float max = maxes.reduceLanes(VectorOperators.MAX);
+    for (; i < vocabSize; i++) {
+      max = Math.max(max, logits[i]);
+    }
     int best = 0;
-    for (int i = 0; i < vocabSize; i++) {
-      if (logits[i] > max) {
-        max = logits[i];
-        best = i;
-      }
+    while (best < vocabSize - 1 && logits[best] != max) {
+      best++; // the first of the largest: the lowest id among equals
     }
     argmax = best;
     this.max = max;
@@ -65,8 +74,16 @@ public final class Distribution {
   float[] weights() {
     if (!weighed) {
       // Shift by the max before exponentiating so that no term overflows.
-      for (int i = 0; i < vocabSize; i++) {
-        weights[i] = (float) expNonPositive(logits[i] - max);
+      int i = 0;
+      for (int bound = SPECIES.loopBound(vocabSize); i < bound; i += SPECIES.length()) {
+        // The JDK's vector e^x (an intrinsic: about 0.5 ns a token here); -infinity gives 0.
+        FloatVector.fromArray(SPECIES, logits, i)
+            .sub(max)
+            .lanewise(VectorOperators.EXP)
+            .intoArray(weights, i);
+      }
+      for (; i < vocabSize; i++) {
+        weights[i] = (float) Math.exp(logits[i] - max);
       }
       weighed = true;
     }
@@ -75,7 +92,14 @@ public final class Distribution {
 
   /** Masks every token whose logit is below {@code threshold}: logit -infinity, weight 0. */
   void mask(float threshold) {
-    for (int i = 0; i < vocabSize; i++) {
+    int i = 0;
+    for (int bound = SPECIES.loopBound(vocabSize); i < bound; i += SPECIES.length()) {
+      FloatVector x = FloatVector.fromArray(SPECIES, logits, i);
+      VectorMask<Float> below = x.compare(VectorOperators.LT, threshold);
+      x.blend(Float.NEGATIVE_INFINITY, below).intoArray(logits, i);
+      FloatVector.fromArray(SPECIES, weights, i).blend(0f, below).intoArray(weights, i);
+    }
+    for (; i < vocabSize; i++) {
       if (logits[i] < threshold) {
         logits[i] = Float.NEGATIVE_INFINITY;
         weights[i] = 0;
@@ -83,52 +107,49 @@ public final class Distribution {
     }
   }
 
-  /** Sums the weights left into the normalizer. */
+  /** The smallest logit of a token not masked (the max when all others are). */
+  float minUnmasked() {
+    FloatVector mins = FloatVector.broadcast(SPECIES, max);
+    int i = 0;
+    for (int bound = SPECIES.loopBound(vocabSize); i < bound; i += SPECIES.length()) {
+      FloatVector x = FloatVector.fromArray(SPECIES, logits, i);
+      mins = mins.min(x.blend(max, x.compare(VectorOperators.EQ, Float.NEGATIVE_INFINITY)));
+    }
+    float min = mins.reduceLanes(VectorOperators.MIN);
+    for (; i < vocabSize; i++) {
+      if (logits[i] != Float.NEGATIVE_INFINITY) {
+        min = Math.min(min, logits[i]);
+      }
+    }
+    return min;
+  }
+
+  /**
+   * Sums the weights left into the normalizer: lane by lane in float over {@link #SUM_BLOCK} tokens
+   * at a time, the blocks in double.
+   */
   void normalize() {
     float[] w = weights();
     double sum = 0;
-    for (int i = 0; i < vocabSize; i++) {
+    int i = 0;
+    for (int bound = SPECIES.loopBound(vocabSize); i < bound; ) {
+      FloatVector lanes = FloatVector.zero(SPECIES);
+      for (int end = Math.min(bound, i + SUM_BLOCK); i < end; i += SPECIES.length()) {
+        lanes = lanes.add(FloatVector.fromArray(SPECIES, w, i));
+      }
+      sum += lanes.reduceLanes(VectorOperators.ADD);
+    }
+    for (; i < vocabSize; i++) {
       sum += w[i];
     }
     weightSum = sum;
     logNormalizer = max + Math.log(sum);
   }
 
-  private static final double LOG2_E = 1.4426950408889634;
-  private static final double LN_2 = 0.6931471805599453;
+  private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
 
-  /** Adding then subtracting 1.5 · 2^52 rounds a double of magnitude below 2^51 to an integer. */
-  private static final double ROUNDER = 6755399441055744.0;
-
-  /**
-   * e^x for x &lt;= 0 (and NaN-free), within 2e-7 relative: 2^n times a degree-6 Taylor polynomial
-   * of e^g, where n = round(x log2 e) and |g| &lt;= ln2 / 2; below -87 (under the smallest normal
-   * float) 0, as for a masked token. It replaces Math.exp in the sampler's weights, computed for
-   * the whole vocabulary of every sampled row every step; 2e-7 is far below the model's own float32
-   * noise. Written for the scalar pipeline: FMAs, and n read from the rounded double's low bits (no
-   * Math.rint and no long conversion).
-   */
-  static double expNonPositive(float x) {
-    if (!(x >= -87f)) {
-      return 0; // also -infinity: a masked token
-    }
-    double t = x * LOG2_E;
-    double rounded = t + ROUNDER;
-    double g = (t - (rounded - ROUNDER)) * LN_2;
-    double p =
-        Math.fma(
-            g,
-            Math.fma(
-                g,
-                Math.fma(
-                    g,
-                    Math.fma(g, Math.fma(g, Math.fma(g, 1.0 / 720, 1.0 / 120), 1.0 / 24), 1.0 / 6),
-                    0.5),
-                1),
-            1);
-    long n = Double.doubleToRawLongBits(rounded) - Double.doubleToRawLongBits(ROUNDER);
-    return Double.longBitsToDouble((n + 1023) << 52) * p;
-  }
+  /** Tokens summed in float lanes before the lanes go into the double total. */
+  private static final int SUM_BLOCK = 1024;
 
   /** The most likely token (the lowest id among equals). */
   public int greedy() {
@@ -137,19 +158,23 @@ public final class Distribution {
 
   /**
    * Draws a token with one uniform number from {@code random}, walking the vocabulary in order: the
-   * first token whose cumulative weight exceeds the number times the total. The walk adds the same
-   * weights that made the total, so it always ends at a token of nonzero weight.
+   * first token whose cumulative weight exceeds the number times the total (a token of nonzero
+   * weight).
    */
   public int sample(RandomGenerator random) {
     double target = random.nextDouble() * weightSum;
     double cumulative = 0;
+    int last = argmax;
     for (int i = 0; i < vocabSize; i++) {
-      cumulative += weights[i];
-      if (cumulative > target) {
-        return i;
+      if (weights[i] > 0) {
+        cumulative += weights[i];
+        last = i;
+        if (cumulative > target) {
+          return i;
+        }
       }
     }
-    return argmax; // only if rounding made target equal to the total
+    return last; // the walk's sum rounded just below the total: the last possible token
   }
 
   public double logprob(int token) {
@@ -213,18 +238,37 @@ public final class Distribution {
     }
     int[] idx = new int[k];
     int size = 0;
-    for (int i = 0; i < n; i++) {
-      float v = values[i];
-      if (size == k && !(v > values[idx[k - 1]])) {
-        continue; // not better than the current k-th: the common case, one comparison
+    int i = 0;
+    for (int bound = SPECIES.loopBound(n); i < bound; i += SPECIES.length()) {
+      // Once the list is full, a vector with no value above its k-th is skipped whole.
+      if (size == k
+          && !FloatVector.fromArray(SPECIES, values, i)
+              .compare(VectorOperators.GT, values[idx[k - 1]])
+              .anyTrue()) {
+        continue;
       }
-      int pos = size < k ? size++ : k - 1;
-      while (pos > 0 && v > values[idx[pos - 1]]) {
-        idx[pos] = idx[pos - 1];
-        pos--;
+      for (int j = i; j < i + SPECIES.length(); j++) {
+        size = insert(values, idx, size, k, j);
       }
-      idx[pos] = i;
+    }
+    for (; i < n; i++) {
+      size = insert(values, idx, size, k, i);
     }
     return Arrays.copyOf(idx, size);
+  }
+
+  /** Puts index i into the sorted list idx[0, size) of at most k if its value belongs there. */
+  private static int insert(float[] values, int[] idx, int size, int k, int i) {
+    float v = values[i];
+    if (size == k && !(v > values[idx[k - 1]])) {
+      return size; // not better than the current k-th: the common case, one comparison
+    }
+    int pos = size < k ? size++ : k - 1;
+    while (pos > 0 && v > values[idx[pos - 1]]) {
+      idx[pos] = idx[pos - 1];
+      pos--;
+    }
+    idx[pos] = i;
+    return size;
   }
 }

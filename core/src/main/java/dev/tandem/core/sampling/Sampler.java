@@ -27,7 +27,7 @@ public final class Sampler {
   private static final int BUCKETS = 2048;
 
   private final double[] bucketWeights = new double[BUCKETS]; // scratch: weight per slice
-  private final float[] sliceValues; // (vocab) scratch: the logits of one slice
+  private final long[] sliceTokens; // (vocab) scratch: one slice's tokens, as orderKey()s
   private final boolean hasEos;
 
   public Sampler(TokenRules rules, int vocabSize) {
@@ -37,7 +37,7 @@ public final class Sampler {
     }
     this.vocabSize = vocabSize;
     this.distribution = new Distribution(vocabSize);
-    this.sliceValues = new float[vocabSize];
+    this.sliceTokens = new long[vocabSize];
     this.hasEos = rules.eosTokenIds().length > 0;
   }
 
@@ -261,7 +261,8 @@ public final class Sampler {
    * <p>Found without sorting the vocabulary: a histogram of the unmasked logits over {@link
    * #BUCKETS} equal slices of [min, max] (the slice index never decreases as the logit does, and
    * ties share a slice), summed from the top, gives the slice where the limit is reached; only that
-   * slice's logits are sorted and walked.
+   * slice's tokens are sorted and walked, adding their weights as {@link Distribution#weights()}
+   * computed them.
    *
    * @param limit k, or p
    * @param byMass whether tokens count by their probability mass (top-p) or as one each (top-k)
@@ -270,25 +271,21 @@ public final class Sampler {
     float[] x = distribution.logits();
     float[] weights = byMass ? distribution.weights() : null;
     float max = distribution.max();
-    float min = max;
-    for (int i = 0; i < vocabSize; i++) {
-      if (x[i] != Float.NEGATIVE_INFINITY) {
-        min = Math.min(min, x[i]);
-      }
-    }
+    float min = distribution.minUnmasked();
     if (min == max) {
       return max; // one value left: every token of it is kept
     }
     float scale = (BUCKETS - 1) / (max - min);
     double[] histogram = bucketWeights;
     Arrays.fill(histogram, 0);
-    double total = 0;
     for (int i = 0; i < vocabSize; i++) {
       if (x[i] != Float.NEGATIVE_INFINITY) {
-        double weight = byMass ? weights[i] : 1;
-        histogram[(int) ((max - x[i]) * scale)] += weight;
-        total += weight;
+        histogram[(int) ((max - x[i]) * scale)] += byMass ? weights[i] : 1;
       }
+    }
+    double total = 0;
+    for (double weight : histogram) {
+      total += weight;
     }
     double target = byMass ? limit * total : limit;
     double above = 0; // weight of the slices above the one searched
@@ -300,23 +297,25 @@ public final class Sampler {
     int n = 0;
     for (int i = 0; i < vocabSize; i++) {
       if (x[i] != Float.NEGATIVE_INFINITY && (int) ((max - x[i]) * scale) == slice) {
-        sliceValues[n++] = x[i];
+        sliceTokens[n++] = orderKey(x[i], i);
       }
     }
     if (n == 0) {
       return min; // the limit is the whole weight (k of at least the unmasked tokens): keep all
     }
-    Arrays.sort(sliceValues, 0, n); // ascending: walk from the end
-    float kept = sliceValues[n - 1];
+    Arrays.sort(sliceTokens, 0, n); // ascending logits: walk from the end
+    float kept = max;
     for (int j = n - 1; j >= 0 && above < target; j--) {
-      kept = sliceValues[j];
-      above += byMass ? weightOf(sliceValues[j], max) : 1;
+      int token = (int) sliceTokens[j];
+      kept = x[token];
+      above += byMass ? weights[token] : 1;
     }
     return kept;
   }
 
-  /** A token's weight as {@link Distribution#weights()} computes it. */
-  private static double weightOf(float logit, float max) {
-    return (float) Distribution.expNonPositive(logit - max);
+  /** A long that orders tokens by logit (then id): the logit's bits made monotone, and the id. */
+  private static long orderKey(float logit, int token) {
+    int bits = Float.floatToRawIntBits(logit);
+    return (long) (bits ^ ((bits >> 31) & 0x7fffffff)) << 32 | token;
   }
 }

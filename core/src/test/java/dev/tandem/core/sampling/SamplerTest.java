@@ -308,19 +308,6 @@ class SamplerTest {
   }
 
   @Test
-  void expNonPositiveIsWithin2e7OfMathExp() {
-    Random random = new Random(9);
-    for (int i = 0; i < 100_000; i++) {
-      float x = i < 1000 ? -i / 1000f : (float) (-87 * random.nextDouble());
-      double expected = Math.exp(x);
-      double relative = Math.abs(Distribution.expNonPositive(x) - expected) / expected;
-      assertTrue(relative < 2e-7, "e^" + x + ": relative error " + relative);
-    }
-    assertEquals(0, Distribution.expNonPositive(Float.NEGATIVE_INFINITY));
-    assertEquals(0, Distribution.expNonPositive(-88f));
-  }
-
-  @Test
   void topIndicesMatchesAFullSort() {
     Random random = new Random(5);
     float[] values = new float[1000];
