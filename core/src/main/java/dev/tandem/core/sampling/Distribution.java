@@ -177,6 +177,11 @@ public final class Distribution {
     return last; // the walk's sum rounded just below the total: the last possible token
   }
 
+  /** log Σ exp(logit) over the tokens left (set by {@link #normalize()}). */
+  double logNormalizer() {
+    return logNormalizer;
+  }
+
   public double logprob(int token) {
     return logits[token] - logNormalizer;
   }

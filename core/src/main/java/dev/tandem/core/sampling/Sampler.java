@@ -110,15 +110,9 @@ public final class Sampler {
       int outOffset) {
     float[] x = distribution.logits();
     System.arraycopy(logits, offset, x, 0, vocabSize);
-    float max = Float.NEGATIVE_INFINITY;
-    for (int i = 0; i < vocabSize; i++) {
-      max = Math.max(max, x[i]);
-    }
-    double sum = 0;
-    for (int i = 0; i < vocabSize; i++) {
-      sum += Math.exp(x[i] - max);
-    }
-    float logNormalizer = (float) (max + Math.log(sum));
+    distribution.findMax();
+    distribution.normalize();
+    float logNormalizer = (float) distribution.logNormalizer();
     for (int i = 0; i < vocabSize; i++) {
       x[i] -= logNormalizer;
     }
