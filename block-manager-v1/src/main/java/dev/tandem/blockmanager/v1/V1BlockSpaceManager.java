@@ -13,8 +13,6 @@ import dev.tandem.api.sequence.SequenceStatus;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.IdentityHashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -248,7 +246,7 @@ public final class V1BlockSpaceManager implements BlockSpaceManager {
     requireNonNull(group, "group is null");
     checkLookahead(numLookaheadSlots);
     List<Sequence> swapped = swappedSequences(group);
-    int numBlocks = distinctBlocks(groupTables(group, swapped, Device.CPU)).size();
+    int numBlocks = TableMoves.distinctBlocks(groupTables(group, swapped, Device.CPU));
     // Conservatively, each sequence grows right after the swap-in: its next token plus lookahead.
     int needed = numBlocks + swapped.size() * numBlocks(1 + numLookaheadSlots);
     if (gpu.numTotalBlocks() < needed) {
@@ -267,7 +265,7 @@ public final class V1BlockSpaceManager implements BlockSpaceManager {
   public boolean canSwapOut(SequenceGroup group) {
     requireNonNull(group, "group is null");
     List<BlockTable> groupTables = groupTables(group, runningSequences(group), Device.GPU);
-    return distinctBlocks(groupTables).size() <= cpu.numFreeBlocks();
+    return TableMoves.distinctBlocks(groupTables) <= cpu.numFreeBlocks();
   }
 
   @Override
@@ -319,45 +317,12 @@ public final class V1BlockSpaceManager implements BlockSpaceManager {
     return result;
   }
 
-  /**
-   * Moves the tables' blocks between pools; a block shared by several tables moves once.
-   *
-   * @return (source block, destination block) in first-seen order: decoder blocks, then cross
-   */
+  /** Moves the group's tables to {@code to}'s pool: see {@link TableMoves#move}. */
   private List<BlockMapping> move(
       SequenceGroup group, List<BlockTable> groupTables, BlockAllocator from, BlockAllocator to) {
     requireFree(
-        to, distinctBlocks(groupTables).size(), () -> "swapping request " + group.requestId());
-    // PhysicalBlock has identity equality, so this map is keyed by instance.
-    Map<PhysicalBlock, PhysicalBlock> mapping = new LinkedHashMap<>();
-    for (BlockTable table : groupTables) {
-      List<PhysicalBlock> moved = new ArrayList<>(table.size());
-      for (PhysicalBlock source : table.blocks()) {
-        PhysicalBlock target = mapping.get(source);
-        if (target == null) {
-          target = to.allocateCopyOf(source);
-          mapping.put(source, target);
-        } else {
-          target.incrementRefCount();
-        }
-        moved.add(target);
-        from.free(source);
-      }
-      table.moveTo(to.device(), moved);
-    }
-    List<BlockMapping> result = new ArrayList<>(mapping.size());
-    mapping.forEach((s, t) -> result.add(new BlockMapping(s.blockNumber(), t.blockNumber())));
-    return result;
-  }
-
-  private static Map<PhysicalBlock, Boolean> distinctBlocks(List<BlockTable> groupTables) {
-    Map<PhysicalBlock, Boolean> distinct = new IdentityHashMap<>();
-    for (BlockTable table : groupTables) {
-      for (PhysicalBlock block : table.blocks()) {
-        distinct.put(block, Boolean.TRUE);
-      }
-    }
-    return distinct;
+        to, TableMoves.distinctBlocks(groupTables), () -> "swapping request " + group.requestId());
+    return TableMoves.move(groupTables, from, to);
   }
 
   // ---- freeing ---------------------------------------------------------------------------------
