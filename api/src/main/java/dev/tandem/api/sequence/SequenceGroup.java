@@ -65,6 +65,17 @@ public final class SequenceGroup {
     return result;
   }
 
+  /** The number of decoder sequences in the given status (no list made). */
+  public int numSequences(SequenceStatus status) {
+    int count = 0;
+    for (Sequence seq : sequences) {
+      if (seq.status() == status) {
+        count++;
+      }
+    }
+    return count;
+  }
+
   public Sequence sequence(long seqId) {
     for (Sequence seq : sequences) {
       if (seq.id() == seqId) {

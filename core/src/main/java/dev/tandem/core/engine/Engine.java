@@ -206,7 +206,7 @@ public final class Engine implements AutoCloseable {
     int rows = 0;
     for (SequenceGroup group : scheduled.groups()) {
       states.add(unfinished.get(group.requestId()));
-      rows += group.sequences(SequenceStatus.RUNNING).size();
+      rows += group.numSequences(SequenceStatus.RUNNING);
     }
     long modelStart = System.nanoTime();
     if (greedyIds.length < rows) {

@@ -86,7 +86,7 @@ final class OutputProcessor {
   int processGreedy(List<RequestState> states, int[] ids, float[] logprobs, long nowNanos) {
     int rows = 0;
     for (RequestState state : states) {
-      rows += state.group.sequences(SequenceStatus.RUNNING).size();
+      rows += state.group.numSequences(SequenceStatus.RUNNING);
     }
     if (sampled.length < rows) {
       sampled = new SampledToken[2 * rows];

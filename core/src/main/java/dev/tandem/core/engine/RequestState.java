@@ -112,7 +112,12 @@ final class RequestState {
 
   /** A forked beam keeps no per-sequence output state of its own beyond its text. */
   SequenceOutput output(Sequence seq) {
-    return outputs.computeIfAbsent(seq.id(), id -> newOutput(-1, false));
+    SequenceOutput output = outputs.get(seq.id());
+    if (output == null) {
+      output = newOutput(-1, false);
+      outputs.put(seq.id(), output);
+    }
+    return output;
   }
 
   private SequenceOutput newOutput(int index, boolean wantLogprobs) {

@@ -170,7 +170,10 @@ public final class Scheduler {
     running.clear();
     running.addAll(decodes);
     sortRunning();
-    int tokens = decodes.stream().mapToInt(g -> g.sequences(SequenceStatus.RUNNING).size()).sum();
+    int tokens = 0;
+    for (SequenceGroup group : decodes) {
+      tokens += group.numSequences(SequenceStatus.RUNNING);
+    }
     return new SchedulerOutput(
         false, List.copyOf(running), swapIn, swapOut, copies, failed, tokens);
   }
@@ -178,6 +181,9 @@ public final class Scheduler {
   private record Prefills(List<SequenceGroup> groups, int tokens) {}
 
   private Prefills schedulePrefills(List<FailedGroup> failed) {
+    if (waiting.isEmpty()) {
+      return new Prefills(List.of(), 0); // the common decode step: no running-sequence count
+    }
     List<SequenceGroup> admitted = new ArrayList<>();
     int tokens = 0;
     int seqs = runningSequences();
@@ -272,7 +278,7 @@ public final class Scheduler {
         fail(group, cacheTooSmall(group), failed);
         continue;
       }
-      int groupSeqs = group.sequences(SequenceStatus.SWAPPED).size();
+      int groupSeqs = group.numSequences(SequenceStatus.SWAPPED);
       if (status == AllocStatus.LATER || seqs + groupSeqs > maxNumSeqs) {
         break;
       }
