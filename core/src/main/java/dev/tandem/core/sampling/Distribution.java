@@ -90,14 +90,19 @@ public final class Distribution {
     return weights;
   }
 
-  /** Masks every token whose logit is below {@code threshold}: logit -infinity, weight 0. */
+  /**
+   * Masks every token whose logit is below {@code threshold}: logit -infinity, and weight 0 if the
+   * weights are computed already.
+   */
   void mask(float threshold) {
     int i = 0;
     for (int bound = SPECIES.loopBound(vocabSize); i < bound; i += SPECIES.length()) {
       FloatVector x = FloatVector.fromArray(SPECIES, logits, i);
       VectorMask<Float> below = x.compare(VectorOperators.LT, threshold);
       x.blend(Float.NEGATIVE_INFINITY, below).intoArray(logits, i);
-      FloatVector.fromArray(SPECIES, weights, i).blend(0f, below).intoArray(weights, i);
+      if (weighed) {
+        FloatVector.fromArray(SPECIES, weights, i).blend(0f, below).intoArray(weights, i);
+      }
     }
     for (; i < vocabSize; i++) {
       if (logits[i] < threshold) {
