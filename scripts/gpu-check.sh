@@ -23,8 +23,8 @@
 # GPU_CHECK_GPU_BACKENDS (default "cuda"; add opencl), GPU_CHECK_GPU_BATCHES (1,32,256),
 # GPU_CHECK_CPU_BATCHES (1,32), GPU_CHECK_CPU_THREADS (16,2; empty: none), GPU_CHECK_MODELS (t5-small,bart-base),
 # GPU_CHECK_SKIP (comma-separated phases to skip: tests,pressure,opencl,bench,hf),
-# GPU_CHECK_SAMPLING (flags for both benchmarks, e.g. "--temperature 1 --top-p 0.9"; default
-# greedy).
+# GPU_CHECK_SAMPLING (flags for both benchmarks, e.g. "--temperature 1 --top-p 0.9" or
+# "--num-beams 4"; default greedy).
 set -uo pipefail
 
 mode="${1:-}"
@@ -53,7 +53,7 @@ gpu_backends="${GPU_CHECK_GPU_BACKENDS:-cuda}"
 gpu_batches="${GPU_CHECK_GPU_BATCHES:-1,32,256}"
 cpu_batches="${GPU_CHECK_CPU_BATCHES:-1,32}"
 cpu_threads="${GPU_CHECK_CPU_THREADS-16,2}" # set but empty: no cpu runs
-read -r -a sampling <<< "${GPU_CHECK_SAMPLING:-}" # --temperature T --top-p P --top-k K
+read -r -a sampling <<< "${GPU_CHECK_SAMPLING:-}" # --temperature T --top-p P --top-k K | --num-beams N
 packages="${GPU_CHECK_TEST_PACKAGES:-dev.tandem.backend.cuda,dev.tandem.core.backend,dev.tandem.core.model,dev.tandem.core.engine}"
 SECONDS=0
 status=()

@@ -46,8 +46,10 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def sampling_label(temperature, top_p, top_k):
-    """As Tandem's BenchmarkSampling.label(): "greedy" or "temperature=1 top_p=0.9 top_k=50"."""
+def sampling_label(temperature, top_p, top_k, num_beams):
+    """As Tandem's BenchmarkSampling.label(): "greedy", "num_beams=4" or "temperature=1 top_p=0.9"."""
+    if num_beams > 1:
+        return f"num_beams={num_beams}"
     if temperature == 0:
         return "greedy"
 
@@ -62,14 +64,13 @@ def sampling_label(temperature, top_p, top_k):
 
 
 def generate(model, ids, new_tokens, sampling):
-    temperature, top_p, top_k = sampling
-    options = {"do_sample": False}
+    temperature, top_p, top_k, num_beams = sampling
+    options = {"do_sample": False, "num_beams": num_beams}
     if temperature > 0:  # HF's top_k defaults to 50 when sampling: 0 turns it off, as Tandem's -1
         options = {"do_sample": True, "temperature": temperature, "top_p": top_p,
-                   "top_k": max(top_k, 0)}
+                   "top_k": max(top_k, 0), "num_beams": 1}
     return model.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
-                          max_new_tokens=new_tokens, min_new_tokens=new_tokens, num_beams=1,
-                          **options)
+                          max_new_tokens=new_tokens, min_new_tokens=new_tokens, **options)
 
 
 def run(preset, device, threads, batch, input_len, output_len, seed, sampling):
@@ -120,6 +121,7 @@ def main():
     p.add_argument("--temperature", type=float, default=0, help="0: greedy")
     p.add_argument("--top-p", type=float, default=1)
     p.add_argument("--top-k", type=int, default=-1, help="-1: all tokens")
+    p.add_argument("--num-beams", type=int, default=1, help="beam search, the best beam returned")
     p.add_argument("--out", help="append JSON lines here instead of stdout")
     args = p.parse_args()
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -134,7 +136,7 @@ def main():
         for preset in args.model.split(","):
             for batch in ints(args.batch):
                 r = run(preset, args.device, threads, batch, args.input_len, args.output_len,
-                        args.seed, (args.temperature, args.top_p, args.top_k))
+                        args.seed, (args.temperature, args.top_p, args.top_k, args.num_beams))
                 print(json.dumps(r), file=sink, flush=True)
                 print(f"hf {preset:10s} {args.device:4s} threads={threads:<2d} B={batch:<4d} "
                       f"{r['sampling']} "

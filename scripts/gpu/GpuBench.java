@@ -14,8 +14,8 @@ import java.util.Map;
  * HuggingFace's.
  *
  * <p>usage: GpuBench --preset t5-small --backend cuda --threads 0 --batch 32 --input-len 128
- * --output-len 128 [--temperature T --top-p P --top-k K] --json-out FILE (greedy without
- * --temperature)
+ * --output-len 128 [--temperature T --top-p P --top-k K | --num-beams N] --json-out FILE
+ * (greedy without either)
  */
 public final class GpuBench {
 
@@ -38,9 +38,19 @@ public final class GpuBench {
     double temperature = Double.parseDouble(options.getOrDefault("temperature", "0"));
     double topP = Double.parseDouble(options.getOrDefault("top-p", "1"));
     int topK = Integer.parseInt(options.getOrDefault("top-k", "-1"));
+    int numBeams = Integer.parseInt(options.getOrDefault("num-beams", "1"));
     Result r =
         HarnessBridge.run(
-            preset, backend, threads, batch, inputLen, outputLen, temperature, topP, topK);
+            preset,
+            backend,
+            threads,
+            batch,
+            inputLen,
+            outputLen,
+            temperature,
+            topP,
+            topK,
+            numBeams);
     String json =
         String.format(
             Locale.ROOT,

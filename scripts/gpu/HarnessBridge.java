@@ -27,7 +27,8 @@ final class HarnessBridge {
       int outputLen,
       double temperature,
       double topP,
-      int topK) {
+      int topK,
+      int numBeams) {
     Map<String, String> flags = new HashMap<>();
     flags.put("backend", backend);
     flags.put("num-threads", String.valueOf(threads));
@@ -35,7 +36,7 @@ final class HarnessBridge {
     BenchmarkConfig config =
         BenchmarkConfig.of(ModelPreset.byName(preset), batch, inputLen, outputLen)
             .withFlags(flags)
-            .withSampling(new BenchmarkSampling(temperature, topP, topK));
+            .withSampling(new BenchmarkSampling(temperature, topP, topK, numBeams));
     if (cacheDir != null) {
       config =
           new BenchmarkConfig(

@@ -14,7 +14,8 @@ final class HarnessBridge {
       int outputLen,
       double temperature,
       double topP,
-      int topK) {
+      int topK,
+      int numBeams) {
     throw new UnsupportedOperationException(
         "the engine's benchmark harness is not in this build yet: no Tandem figures");
   }

@@ -57,7 +57,10 @@ final class BenchCommand implements Callable<Integer> {
   @ArgGroup(exclusive = true)
   ModelChoice modelChoice = new ModelChoice();
 
-  @Option(names = "--batch", paramLabel = "B", description = "sequences per step (default: 8)")
+  @Option(
+      names = "--batch",
+      paramLabel = "B",
+      description = "requests per step (default: 8), each of --num-beams sequences")
   int batch = 8;
 
   @Option(names = "--input-len", paramLabel = "L", description = "prompt tokens (default: 32)")
@@ -104,6 +107,9 @@ final class BenchCommand implements Callable<Integer> {
       paramLabel = "K",
       description = "with --temperature (default: -1, all)")
   int topK = -1;
+
+  @Option(names = "--num-beams", paramLabel = "N", description = "beam search (default: 1, none)")
+  int numBeams = 1;
 
   @Option(names = "--json", description = "print the result as JSON instead of a table")
   boolean json;
@@ -153,7 +159,7 @@ final class BenchCommand implements Callable<Integer> {
 
   private BenchmarkSampling sampling() {
     try {
-      return new BenchmarkSampling(temperature, topP, topK);
+      return new BenchmarkSampling(temperature, topP, topK, numBeams);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }
@@ -174,7 +180,7 @@ final class BenchCommand implements Callable<Integer> {
         EngineOptions.withDistributionDefaults(
             EngineConfig.resolve(given, Optional.empty()), Home.current());
     Map<String, String> flags = new LinkedHashMap<>();
-    flags.put("max-num-seqs", String.valueOf(batch));
+    flags.put("max-num-seqs", String.valueOf(batch * numBeams)); // a beam is a sequence
     flags.put("backend", resolved.backend());
     flags.put("block-manager", resolved.blockManager());
     flags.put("num-threads", String.valueOf(resolved.numThreads()));

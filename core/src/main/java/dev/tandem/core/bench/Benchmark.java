@@ -48,9 +48,10 @@ public final class Benchmark {
     Map<String, String> flags = new HashMap<>();
     flags.put("model", model.toString());
     flags.put("block-size", String.valueOf(blockSize));
-    flags.put("num-kv-blocks", String.valueOf(perRequest * config.batchSize() + 16));
+    int beams = config.sampling().numBeams(); // each beam is a sequence with its own blocks
+    flags.put("num-kv-blocks", String.valueOf(perRequest * config.batchSize() * beams + 16));
     flags.put("swap-blocks", "64");
-    flags.put("max-num-seqs", String.valueOf(Math.max(config.batchSize(), 1)));
+    flags.put("max-num-seqs", String.valueOf(Math.max(config.batchSize(), 1) * beams));
     int needed = Math.max(config.inputLength(), config.outputLength() + 1);
     if (needed > 512) {
       flags.put("max-model-len", String.valueOf(needed)); // above T5's default of 512

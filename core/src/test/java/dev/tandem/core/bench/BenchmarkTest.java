@@ -47,7 +47,7 @@ class BenchmarkTest {
 
   @org.junit.jupiter.api.Test
   void sampledRunsGenerateExactlyTheWorkloadToo() {
-    BenchmarkSampling topP = new BenchmarkSampling(0.8, 0.9, 40);
+    BenchmarkSampling topP = new BenchmarkSampling(0.8, 0.9, 40, 1);
     BenchmarkConfig config =
         new BenchmarkConfig(
             null, ModelPreset.T5_TINY, 4, 6, 9, Map.of("backend", "cpu"), cache, 3, topP);
@@ -56,13 +56,35 @@ class BenchmarkTest {
     assertEquals("temperature=0.8 top_p=0.9 top_k=40", result.sampling());
     assertTrue(BenchmarkResult.table(List.of(result)).contains("sampling: temperature=0.8"));
     assertEquals("greedy", BenchmarkSampling.GREEDY.label());
-    assertEquals("temperature=1", new BenchmarkSampling(1, 1, -1).label());
+    assertEquals("temperature=1", new BenchmarkSampling(1, 1, -1, 1).label());
+    assertEquals("num_beams=4", new BenchmarkSampling(0, 1, -1, 4).label());
+  }
+
+  @org.junit.jupiter.api.Test
+  void beamSearchRunsGenerateExactlyTheWorkloadToo() {
+    BenchmarkConfig config =
+        new BenchmarkConfig(
+            null,
+            ModelPreset.T5_TINY,
+            3,
+            6,
+            9,
+            Map.of("backend", "cpu"),
+            cache,
+            3,
+            new BenchmarkSampling(0, 1, -1, 4));
+    BenchmarkResult result = Benchmark.run(config);
+    assertEquals(27, result.generatedTokens(), "the best beam of each request, 9 tokens");
+    assertEquals("num_beams=4", result.sampling());
   }
 
   @org.junit.jupiter.api.Test
   void badSamplingSaysWhichParameter() {
-    var e = assertThrows(IllegalArgumentException.class, () -> new BenchmarkSampling(1, 1.5, -1));
+    var e =
+        assertThrows(IllegalArgumentException.class, () -> new BenchmarkSampling(1, 1.5, -1, 1));
     assertTrue(e.getMessage().contains("top_p"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> new BenchmarkSampling(1, 1, -1, 4));
+    assertTrue(e.getMessage().contains("beam search does not sample"), e.getMessage());
   }
 
   @ParameterizedTest
