@@ -16,6 +16,11 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class Distribution {
 
+  private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+
+  /** Tokens summed in float lanes before the lanes go into the double total. */
+  private static final int SUM_BLOCK = 1024;
+
   private final float[] logits; // (vocab) processed; -inf = masked
   private final float[] weights; // (vocab) exp(logit - max): unnormalized probabilities
   private final int vocabSize;
@@ -150,11 +155,6 @@ public final class Distribution {
     weightSum = sum;
     logNormalizer = max + Math.log(sum);
   }
-
-  private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
-
-  /** Tokens summed in float lanes before the lanes go into the double total. */
-  private static final int SUM_BLOCK = 1024;
 
   /** The most likely token (the lowest id among equals). */
   public int greedy() {

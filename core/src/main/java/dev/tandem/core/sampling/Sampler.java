@@ -16,16 +16,15 @@ import java.util.random.RandomGenerator;
  */
 public final class Sampler {
 
-  private final TokenRules rules;
-  private final int vocabSize;
-  private final Distribution distribution;
-
   /** Largest top-k found by keeping the best k in a sorted list rather than by the histogram. */
   private static final int SHORT_TOP_K = 256;
 
   /** Slices of the logits' range in {@link #smallestKept}'s histogram. */
   private static final int BUCKETS = 2048;
 
+  private final TokenRules rules;
+  private final int vocabSize;
+  private final Distribution distribution;
   private final double[] bucketWeights = new double[BUCKETS]; // scratch: weight per slice
   private final long[] sliceTokens; // (vocab) scratch: one slice's tokens, as orderKey()s
   private final boolean hasEos;
