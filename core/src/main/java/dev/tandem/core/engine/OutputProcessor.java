@@ -28,10 +28,10 @@ final class OutputProcessor {
   private final int vocabSize;
   private final int maxModelLen;
   private final LongSupplier nextSequenceId;
-  private float[] beamRows = new float[0];
-  private final List<Sequence> plainSeqs = new ArrayList<>();
-  private final List<RequestState> plainStates = new ArrayList<>();
-  private int[] plainRows = new int[0];
+  private float[] beamRows = new float[0]; // (beams of the step, vocab): their scores
+  private final List<Sequence> selectedSeqs = new ArrayList<>(); // see selectRows
+  private final List<RequestState> selectedStates = new ArrayList<>();
+  private int[] selectedRows = new int[0];
   private SampledToken[] sampled = new SampledToken[0];
 
   OutputProcessor(
@@ -57,6 +57,7 @@ final class OutputProcessor {
    */
   int process(List<RequestState> states, float[] logits, long nowNanos) {
     sampleIndependentRows(states, logits);
+    scoreBeamRows(states, logits);
     return takeTokens(states, logits, nowNanos);
   }
 
@@ -103,10 +104,12 @@ final class OutputProcessor {
    */
   private int takeTokens(List<RequestState> states, float[] logits, long nowNanos) {
     int row = 0;
+    int beamRow = 0;
     for (RequestState state : states) {
       List<Sequence> seqs = state.group.sequences(SequenceStatus.RUNNING);
       if (state.beamSearch != null) {
-        beamStep(state, seqs, logits, row);
+        beamStep(state, seqs, beamRow);
+        beamRow += seqs.size();
       } else {
         for (int i = 0; i < seqs.size(); i++) {
           SampledToken token = sampled[row + i];
@@ -128,40 +131,83 @@ final class OutputProcessor {
 
   /** sampled[row] = the token of every independent row; null for the others. */
   private void sampleIndependentRows(List<RequestState> states, float[] logits) {
-    plainSeqs.clear();
-    plainStates.clear();
-    int rows = 0;
-    for (RequestState state : states) {
-      List<Sequence> seqs = state.group.sequences(SequenceStatus.RUNNING);
-      if (state.beamSearch == null) {
-        for (int i = 0; i < seqs.size(); i++) {
-          if (!forksSamples(state, seqs.get(i))) {
-            plainSeqs.add(seqs.get(i));
-            plainStates.add(state);
-            if (plainRows.length < plainSeqs.size()) {
-              plainRows = Arrays.copyOf(plainRows, 2 * plainSeqs.size());
-            }
-            plainRows[plainSeqs.size() - 1] = rows + i;
-          }
-        }
-      }
-      rows += seqs.size();
-    }
+    int rows = selectRows(states, false);
     if (sampled.length < rows) {
       sampled = new SampledToken[2 * rows];
     }
     Arrays.fill(sampled, 0, rows, null);
     sampling.forEach(
-        plainSeqs.size(),
+        selectedSeqs.size(),
         (sampler, i) -> {
-          RequestState state = plainStates.get(i);
-          Sequence seq = plainSeqs.get(i);
+          RequestState state = selectedStates.get(i);
+          Sequence seq = selectedSeqs.get(i);
           SamplingParams params = state.params();
-          int row = plainRows[i];
+          int row = selectedRows[i];
           Distribution dist =
               sampler.distribution(logits, row * vocabSize, seq, params, state.maxTokens);
           sampled[row] = sampler.choose(dist, params, state.output(seq).random);
         });
+  }
+
+  /**
+   * Beam search's scores of every beam row of the step, in parallel, into {@link #beamRows}: the
+   * step's beams in order, so each group's beams are consecutive rows there.
+   */
+  private void scoreBeamRows(List<RequestState> states, float[] logits) {
+    boolean anyBeams = false;
+    for (RequestState state : states) {
+      anyBeams |= state.beamSearch != null;
+    }
+    if (!anyBeams) {
+      return;
+    }
+    selectRows(states, true);
+    int beams = selectedSeqs.size();
+    if (beamRows.length < beams * vocabSize) {
+      beamRows = new float[beams * vocabSize];
+    }
+    sampling.forEach(
+        beams,
+        (sampler, i) -> {
+          RequestState state = selectedStates.get(i);
+          sampler.beamLogprobs(
+              logits,
+              selectedRows[i] * vocabSize,
+              selectedSeqs.get(i),
+              state.params(),
+              state.maxTokens,
+              beamRows,
+              i * vocabSize);
+        });
+  }
+
+  /**
+   * Lists the step's beam rows, or its independent rows (not beams, not a forking first step), with
+   * their groups and logits rows, in step order.
+   *
+   * @return the step's number of rows
+   */
+  private int selectRows(List<RequestState> states, boolean beams) {
+    selectedSeqs.clear();
+    selectedStates.clear();
+    int rows = 0;
+    for (RequestState state : states) {
+      List<Sequence> seqs = state.group.sequences(SequenceStatus.RUNNING);
+      if ((state.beamSearch != null) == beams) {
+        for (int i = 0; i < seqs.size(); i++) {
+          if (beams || !forksSamples(state, seqs.get(i))) {
+            selectedSeqs.add(seqs.get(i));
+            selectedStates.add(state);
+            if (selectedRows.length < selectedSeqs.size()) {
+              selectedRows = Arrays.copyOf(selectedRows, 2 * selectedSeqs.size());
+            }
+            selectedRows[selectedSeqs.size() - 1] = rows + i;
+          }
+        }
+      }
+      rows += seqs.size();
+    }
+    return rows;
   }
 
   /** The first step of n > 1: the prompt's sequence forks into n samples. */
@@ -249,22 +295,12 @@ final class OutputProcessor {
     }
   }
 
-  /** One beam-search step: score, then rearrange the running beams as the search says. */
-  private void beamStep(RequestState state, List<Sequence> beams, float[] logits, int row) {
+  /**
+   * One beam-search step over the group's beams, scored already at rows [firstRow, firstRow +
+   * beams) of {@link #beamRows}: rearrange the running beams as the search says.
+   */
+  private void beamStep(RequestState state, List<Sequence> beams, int firstRow) {
     int rows = beams.size();
-    if (beamRows.length < rows * vocabSize) {
-      beamRows = new float[rows * vocabSize];
-    }
-    for (int b = 0; b < rows; b++) {
-      sampler.beamLogprobs(
-          logits,
-          (row + b) * vocabSize,
-          beams.get(b),
-          state.params(),
-          state.maxTokens,
-          beamRows,
-          b * vocabSize);
-    }
     List<List<PositionLogprobs>> histories = null;
     if (state.params().logprobs() != null) {
       histories = new ArrayList<>(rows);
@@ -272,7 +308,7 @@ final class OutputProcessor {
         histories.add(state.output(beam).logprobs);
       }
     }
-    BeamSearch.Step step = state.beamSearch.step(beams, beamRows, vocabSize, histories);
+    BeamSearch.Step step = state.beamSearch.step(beams, beamRows, firstRow, vocabSize, histories);
     SequenceGroup group = state.group;
     if (step.done()) {
       for (Sequence beam : beams) {

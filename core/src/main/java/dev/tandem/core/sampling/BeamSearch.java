@@ -97,24 +97,29 @@ public final class BeamSearch {
    * One step over the running beams.
    *
    * @param beams the running beams, all of the same length
-   * @param logprobs (beams.size(), vocabSize) processed log-probabilities, row per beam
+   * @param logprobs processed log-probabilities, row per beam: beam b's row is row firstRow + b of
+   *     (rows, vocabSize)
+   * @param firstRow the first beam's row in logprobs
    * @param histories per beam, its positions' log-probabilities so far (with topLogprobs ≥ 0; else
    *     null)
    */
   public Step step(
       List<Sequence> beams,
       float[] logprobs,
+      int firstRow,
       int vocabSize,
       List<List<PositionLogprobs>> histories) {
     int currentLength = beams.getFirst().length();
-    List<Candidate> candidates = topCandidates(beams, logprobs, vocabSize, currentLength);
+    int offset = firstRow * vocabSize;
+    List<Candidate> candidates = topCandidates(beams, logprobs, offset, vocabSize, currentLength);
 
     // The best candidates that do not end run on.
     List<Continuation> running = new ArrayList<>(numBeams);
     for (Candidate c : candidates) {
       if (!c.ends() && c.score() != Double.NEGATIVE_INFINITY && running.size() < numBeams) {
         running.add(
-            new Continuation(c.parent(), c.token(), c.logprob(), position(logprobs, vocabSize, c)));
+            new Continuation(
+                c.parent(), c.token(), c.logprob(), position(logprobs, offset, vocabSize, c)));
       }
     }
 
@@ -131,7 +136,7 @@ public final class BeamSearch {
           List<PositionLogprobs> positions = null;
           if (topLogprobs >= 0) {
             positions = new ArrayList<>(histories.get(c.parent()));
-            positions.add(position(logprobs, vocabSize, c));
+            positions.add(position(logprobs, offset, vocabSize, c));
           }
           addFinished(new Hypothesis(tokens, c.score() / normalizer, c.score(), positions));
         }
@@ -156,12 +161,13 @@ public final class BeamSearch {
   }
 
   /** The candidate's position: its token and the top k of its beam's row; null unless asked. */
-  private PositionLogprobs position(float[] logprobs, int vocabSize, Candidate c) {
+  private PositionLogprobs position(float[] logprobs, int offset, int vocabSize, Candidate c) {
     if (topLogprobs < 0) {
       return null;
     }
     float[] row =
-        Arrays.copyOfRange(logprobs, c.parent() * vocabSize, (c.parent() + 1) * vocabSize);
+        Arrays.copyOfRange(
+            logprobs, offset + c.parent() * vocabSize, offset + (c.parent() + 1) * vocabSize);
     return Distribution.ofLogprobRow(row, vocabSize, c.token(), topLogprobs);
   }
 
@@ -171,15 +177,14 @@ public final class BeamSearch {
   }
 
   private List<Candidate> topCandidates(
-      List<Sequence> beams, float[] logprobs, int vocabSize, int currentLength) {
+      List<Sequence> beams, float[] logprobs, int offset, int vocabSize, int currentLength) {
     boolean atMaxLength = currentLength + 1 >= maxLength;
     List<Candidate> all = new ArrayList<>(beams.size() * candidatesPerStep);
-    float[] row = new float[vocabSize];
     for (int b = 0; b < beams.size(); b++) {
-      System.arraycopy(logprobs, b * vocabSize, row, 0, vocabSize);
+      int row = offset + b * vocabSize;
       double base = beams.get(b).cumulativeLogprob();
-      for (int token : Distribution.topIndices(row, vocabSize, candidatesPerStep)) {
-        double lp = row[token];
+      for (int token : Distribution.topIndices(logprobs, row, vocabSize, candidatesPerStep)) {
+        double lp = logprobs[row + token];
         all.add(new Candidate(b, token, lp, base + lp, atMaxLength || isEos(token)));
       }
     }

@@ -242,6 +242,11 @@ public final class Distribution {
    * with a sorted window of k so that k much smaller than n costs O(n) comparisons.
    */
   static int[] topIndices(float[] values, int n, int k) {
+    return topIndices(values, 0, n, k);
+  }
+
+  /** As {@link #topIndices(float[], int, int)} over values[from, from + n); indices from 0. */
+  static int[] topIndices(float[] values, int from, int n, int k) {
     k = Math.min(k, n);
     if (k <= 0) {
       return new int[0]; // logprobs=0: the chosen token only
@@ -249,32 +254,38 @@ public final class Distribution {
     int[] idx = new int[k];
     int size = 0;
     int i = 0;
+    // Once the list is full, a vector with no value above its k-th is skipped whole.
+    FloatVector kth = FloatVector.broadcast(SPECIES, Float.NaN); // compares false: no skip yet
     for (int bound = SPECIES.loopBound(n); i < bound; i += SPECIES.length()) {
-      // Once the list is full, a vector with no value above its k-th is skipped whole.
-      if (size == k
-          && !FloatVector.fromArray(SPECIES, values, i)
-              .compare(VectorOperators.GT, values[idx[k - 1]])
-              .anyTrue()) {
-        continue;
-      }
-      for (int j = i; j < i + SPECIES.length(); j++) {
-        size = insert(values, idx, size, k, j);
+      if (FloatVector.fromArray(SPECIES, values, from + i)
+              .compare(VectorOperators.GT, kth)
+              .anyTrue()
+          || size < k) {
+        for (int j = i; j < i + SPECIES.length(); j++) {
+          size = insert(values, from, idx, size, k, j);
+        }
+        if (size == k) {
+          kth = FloatVector.broadcast(SPECIES, values[from + idx[k - 1]]);
+        }
       }
     }
     for (; i < n; i++) {
-      size = insert(values, idx, size, k, i);
+      size = insert(values, from, idx, size, k, i);
     }
     return Arrays.copyOf(idx, size);
   }
 
-  /** Puts index i into the sorted list idx[0, size) of at most k if its value belongs there. */
-  private static int insert(float[] values, int[] idx, int size, int k, int i) {
-    float v = values[i];
-    if (size == k && !(v > values[idx[k - 1]])) {
+  /**
+   * Puts index i into the sorted list idx[0, size) of at most k if its value, values[from + i],
+   * belongs there.
+   */
+  private static int insert(float[] values, int from, int[] idx, int size, int k, int i) {
+    float v = values[from + i];
+    if (size == k && !(v > values[from + idx[k - 1]])) {
       return size; // not better than the current k-th: the common case, one comparison
     }
     int pos = size < k ? size++ : k - 1;
-    while (pos > 0 && v > values[idx[pos - 1]]) {
+    while (pos > 0 && v > values[from + idx[pos - 1]]) {
       idx[pos] = idx[pos - 1];
       pos--;
     }

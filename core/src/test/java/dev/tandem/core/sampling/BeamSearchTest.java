@@ -66,7 +66,7 @@ class BeamSearchTest {
         float[] lp = toyLogprobs(beams.get(b).tokenIds(), salt, minNew, 1);
         System.arraycopy(lp, 0, rows, b * VOCAB, VOCAB);
       }
-      BeamSearch.Step step = search.step(beams, rows, VOCAB, null);
+      BeamSearch.Step step = search.step(beams, rows, 0, VOCAB, null);
       if (step.done()) {
         break;
       }

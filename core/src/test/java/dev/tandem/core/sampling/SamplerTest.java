@@ -1,5 +1,6 @@
 package dev.tandem.core.sampling;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -346,6 +347,11 @@ class SamplerTest {
     for (int r = 0; r < 17; r++) {
       assertEquals(order[r], top[r]);
     }
+    // A row inside a larger array (beam search's rows): indices from the row's start.
+    float[] padded = new float[values.length + 203];
+    Arrays.fill(padded, 1e9f);
+    System.arraycopy(values, 0, padded, 101, values.length);
+    assertArrayEquals(top, Distribution.topIndices(padded, 101, values.length, 17));
   }
 
   @Test
