@@ -273,7 +273,7 @@ public final class Sampler {
     Arrays.fill(histogram, 0);
     for (int i = 0; i < vocabSize; i++) {
       if (x[i] != Float.NEGATIVE_INFINITY) {
-        histogram[(int) ((max - x[i]) * scale)] += byMass ? weights[i] : 1;
+        histogram[sliceOf(x[i], max, scale)] += byMass ? weights[i] : 1;
       }
     }
     double total = 0;
@@ -289,7 +289,7 @@ public final class Sampler {
     }
     int n = 0;
     for (int i = 0; i < vocabSize; i++) {
-      if (x[i] != Float.NEGATIVE_INFINITY && (int) ((max - x[i]) * scale) == slice) {
+      if (x[i] != Float.NEGATIVE_INFINITY && sliceOf(x[i], max, scale) == slice) {
         sliceTokens[n++] = orderKey(x[i], i);
       }
     }
@@ -304,6 +304,14 @@ public final class Sampler {
       above += byMass ? weights[token] : 1;
     }
     return kept;
+  }
+
+  /**
+   * The histogram slice of a logit: 0 for the max, BUCKETS - 1 for the min; never smaller for a
+   * smaller logit. Both passes of {@link #smallestKept} must compute it the same way.
+   */
+  private static int sliceOf(float logit, float max, float scale) {
+    return (int) ((max - logit) * scale);
   }
 
   /** A long that orders tokens by logit (then id): the logit's bits made monotone, and the id. */
