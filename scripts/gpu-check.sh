@@ -24,7 +24,8 @@
 # GPU_CHECK_CPU_BATCHES (1,32), GPU_CHECK_CPU_THREADS (16,2; empty: none), GPU_CHECK_MODELS (t5-small,bart-base),
 # GPU_CHECK_SKIP (comma-separated phases to skip: tests,pressure,opencl,bench,hf),
 # GPU_CHECK_SAMPLING (flags for both benchmarks, e.g. "--temperature 1 --top-p 0.9" or
-# "--num-beams 4"; default greedy).
+# "--num-beams 4"; default greedy), GPU_CHECK_JAVA_FLAGS (extra JVM flags for Tandem's benchmark,
+# e.g. "-Dtandem.backend.cuda.device-sampling=false" to sample on the host).
 set -uo pipefail
 
 mode="${1:-}"
@@ -99,6 +100,7 @@ fi
 "${java[@]}" -version 2>&1 || { echo "the bundled Java runtime does not start"; exit 1; }
 jvm_flags=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED
   -Dai.djl.offline=true -Dguice_bytecode_gen_option=DISABLED -Xss4m)
+read -r -a extra_java_flags <<< "${GPU_CHECK_JAVA_FLAGS:-}"
 # DJL unpacks its 15 MiB native library here: outside $OUT, whose files travel back
 export DJL_OFFLINE=true DJL_CACHE_DIR="${TMPDIR:-/tmp}/tandem-djl-cache"
 classpath="$(ls "$bundle"/lib/*.jar | tr '\n' ':')$bundle/classes"
@@ -191,7 +193,7 @@ bench() {
         nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 > "$out/gpu-memory-samples.txt" &
         poller=$!
       fi
-      timeout -k 5 "$limit" "${java[@]}" "${jvm_flags[@]}" -cp "$classpath" dev.tandem.gpucheck.GpuBench \
+      timeout -k 5 "$limit" "${java[@]}" "${jvm_flags[@]}" "${extra_java_flags[@]}" -cp "$classpath" dev.tandem.gpucheck.GpuBench \
         --preset "$model" --backend "$backend" --threads "$threads" --batch "$batch" \
         --input-len 128 --output-len 128 "${sampling[@]}" --json-out "$tandem_json" \
         || echo "tandem $model $backend threads=$threads B=$batch failed (rc=$?)"

@@ -13,6 +13,8 @@ import java.util.Map;
 /**
  * Calls the engine's benchmark harness ({@code tandem bench}'s): the one place that knows its API.
  * Random-weight checkpoints are written once under $TANDEM_BENCH_CACHE (default: the harness's).
+ * System properties {@code tandem.backend.<option>} become backend options (e.g. {@code
+ * -Dtandem.backend.cuda.device-sampling=false}), for runs that compare a backend's settings.
  */
 final class HarnessBridge {
 
@@ -32,6 +34,13 @@ final class HarnessBridge {
     Map<String, String> flags = new HashMap<>();
     flags.put("backend", backend);
     flags.put("num-threads", String.valueOf(threads));
+    System.getProperties()
+        .forEach(
+            (name, value) -> {
+              if (name.toString().startsWith("tandem.backend.")) {
+                flags.put(name.toString().substring("tandem.".length()), value.toString());
+              }
+            });
     String cacheDir = System.getenv("TANDEM_BENCH_CACHE");
     BenchmarkConfig config =
         BenchmarkConfig.of(ModelPreset.byName(preset), batch, inputLen, outputLen)

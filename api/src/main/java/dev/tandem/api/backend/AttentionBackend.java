@@ -202,6 +202,47 @@ public interface AttentionBackend extends AutoCloseable {
    */
   void greedy(DeviceTensor logits, int n, int vocab, DeviceTensor ids, DeviceTensor logprobs);
 
+  /**
+   * Whether this backend implements {@link #sample}. When it does not, the engine reads the logits
+   * of a step with sampled rows back and samples on the host.
+   */
+  default boolean samplesOnDevice() {
+    return false;
+  }
+
+  /**
+   * Sampling's choice without reading the logits back, for rows whose only processing is
+   * temperature, top-k, top-p and min-p: the host sampler's rules, in its order. For row i of
+   * logits(n, vocab) with the settings of {@code rows} row i:
+   *
+   * <ul>
+   *   <li>temperature 0: as {@link #greedy}.
+   *   <li>else x = row × (float) (1 / temperature) (the row itself at temperature 1), m = max(x);
+   *   <li>top-k (0 &lt; k &lt; vocab): x below the k-th largest value (equal values counted apart)
+   *       is masked;
+   *   <li>top-p (&lt; 1): with w = exp(x − m) over the tokens left, x below the largest value v
+   *       with Σ_{x ≥ v} w ≥ p · Σ w is masked;
+   *   <li>min-p (&gt; 0): x below (float) (m + ln min-p) is masked;
+   *   <li>ids[i] = the first index, in id order, at which the running sum of the weights w of the
+   *       tokens left exceeds uniform · Σ w; logprobs[i] = x[ids[i]] − (m + ln Σ w).
+   * </ul>
+   *
+   * Sums may be formed in any order (a token drawn exactly at a boundary may differ from the
+   * host's, as rounding decides), but the same input must always give the same output.
+   *
+   * @throws UnsupportedOperationException if {@link #samplesOnDevice()} is false
+   */
+  default void sample(
+      DeviceTensor logits,
+      int n,
+      int vocab,
+      SamplingRows rows,
+      DeviceTensor ids,
+      DeviceTensor logprobs) {
+    throw new UnsupportedOperationException(
+        name() + " backend does not sample on the device; read the logits and sample on the host");
+  }
+
   /** Frees every tensor and the KV cache. */
   @Override
   void close();

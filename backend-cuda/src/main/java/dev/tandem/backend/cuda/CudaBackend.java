@@ -12,6 +12,7 @@ import dev.tandem.api.backend.DeviceTensor;
 import dev.tandem.api.backend.KvCacheSpec;
 import dev.tandem.api.backend.Normalization;
 import dev.tandem.api.backend.PositionBias;
+import dev.tandem.api.backend.SamplingRows;
 import dev.tandem.api.block.BlockMapping;
 import java.util.Collections;
 import java.util.IdentityHashMap;
@@ -47,6 +48,7 @@ final class CudaBackend implements AttentionBackend {
   private DeviceMetadata metadata;
   private final DeviceBuffer metadataBuffer = new DeviceBuffer();
   private final DeviceBuffer blockPairs = new DeviceBuffer();
+  private final DeviceBuffer samplingSettings = new DeviceBuffer(); // (rows, FIELDS) doubles
   private final CudaAttention attention;
   private final DenseOps dense;
   private final StagedCopies copies;
@@ -406,6 +408,34 @@ final class CudaBackend implements AttentionBackend {
     dense.greedy(lt, n, vocab, it, pt);
   }
 
+  @Override
+  public boolean samplesOnDevice() {
+    return settings.deviceSampling();
+  }
+
+  @Override
+  public void sample(
+      DeviceTensor logits,
+      int n,
+      int vocab,
+      SamplingRows rows,
+      DeviceTensor ids,
+      DeviceTensor logprobs) {
+    if (rows.rows() < n) {
+      throw new IllegalArgumentException(
+          "cuda: sample of " + n + " rows with settings for " + rows.rows());
+    }
+    CudaTensor lt = f32(logits, (long) n * vocab);
+    CudaTensor it = range(ids, DataType.I32, 0, n);
+    CudaTensor pt = f32(logprobs, n);
+    enter();
+    int values = n * SamplingRows.FIELDS;
+    DevicePointer settings =
+        samplingSettings.ensure(Math.max(1, (long) values * Double.BYTES), stream);
+    copies.doubles(settings, rows.packed(), 0, values);
+    dense.sample(lt, n, vocab, settings.address(), it, pt);
+  }
+
   // ---- attention
 
   @Override
@@ -524,6 +554,7 @@ final class CudaBackend implements AttentionBackend {
     metadataBuffer.close();
     dense.close();
     blockPairs.close();
+    samplingSettings.close();
     copies.close();
     kernels.close();
     JCudaDriver.cuStreamDestroy(stream);

@@ -50,6 +50,8 @@ final class CudaKernels implements AutoCloseable {
   final CUfunction greedy;
   final CUfunction addRmsNorm;
   final CUfunction addLayerNorm;
+  // sample.cu
+  final CUfunction sample;
   // gemm.cu
   final CUfunction gemv;
   final CUfunction gemm128;
@@ -80,6 +82,7 @@ final class CudaKernels implements AutoCloseable {
     greedy = function(reduce, "greedy_f32");
     addRmsNorm = function(reduce, "add_rms_norm_f32");
     addLayerNorm = function(reduce, "add_layer_norm_f32");
+    sample = function(module("sample"), "sample_f32");
     CUmodule gemm = module("gemm");
     gemv = function(gemm, "gemv_nt");
     gemm128 = function(gemm, "gemm_nt_128x128");

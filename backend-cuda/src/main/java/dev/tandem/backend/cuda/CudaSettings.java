@@ -13,14 +13,18 @@ import java.util.TreeSet;
  *   <li>{@code cuda.tf32} (default false): linear layers on TF32 tensor cores (sm_80+); about 1e-3
  *       relative error instead of float32's 1e-6;
  *   <li>{@code cuda.kernels} (default fatbin): {@code fatbin} (SASS for sm_80 / sm_90, PTX for the
- *       rest) or {@code ptx} (always JIT-compile the compute_75 PTX).
+ *       rest) or {@code ptx} (always JIT-compile the compute_75 PTX);
+ *   <li>{@code cuda.device-sampling} (default true): sampled rows drawn on the GPU ({@code
+ *       sample.cu}); false reads their logits back and samples on the host, as other backends do.
  * </ul>
  *
  * Other {@code cuda.*} keys are rejected; keys of other backends are ignored.
  */
-record CudaSettings(int deviceIndex, boolean tf32, CudaKernels.Image image) {
+record CudaSettings(
+    int deviceIndex, boolean tf32, CudaKernels.Image image, boolean deviceSampling) {
 
-  static final Set<String> KEYS = Set.of("cuda.device", "cuda.tf32", "cuda.kernels");
+  static final Set<String> KEYS =
+      Set.of("cuda.device", "cuda.tf32", "cuda.kernels", "cuda.device-sampling");
 
   static CudaSettings from(BackendConfig config) {
     for (String key : config.options().keySet()) {
@@ -39,10 +43,6 @@ record CudaSettings(int deviceIndex, boolean tf32, CudaKernels.Image image) {
     if (index < 0) {
       throw new IllegalArgumentException("cuda.device=" + device + ": must be a device index >= 0");
     }
-    String tf32 = config.option("cuda.tf32", "false").trim().toLowerCase(Locale.ROOT);
-    if (!tf32.equals("true") && !tf32.equals("false")) {
-      throw new IllegalArgumentException("cuda.tf32=" + tf32 + ": must be true or false");
-    }
     String kernels = config.option("cuda.kernels", "fatbin").trim().toLowerCase(Locale.ROOT);
     CudaKernels.Image image =
         switch (kernels) {
@@ -52,6 +52,18 @@ record CudaSettings(int deviceIndex, boolean tf32, CudaKernels.Image image) {
               throw new IllegalArgumentException(
                   "cuda.kernels=" + kernels + ": must be fatbin or ptx");
         };
-    return new CudaSettings(index, tf32.equals("true"), image);
+    return new CudaSettings(
+        index,
+        flag(config, "cuda.tf32", "false"),
+        image,
+        flag(config, "cuda.device-sampling", "true"));
+  }
+
+  private static boolean flag(BackendConfig config, String key, String fallback) {
+    String value = config.option(key, fallback).trim().toLowerCase(Locale.ROOT);
+    if (!value.equals("true") && !value.equals("false")) {
+      throw new IllegalArgumentException(key + "=" + value + ": must be true or false");
+    }
+    return value.equals("true");
   }
 }

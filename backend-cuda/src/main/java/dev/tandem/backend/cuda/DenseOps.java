@@ -191,6 +191,21 @@ final class DenseOps implements AutoCloseable {
     }
   }
 
+  /**
+   * ids[r], logprobs[r] = row r's token drawn as AttentionBackend.sample says, with settings(n,
+   * SamplingRows.FIELDS) doubles on the device.
+   */
+  void sample(
+      CudaTensor logits, int n, int vocab, long settings, CudaTensor ids, CudaTensor logprobs) {
+    if (n > 0) {
+      launchRows(
+          kernels.sample,
+          n,
+          rowThreads(vocab),
+          kernels.args().ptr(logits).i32(vocab).ptr(settings).ptr(ids).ptr(logprobs));
+    }
+  }
+
   private void launchElementwise(CUfunction function, long count, KernelArgs args) {
     long blocks = (count + ELEMENTWISE_THREADS - 1) / ELEMENTWISE_THREADS;
     int grid = (int) Math.max(1, Math.min(blocks, 32L * multiprocessors));

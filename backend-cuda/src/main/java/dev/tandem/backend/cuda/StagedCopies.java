@@ -2,6 +2,7 @@ package dev.tandem.backend.cuda;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.function.Consumer;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUstream;
@@ -30,26 +31,40 @@ final class StagedCopies implements AutoCloseable {
   }
 
   void floats(CUdeviceptr target, float[] src, int srcOffset, int length) {
-    long bytes = (long) length * Float.BYTES;
-    long at = reserve(bytes);
-    if (at >= 0) {
-      slice(at, bytes).asFloatBuffer().put(src, srcOffset, length);
-      JCudaDriver.cuMemcpyHtoDAsync(target, staging.withByteOffset(at), bytes, stream);
-    } else {
-      JCudaDriver.cuMemcpyHtoD(
-          target, Pointer.to(src).withByteOffset((long) srcOffset * Float.BYTES), bytes);
-    }
+    copy(
+        target,
+        (long) length * Float.BYTES,
+        b -> b.asFloatBuffer().put(src, srcOffset, length),
+        Pointer.to(src).withByteOffset((long) srcOffset * Float.BYTES));
   }
 
   void ints(CUdeviceptr target, int[] src, int srcOffset, int length) {
-    long bytes = (long) length * Integer.BYTES;
+    copy(
+        target,
+        (long) length * Integer.BYTES,
+        b -> b.asIntBuffer().put(src, srcOffset, length),
+        Pointer.to(src).withByteOffset((long) srcOffset * Integer.BYTES));
+  }
+
+  void doubles(CUdeviceptr target, double[] src, int srcOffset, int length) {
+    copy(
+        target,
+        (long) length * Double.BYTES,
+        b -> b.asDoubleBuffer().put(src, srcOffset, length),
+        Pointer.to(src).withByteOffset((long) srcOffset * Double.BYTES));
+  }
+
+  /**
+   * Copies {@code bytes}: {@code fill} writes them into the staging buffer for an asynchronous
+   * copy, or, when they are too many for it, they go synchronously from {@code direct}.
+   */
+  private void copy(CUdeviceptr target, long bytes, Consumer<ByteBuffer> fill, Pointer direct) {
     long at = reserve(bytes);
     if (at >= 0) {
-      slice(at, bytes).asIntBuffer().put(src, srcOffset, length);
+      fill.accept(slice(at, bytes));
       JCudaDriver.cuMemcpyHtoDAsync(target, staging.withByteOffset(at), bytes, stream);
     } else {
-      JCudaDriver.cuMemcpyHtoD(
-          target, Pointer.to(src).withByteOffset((long) srcOffset * Integer.BYTES), bytes);
+      JCudaDriver.cuMemcpyHtoD(target, direct, bytes);
     }
   }
 

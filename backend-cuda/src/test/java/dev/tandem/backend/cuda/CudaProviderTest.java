@@ -51,10 +51,10 @@ class CudaProviderTest {
   @Test
   void optionsAreValidated() {
     assertEquals(
-        new CudaSettings(0, false, CudaKernels.Image.FATBIN),
+        new CudaSettings(0, false, CudaKernels.Image.FATBIN, true),
         CudaSettings.from(BackendConfig.defaults()));
     assertEquals(
-        new CudaSettings(1, true, CudaKernels.Image.PTX),
+        new CudaSettings(1, true, CudaKernels.Image.PTX, false),
         CudaSettings.from(
             new BackendConfig(
                 0,
@@ -65,6 +65,8 @@ class CudaProviderTest {
                     "TRUE",
                     "cuda.kernels",
                     "ptx",
+                    "cuda.device-sampling",
+                    "false",
                     "opencl.x",
                     "ignored"))));
     IllegalArgumentException unknown =
@@ -75,6 +77,9 @@ class CudaProviderTest {
     assertThrows(
         IllegalArgumentException.class,
         () -> CudaSettings.from(new BackendConfig(0, Map.of("cuda.tf32", "yes"))));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> CudaSettings.from(new BackendConfig(0, Map.of("cuda.device-sampling", "no"))));
     assertThrows(
         IllegalArgumentException.class,
         () -> CudaSettings.from(new BackendConfig(0, Map.of("cuda.device", "-1"))));

@@ -2,6 +2,7 @@ package dev.tandem.core.engine;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.tandem.api.backend.SamplingRows;
 import dev.tandem.api.sequence.OutputKind;
 import dev.tandem.api.sequence.SamplingParams;
 import dev.tandem.api.sequence.Sequence;
@@ -56,8 +57,9 @@ public final class Engine implements AutoCloseable {
   private int peakBlocksUsed;
   private long stepNanos;
   private long modelNanos;
-  private int[] greedyIds = new int[0]; // a plain greedy step's tokens, chosen on the backend
-  private float[] greedyLogprobs = new float[0];
+  private int[] chosenIds = new int[0]; // tokens of a step chosen on the backend
+  private float[] chosenLogprobs = new float[0];
+  private final SamplingRows samplingRows = new SamplingRows(); // their settings, when sampled
   private boolean closed;
 
   public Engine(EngineParts parts) {
@@ -209,14 +211,22 @@ public final class Engine implements AutoCloseable {
       rows += group.numSequences(SequenceStatus.RUNNING);
     }
     long modelStart = System.nanoTime();
-    if (greedyIds.length < rows) {
-      greedyIds = new int[2 * rows];
-      greedyLogprobs = new float[2 * rows];
+    if (chosenIds.length < rows) {
+      chosenIds = new int[2 * rows];
+      chosenLogprobs = new float[2 * rows];
     }
-    if (processor.allPlainGreedy(states)
-        && parts.executor().executeGreedy(scheduled, greedyIds, greedyLogprobs)) {
+    OutputProcessor.Choice choice =
+        processor.deviceChoice(states, parts.executor().samplesOnDevice(), samplingRows);
+    if (choice != OutputProcessor.Choice.HOST
+        && parts
+            .executor()
+            .executeChoosing(
+                scheduled,
+                choice == OutputProcessor.Choice.SAMPLE ? samplingRows : null,
+                chosenIds,
+                chosenLogprobs)) {
       modelNanos += System.nanoTime() - modelStart;
-      processor.processGreedy(states, greedyIds, greedyLogprobs, System.nanoTime());
+      processor.processChosen(states, chosenIds, chosenLogprobs, System.nanoTime());
     } else {
       float[] logits = parts.executor().execute(scheduled);
       modelNanos += System.nanoTime() - modelStart;

@@ -3,6 +3,7 @@ package dev.tandem.core.engine;
 import static java.util.Objects.requireNonNull;
 
 import dev.tandem.api.backend.AttentionBackend;
+import dev.tandem.api.backend.SamplingRows;
 import dev.tandem.api.block.BlockSpaceManager;
 import dev.tandem.core.model.EncoderDecoderModel;
 import dev.tandem.core.runner.ModelRunner;
@@ -42,10 +43,16 @@ public final class ModelStepExecutor implements StepExecutor {
     return runner.execute(scheduled(step), blocks).array();
   }
 
+  @Override
+  public boolean samplesOnDevice() {
+    return runner.model().backend().samplesOnDevice();
+  }
+
   /** Decides the tokens on the model's backend: only two values per row come back. */
   @Override
-  public boolean executeGreedy(SchedulerOutput step, int[] ids, float[] logprobs) {
-    runner.executeGreedy(scheduled(step), blocks, ids, logprobs);
+  public boolean executeChoosing(
+      SchedulerOutput step, SamplingRows sampling, int[] ids, float[] logprobs) {
+    runner.executeChoosing(scheduled(step), blocks, sampling, ids, logprobs);
     return true;
   }
 

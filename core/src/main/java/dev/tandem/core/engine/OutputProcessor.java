@@ -1,5 +1,6 @@
 package dev.tandem.core.engine;
 
+import dev.tandem.api.backend.SamplingRows;
 import dev.tandem.api.sequence.SamplingParams;
 import dev.tandem.api.sequence.Sequence;
 import dev.tandem.api.sequence.SequenceGroup;
@@ -61,30 +62,58 @@ final class OutputProcessor {
     return takeTokens(states, logits, nowNanos);
   }
 
-  /**
-   * Whether every row of the step is plain greedy ({@link Sampler#isPlainGreedy}): no beams, no
-   * forking first step of n > 1. Such a step's tokens can be chosen where the logits are.
-   */
-  boolean allPlainGreedy(List<RequestState> states) {
-    for (RequestState state : states) {
-      if (state.beamSearch != null) {
-        return false;
-      }
-      for (Sequence seq : state.group.sequences(SequenceStatus.RUNNING)) {
-        if (forksSamples(state, seq)
-            || !sampler.isPlainGreedy(seq, state.params(), state.maxTokens)) {
-          return false;
-        }
-      }
-    }
-    return true;
+  /** Where a step's tokens are chosen. */
+  enum Choice {
+    /** From the logits read back (beams, forking first steps, logprobs, penalties, token rules). */
+    HOST,
+    /** On the backend, every row greedily. */
+    GREEDY,
+    /** On the backend, rows drawn with their {@link SamplingRows}. */
+    SAMPLE
   }
 
   /**
-   * As {@link #process}, for a step of plain greedy rows whose tokens were chosen already: row r
+   * Whether every row of the step can be chosen where the logits are: no beams, no forking first
+   * step of n > 1, every row {@link Sampler#isPlain}, and sampled rows only if {@code
+   * deviceSamples}. For {@link Choice#SAMPLE}, fills {@code rows} with each row's settings and the
+   * uniform number its sequence's generator gives for this token, exactly as the host draw would
+   * take it, so that a request's tokens do not depend on where they were drawn.
+   */
+  Choice deviceChoice(List<RequestState> states, boolean deviceSamples, SamplingRows rows) {
+    boolean sampled = false;
+    for (RequestState state : states) {
+      if (state.beamSearch != null) {
+        return Choice.HOST;
+      }
+      for (Sequence seq : state.group.sequences(SequenceStatus.RUNNING)) {
+        if (forksSamples(state, seq) || !sampler.isPlain(seq, state.params(), state.maxTokens)) {
+          return Choice.HOST;
+        }
+        sampled |= state.params().temperature() > 0;
+      }
+    }
+    if (!sampled) {
+      return Choice.GREEDY;
+    }
+    if (!deviceSamples) {
+      return Choice.HOST;
+    }
+    rows.clear();
+    for (RequestState state : states) {
+      SamplingParams p = state.params();
+      for (Sequence seq : state.group.sequences(SequenceStatus.RUNNING)) {
+        double uniform = p.temperature() > 0 ? state.output(seq).random.nextDouble() : 0;
+        rows.add(p.temperature(), p.topK(), p.topP(), p.minP(), uniform);
+      }
+    }
+    return Choice.SAMPLE;
+  }
+
+  /**
+   * As {@link #process}, for a step whose tokens were chosen already ({@link #deviceChoice}): row r
    * takes token ids[r] with log-probability logprobs[r].
    */
-  int processGreedy(List<RequestState> states, int[] ids, float[] logprobs, long nowNanos) {
+  int processChosen(List<RequestState> states, int[] ids, float[] logprobs, long nowNanos) {
     int rows = 0;
     for (RequestState state : states) {
       rows += state.group.numSequences(SequenceStatus.RUNNING);

@@ -1,5 +1,7 @@
 package dev.tandem.core.engine;
 
+import dev.tandem.api.backend.SamplingRows;
+
 /**
  * The engine's view of the model: runs one scheduled step — block swaps and copies first, then the
  * forward pass — and returns the logits of the step's RUNNING decoder sequences (at prefill, of
@@ -24,12 +26,23 @@ public interface StepExecutor extends AutoCloseable {
   float[] execute(SchedulerOutput step);
 
   /**
-   * Runs a step whose every row is decided greedily (the caller checked), choosing the tokens where
-   * the logits are: ids[r] = the argmax of row r, logprobs[r] = its log-softmax, rows as {@link
-   * #execute} orders them. An executor that cannot returns false without running anything, and the
-   * caller runs {@link #execute} instead.
+   * Whether {@link #executeChoosing} can draw sampled rows ({@link
+   * dev.tandem.api.backend.AttentionBackend#sample}), not only greedy ones.
    */
-  default boolean executeGreedy(SchedulerOutput step, int[] ids, float[] logprobs) {
+  default boolean samplesOnDevice() {
+    return false;
+  }
+
+  /**
+   * Runs a step whose every row's token is chosen where the logits are (the caller checked that
+   * each row needs nothing else): greedily when {@code sampling} is null (ids[r] = the argmax of
+   * row r, logprobs[r] = its log-softmax), else drawn with {@code sampling}'s row r; rows as {@link
+   * #execute} orders them. An executor that cannot returns false without running anything, and the
+   * caller runs {@link #execute} instead; one that cannot sample must say so in {@link
+   * #samplesOnDevice}.
+   */
+  default boolean executeChoosing(
+      SchedulerOutput step, SamplingRows sampling, int[] ids, float[] logprobs) {
     return false;
   }
 

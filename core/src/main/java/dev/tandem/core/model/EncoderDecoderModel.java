@@ -2,6 +2,7 @@ package dev.tandem.core.model;
 
 import dev.tandem.api.backend.AttentionBackend;
 import dev.tandem.api.backend.DeviceTensor;
+import dev.tandem.api.backend.SamplingRows;
 
 /**
  * An encoder/decoder transformer whose weights and activation buffers live on one {@link
@@ -37,11 +38,12 @@ public interface EncoderDecoderModel extends AutoCloseable {
   DeviceTensor forward(StepInput input);
 
   /**
-   * Greedy decoding's choice for the first {@code rows} rows of the last {@link #forward}'s logits,
-   * made on the backend ({@link AttentionBackend#greedy}): ids[r] = the row's argmax, logprobs[r] =
-   * its log-softmax. Reads back two values per row instead of the vocabulary.
+   * The next token of each of the first {@code rows} rows of the last {@link #forward}'s logits,
+   * chosen on the backend: greedily ({@link AttentionBackend#greedy}: ids[r] = the row's argmax,
+   * logprobs[r] = its log-softmax) when {@code sampling} is null, else as {@link
+   * AttentionBackend#sample} draws it. Reads back two values per row instead of the vocabulary.
    */
-  void greedy(int rows, int[] ids, float[] logprobs);
+  void choose(int rows, SamplingRows sampling, int[] ids, float[] logprobs);
 
   /**
    * The encoder's final hidden states of the last prefill, {@code (numEncoderTokens, dModel)} in

@@ -6,6 +6,7 @@ import dev.tandem.api.backend.AttentionBackend;
 import dev.tandem.api.backend.AttentionMetadata;
 import dev.tandem.api.backend.DeviceTensor;
 import dev.tandem.api.backend.KvCacheSpec;
+import dev.tandem.api.backend.SamplingRows;
 import dev.tandem.api.block.BlockSpaceManager;
 import dev.tandem.api.sequence.Sequence;
 import dev.tandem.api.sequence.SequenceGroup;
@@ -132,20 +133,29 @@ public final class ModelRunner {
   }
 
   /**
-   * Runs the step like {@link #execute} but decides every row greedily on the backend ({@link
-   * EncoderDecoderModel#greedy}) instead of reading back the logits: ids[r] = row r's argmax,
-   * logprobs[r] = its log-softmax, rows in {@link #execute}'s order.
+   * Runs the step like {@link #execute} but chooses every row's token on the backend ({@link
+   * EncoderDecoderModel#choose}: greedily when {@code sampling} is null) instead of reading back
+   * the logits: ids[r] = row r's token, logprobs[r] = its log-probability, rows in {@link
+   * #execute}'s order.
    *
    * @return the number of rows
    */
-  public int executeGreedy(
-      ScheduledStep step, BlockSpaceManager blocks, int[] ids, float[] logprobs) {
+  public int executeChoosing(
+      ScheduledStep step,
+      BlockSpaceManager blocks,
+      SamplingRows sampling,
+      int[] ids,
+      float[] logprobs) {
     int rows = forward(step, blocks, false);
     if (rows > Math.min(ids.length, logprobs.length)) {
       throw new IllegalArgumentException(
           "the step has " + rows + " rows; ids and logprobs hold " + ids.length);
     }
-    model.greedy(rows, ids, logprobs);
+    if (sampling != null && sampling.rows() != rows) {
+      throw new IllegalArgumentException(
+          "the step has " + rows + " rows; sampling settings for " + sampling.rows());
+    }
+    model.choose(rows, sampling, ids, logprobs);
     return rows;
   }
 

@@ -122,13 +122,22 @@ public final class Sampler {
 
   /**
    * Whether the next token of {@code seq} is simply the argmax of its raw logits, with their
-   * log-softmax as its log-probability: greedy, no logprobs asked for, no penalty, and no token
-   * rule in force at this position. Such rows can be decided where the logits are ({@link
-   * dev.tandem.api.backend.AttentionBackend#greedy}) without reading them back.
+   * log-softmax as its log-probability: greedy and {@link #isPlain}. Such rows can be decided where
+   * the logits are ({@link dev.tandem.api.backend.AttentionBackend#greedy}) without reading them
+   * back.
    */
   public boolean isPlainGreedy(Sequence seq, SamplingParams params, int maxTokens) {
-    return params.temperature() == 0
-        && params.logprobs() == null
+    return params.temperature() == 0 && isPlain(seq, params, maxTokens);
+  }
+
+  /**
+   * Whether temperature, top-k, top-p and min-p are all that shape the next token of {@code seq}:
+   * no logprobs asked for, no penalty, and no token rule in force at this position. Such rows can
+   * be drawn where the logits are ({@link dev.tandem.api.backend.AttentionBackend#sample}), with
+   * one uniform number from the sequence's generator, as {@link Distribution#sample} draws it.
+   */
+  public boolean isPlain(Sequence seq, SamplingParams params, int maxTokens) {
+    return params.logprobs() == null
         && params.repetitionPenalty() == 1
         && params.frequencyPenalty() == 0
         && params.presencePenalty() == 0

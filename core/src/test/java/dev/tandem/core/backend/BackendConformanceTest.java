@@ -32,7 +32,7 @@ class BackendConformanceTest {
   private static final String NO_CANDIDATE = "no backend but cpu";
   private static final Map<String, AttentionBackend> BACKENDS = new HashMap<>();
 
-  private static List<AttentionBackendProvider> providers() {
+  static List<AttentionBackendProvider> providers() {
     return ServiceLoader.load(AttentionBackendProvider.class).stream()
         .map(ServiceLoader.Provider::get)
         .toList();
@@ -46,7 +46,7 @@ class BackendConformanceTest {
   }
 
   /** Each provider with its availability, for the abort message and the log. */
-  private static String listing() {
+  static String listing() {
     return providers().stream()
         .map(
             p ->

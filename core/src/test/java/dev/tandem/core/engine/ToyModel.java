@@ -1,14 +1,19 @@
 package dev.tandem.core.engine;
 
+import dev.tandem.api.backend.SamplingRows;
 import dev.tandem.api.block.BlockManagerConfig;
 import dev.tandem.api.block.BlockMapping;
 import dev.tandem.api.block.BlockSpaceManager;
 import dev.tandem.api.block.BlockSpaceManagerProvider;
+import dev.tandem.api.sequence.SamplingParams;
 import dev.tandem.api.sequence.Sequence;
 import dev.tandem.api.sequence.SequenceGroup;
 import dev.tandem.api.sequence.SequenceStatus;
 import dev.tandem.core.checkpoint.GenerationConfig;
 import dev.tandem.core.config.PreemptionMode;
+import dev.tandem.core.sampling.ReferenceDraw;
+import dev.tandem.core.sampling.SampledToken;
+import dev.tandem.core.sampling.Sampler;
 import dev.tandem.core.tokenizer.Tokenizer;
 import java.util.Arrays;
 import java.util.Optional;
@@ -36,6 +41,9 @@ final class ToyModel implements StepExecutor {
   private final float[] logits;
   private boolean closed;
   private int stepMillis;
+  private Sampler device; // when set, tokens are chosen "on the device": see executeChoosing
+  int greedySteps; // steps executeChoosing decided greedily
+  int sampledSteps; // and with sampling rows
 
   ToyModel(int vocabSize, BlockSpaceManager blocks, BlockManagerConfig cache, int maxRows) {
     this.vocabSize = vocabSize;
@@ -60,22 +68,47 @@ final class ToyModel implements StepExecutor {
       PreemptionMode preemption,
       int maxNumSeqs,
       int maxModelLen) {
+    return assemble(
+            blockManager, numGpuBlocks, numCpuBlocks, preemption, maxNumSeqs, maxModelLen, false)
+        .engine();
+  }
+
+  /** An engine and the toy model it runs. */
+  record Assembled(Engine engine, ToyModel model) {}
+
+  /**
+   * As {@link #engine}; with {@code choosesOnDevice} the model also takes the steps whose tokens
+   * the engine lets a backend choose ({@link #executeChoosing}).
+   */
+  static Assembled assemble(
+      String blockManager,
+      int numGpuBlocks,
+      int numCpuBlocks,
+      PreemptionMode preemption,
+      int maxNumSeqs,
+      int maxModelLen,
+      boolean choosesOnDevice) {
     BlockManagerConfig cache = new BlockManagerConfig(4, numGpuBlocks, numCpuBlocks, 0.0, false);
     BlockSpaceManager blocks = blockManager(blockManager).create(cache);
     int vocab = 64;
     ToyModel model = new ToyModel(vocab, blocks, cache, maxNumSeqs);
-    return new Engine(
-        new EngineParts(
-            model,
-            blocks,
-            cache,
-            new ToyTokenizer(vocab),
-            generationConfig(),
-            maxModelLen,
-            maxNumSeqs,
-            1024,
-            preemption,
-            SAMPLING_THREADS));
+    if (choosesOnDevice) {
+      model.device = ReferenceDraw.sampler(vocab);
+    }
+    Engine engine =
+        new Engine(
+            new EngineParts(
+                model,
+                blocks,
+                cache,
+                new ToyTokenizer(vocab),
+                generationConfig(),
+                maxModelLen,
+                maxNumSeqs,
+                1024,
+                preemption,
+                SAMPLING_THREADS));
+    return new Assembled(engine, model);
   }
 
   /** An engine over a toy model that takes {@code stepMillis} per step, for timing tests. */
@@ -181,6 +214,45 @@ final class ToyModel implements StepExecutor {
       }
     }
     return logits;
+  }
+
+  @Override
+  public boolean samplesOnDevice() {
+    return device != null;
+  }
+
+  /**
+   * What a backend's {@code greedy} and {@code sample} do, from the logits and the rows' settings
+   * the engine hands over: each row through the host Sampler (no token rules: the engine sends only
+   * rows without any), drawing with the engine's uniform number. Tokens therefore equal the host
+   * path's exactly when the engine draws the same numbers in the same order.
+   */
+  @Override
+  public boolean executeChoosing(
+      SchedulerOutput step, SamplingRows sampling, int[] ids, float[] logprobs) {
+    if (device == null) {
+      return false;
+    }
+    float[] x = execute(step);
+    int rows = 0;
+    for (SequenceGroup group : step.groups()) {
+      rows += group.numSequences(SequenceStatus.RUNNING);
+    }
+    for (int r = 0; r < rows; r++) {
+      SampledToken token =
+          sampling == null
+              ? ReferenceDraw.draw(device, x, r, SamplingParams.greedy(), 0)
+              : ReferenceDraw.draw(
+                  device, x, r, ReferenceDraw.params(sampling, r, 1, 1), sampling.uniform(r));
+      ids[r] = token.token();
+      logprobs[r] = (float) token.logprob();
+    }
+    if (sampling == null) {
+      greedySteps++;
+    } else {
+      sampledSteps++;
+    }
+    return true;
   }
 
   private void write(int[] table, int[] tokens, int from) {

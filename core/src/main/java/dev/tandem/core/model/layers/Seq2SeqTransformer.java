@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.tandem.api.backend.AttentionBackend;
 import dev.tandem.api.backend.AttentionMetadata;
 import dev.tandem.api.backend.DeviceTensor;
+import dev.tandem.api.backend.SamplingRows;
 import dev.tandem.core.model.EncoderDecoderModel;
 import dev.tandem.core.model.ModelLimits;
 import dev.tandem.core.model.ModelSpec;
@@ -113,12 +114,17 @@ public final class Seq2SeqTransformer implements EncoderDecoderModel {
   }
 
   @Override
-  public void greedy(int rows, int[] ids, float[] logprobs) {
+  public void choose(int rows, SamplingRows sampling, int[] ids, float[] logprobs) {
     checkOpen();
     if (rows > 0) {
-      DeviceTensor idsOut = workspace.greedyIds(rows);
-      DeviceTensor logprobsOut = workspace.greedyLogprobs(rows);
-      backend.greedy(workspace.logits(rows), rows, spec.vocabSize(), idsOut, logprobsOut);
+      DeviceTensor idsOut = workspace.chosenIds(rows);
+      DeviceTensor logprobsOut = workspace.chosenLogprobs(rows);
+      DeviceTensor logits = workspace.logits(rows);
+      if (sampling == null) {
+        backend.greedy(logits, rows, spec.vocabSize(), idsOut, logprobsOut);
+      } else {
+        backend.sample(logits, rows, spec.vocabSize(), sampling, idsOut, logprobsOut);
+      }
       backend.read(idsOut, 0, ids, 0, rows);
       backend.read(logprobsOut, 0, logprobs, 0, rows);
     }

@@ -44,8 +44,8 @@ final class Workspace implements AutoCloseable {
   private int logitCapacity;
   private DeviceTensor selected; // (logitCapacity, dModel): the decoder rows whose logits we want
   private DeviceTensor logits; // (logitCapacity, vocab)
-  private DeviceTensor greedyIds; // I32 (logitCapacity): each logits row's argmax
-  private DeviceTensor greedyLogprobs; // (logitCapacity): and its log-softmax
+  private DeviceTensor chosenIds; // I32 (logitCapacity): each logits row's chosen token
+  private DeviceTensor chosenLogprobs; // (logitCapacity): and its log-probability
 
   Workspace(
       AttentionBackend backend,
@@ -94,16 +94,16 @@ final class Workspace implements AutoCloseable {
     return logits;
   }
 
-  /** I32 (rows) buffer for each logits row's greedy token. */
-  DeviceTensor greedyIds(int rows) {
+  /** I32 (rows) buffer for each logits row's chosen token. */
+  DeviceTensor chosenIds(int rows) {
     growLogits(rows);
-    return greedyIds;
+    return chosenIds;
   }
 
-  /** (rows) buffer for each logits row's greedy log-probability. */
-  DeviceTensor greedyLogprobs(int rows) {
+  /** (rows) buffer for each logits row's chosen token's log-probability. */
+  DeviceTensor chosenLogprobs(int rows) {
     growLogits(rows);
-    return greedyLogprobs;
+    return chosenLogprobs;
   }
 
   private void growLogits(int rows) {
@@ -113,14 +113,14 @@ final class Workspace implements AutoCloseable {
     if (selected != null) {
       release(selected);
       release(logits);
-      release(greedyIds);
-      release(greedyLogprobs);
+      release(chosenIds);
+      release(chosenLogprobs);
     }
     logitCapacity = rows;
     selected = allocate(DataType.F32, (long) rows * dModel);
     logits = allocate(DataType.F32, (long) rows * vocabSize);
-    greedyIds = allocate(DataType.I32, rows);
-    greedyLogprobs = allocate(DataType.F32, rows);
+    chosenIds = allocate(DataType.I32, rows);
+    chosenLogprobs = allocate(DataType.F32, rows);
   }
 
   private DeviceTensor allocate(DataType type, long length) {
