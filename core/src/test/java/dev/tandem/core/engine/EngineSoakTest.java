@@ -11,15 +11,25 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** A seeded randomized soak: random requests, parameters and aborts against a tight cache. */
+/**
+ * A seeded randomized soak: random requests, parameters and aborts against a tight cache, with each
+ * block manager, and with tokens chosen on the host or (where a step allows) "on the device".
+ */
 class EngineSoakTest {
 
-  @ParameterizedTest
-  @MethodSource("dev.tandem.core.engine.ToyModel#blockManagers")
-  void everyRequestEndsExactlyOnceWithoutLeaks(String manager) {
+  static Stream<Arguments> cases() {
+    return ToyModel.blockManagers()
+        .flatMap(m -> Stream.of(Arguments.of(m, false), Arguments.of(m, true)));
+  }
+
+  @ParameterizedTest(name = "{0}, chosen on the device: {1}")
+  @MethodSource("cases")
+  void everyRequestEndsExactlyOnceWithoutLeaks(String manager, boolean choosesOnDevice) {
     Random random = new Random(2024);
     Map<String, Integer> finals = new HashMap<>();
     Map<String, FinishReason> reasons = new HashMap<>();
@@ -28,7 +38,9 @@ class EngineSoakTest {
     int submitted = 0;
     int rejected = 0;
     long start = System.nanoTime();
-    try (Engine engine = ToyModel.engine(manager, 48, 200, PreemptionMode.RECOMPUTE, 32, 256)) {
+    ToyModel.Assembled assembled =
+        ToyModel.assemble(manager, 48, 200, PreemptionMode.RECOMPUTE, 32, 256, choosesOnDevice);
+    try (Engine engine = assembled.engine()) {
       while (submitted < total || engine.hasUnfinished()) {
         for (int k = random.nextInt(6); k > 0 && submitted < total; k--) {
           String id = "s" + submitted++;
@@ -57,6 +69,9 @@ class EngineSoakTest {
       }
       EnginePressureTest.assertAllBlocksFree(engine);
       assertTrue(engine.stats().scheduler().preemptions() > 0);
+    }
+    if (choosesOnDevice) {
+      assertTrue(assembled.model().sampledSteps > 0, "no step was sampled on the device");
     }
     assertEquals(total, finals.size());
     finals.forEach((id, count) -> assertEquals(1, count, id + " ended " + count + " times"));
