@@ -48,6 +48,8 @@ final class RequestState {
   final long seed;
   final BeamSearch beamSearch;
   private final Map<Long, SequenceOutput> outputs = new HashMap<>();
+  private final long firstId; // the first sequence's output, looked up without the map
+  private SequenceOutput firstOutput; // null once that sequence is forgotten
   private final long[] tokenTimes;
   private int tokenSteps;
   private long firstTokenNanos;
@@ -73,7 +75,10 @@ final class RequestState {
     this.seed = seed;
     this.beamSearch = beamSearch;
     this.tokenTimes = new long[maxTokens];
-    addOutput(group.sequences().getFirst(), 0);
+    Sequence first = group.sequences().getFirst();
+    addOutput(first, 0);
+    this.firstId = first.id();
+    this.firstOutput = outputs.get(firstId);
   }
 
   SamplingParams params() {
@@ -112,6 +117,9 @@ final class RequestState {
 
   /** A forked beam keeps no per-sequence output state of its own beyond its text. */
   SequenceOutput output(Sequence seq) {
+    if (seq.id() == firstId && firstOutput != null) {
+      return firstOutput;
+    }
     SequenceOutput output = outputs.get(seq.id());
     if (output == null) {
       output = newOutput(-1, false);
@@ -130,6 +138,9 @@ final class RequestState {
 
   void forget(Sequence seq) {
     outputs.remove(seq.id());
+    if (seq.id() == firstId) {
+      firstOutput = null;
+    }
   }
 
   void recordTokens(long nowNanos) {
