@@ -65,7 +65,7 @@ final class HarnessBridge {
             Locale.ROOT,
             "step p50 %.2f ms, p99 %.2f ms, prefill %.1f ms, kv %d/%d, preemptions %d,"
                 + " decode %.0f GFLOP/s, engine overhead %.1f%% (host time outside the model:"
-                + " %.2f ms a step)",
+                + " %.2f ms a step), tokens chosen on the backend in %.0f%% of steps",
             r.stepP50Ms(),
             r.stepP99Ms(),
             r.prefillMs(),
@@ -74,7 +74,8 @@ final class HarnessBridge {
             r.preemptions(),
             r.decodeGflops(),
             100 * r.engineOverhead(),
-            r.hostMsPerStep());
+            r.hostMsPerStep(),
+            100 * r.chosenOnDevice());
     return new GpuBench.Result(
         r.sampling(),
         r.generatedTokens(),

@@ -18,7 +18,9 @@ class BenchCommandIT {
     String[] lines = run.stdout().split("\n");
     assertTrue(lines[0].matches("model +B +L +O +tok/s +ttft ms .*preempt.*"), run::toString);
     assertTrue(lines[1].matches("numwords-t5 +3 +8 +4 .*"), run::toString);
-    assertEquals("sampling: greedy", lines[2], run::toString);
+    assertEquals(
+        "sampling: greedy (tokens chosen on the backend in 100% of steps)",
+        lines[2], run::toString);
     assertTrue(lines[3].startsWith("device: cpu"), run::toString);
     assertTrue(lines[4].startsWith("machine: "), run::toString);
   }
@@ -28,7 +30,11 @@ class BenchCommandIT {
     Launcher.Run run = bench("--temperature", "1", "--top-p", "0.9", "--top-k", "20");
     assertEquals(0, run.exitCode(), run::toString);
     assertTrue(
-        run.stdout().contains("\nsampling: temperature=1 top_p=0.9 top_k=20\n"), run::toString);
+        run.stdout()
+            .contains(
+                "\nsampling: temperature=1 top_p=0.9 top_k=20 (tokens chosen on the backend in 0%"
+                    + " of steps)\n"),
+        run::toString);
     Launcher.Run bad = bench("--top-p", "1.5");
     assertEquals(2, bad.exitCode(), bad::toString);
     assertTrue(bad.stderr().contains("top_p"), bad::toString);

@@ -75,6 +75,7 @@ public final class Benchmark {
     long peakBefore = engine.stats().peakGpuBlocksUsed();
     long stepNanosBefore = engine.stats().stepNanos();
     long stepsBefore = engine.stats().steps();
+    long chosenBefore = engine.stats().stepsChosenOnDevice();
     long modelNanosBefore = engine.stats().modelNanos();
     long cpuBefore = processCpuNanos();
     long preemptionsBefore = engine.stats().scheduler().preemptions();
@@ -146,6 +147,7 @@ public final class Benchmark {
         gflops,
         overhead,
         hostMsPerStep,
+        stepCount == 0 ? 0 : (stats.stepsChosenOnDevice() - chosenBefore) / (double) stepCount,
         cpuSeconds / (seconds * threads),
         engine.device(),
         machine());

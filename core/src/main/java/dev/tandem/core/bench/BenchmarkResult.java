@@ -20,6 +20,8 @@ import java.util.Locale;
  * @param engineOverhead fraction of the steps' time spent outside the model (scheduling, sampling,
  *     detokenization, outputs)
  * @param hostMsPerStep that time per step, in milliseconds: what a faster device cannot hide
+ * @param chosenOnDevice fraction of the steps whose tokens the backend chose without reading the
+ *     logits back (greedy, or sampled on a backend that samples on the device)
  * @param cpuShare process CPU time over wall time, per backend thread: below 1 means the machine
  *     was busy with other work (or the backend left threads idle)
  */
@@ -44,6 +46,7 @@ public record BenchmarkResult(
     double decodeGflops,
     double engineOverhead,
     double hostMsPerStep,
+    double chosenOnDevice,
     double cpuShare,
     String device,
     String machine) {
@@ -93,7 +96,12 @@ public record BenchmarkResult(
               r.cpuShare));
     }
     if (!results.isEmpty()) {
-      out.append("sampling: ").append(results.getFirst().sampling).append('\n');
+      out.append("sampling: ").append(results.getFirst().sampling);
+      out.append(
+          String.format(
+              Locale.ROOT,
+              " (tokens chosen on the backend in %.0f%% of steps)%n",
+              100 * results.getFirst().chosenOnDevice));
       out.append("device: ").append(results.getFirst().device).append('\n');
       out.append("machine: ").append(results.getFirst().machine).append('\n');
     }

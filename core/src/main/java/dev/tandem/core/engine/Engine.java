@@ -57,6 +57,7 @@ public final class Engine implements AutoCloseable {
   private int peakBlocksUsed;
   private long stepNanos;
   private long modelNanos;
+  private long stepsChosenOnDevice;
   private int[] chosenIds = new int[0]; // tokens of a step chosen on the backend
   private float[] chosenLogprobs = new float[0];
   private final SamplingRows samplingRows = new SamplingRows(); // their settings, when sampled
@@ -226,6 +227,7 @@ public final class Engine implements AutoCloseable {
                 chosenIds,
                 chosenLogprobs)) {
       modelNanos += System.nanoTime() - modelStart;
+      stepsChosenOnDevice++;
       processor.processChosen(states, chosenIds, chosenLogprobs, System.nanoTime());
     } else {
       float[] logits = parts.executor().execute(scheduled);
@@ -348,7 +350,8 @@ public final class Engine implements AutoCloseable {
         parts.cache().numCpuBlocks(),
         parts.blocks().numFreeCpuBlocks(),
         stepNanos,
-        modelNanos);
+        modelNanos,
+        stepsChosenOnDevice);
   }
 
   /**

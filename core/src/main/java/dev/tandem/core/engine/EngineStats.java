@@ -13,6 +13,8 @@ package dev.tandem.core.engine;
  * @param stepNanos time spent in {@link Engine#step}, in total
  * @param modelNanos of which in the model (block copies, forward pass, reading the logits back);
  *     the rest is scheduling, sampling, detokenization and output building
+ * @param stepsChosenOnDevice steps whose tokens the backend chose (greedily or sampled), reading
+ *     back one id and log-probability per row instead of the logits
  */
 public record EngineStats(
     SchedulerStats scheduler,
@@ -24,4 +26,5 @@ public record EngineStats(
     int totalCpuBlocks,
     int freeCpuBlocks,
     long stepNanos,
-    long modelNanos) {}
+    long modelNanos,
+    long stepsChosenOnDevice) {}

@@ -40,6 +40,7 @@ class BenchmarkTest {
     assertTrue(result.peakKvBlocks() > 0 && result.peakKvBlocks() <= result.totalKvBlocks());
     assertEquals(0, result.preemptions());
     assertTrue(result.hostMsPerStep() > 0 && result.engineOverhead() < 1, result.toString());
+    assertEquals(1.0, result.chosenOnDevice(), "greedy steps choose on the backend");
     String table = BenchmarkResult.table(List.of(result));
     assertTrue(table.contains(preset.label()) && table.contains("tok/s"), table);
     assertTrue(BenchmarkResult.json(List.of(result)).contains("\"tokensPerSecond\""));
@@ -54,6 +55,7 @@ class BenchmarkTest {
     BenchmarkResult result = Benchmark.run(config);
     assertEquals(36, result.generatedTokens());
     assertEquals("temperature=0.8 top_p=0.9 top_k=40", result.sampling());
+    assertEquals(0.0, result.chosenOnDevice(), "the cpu backend samples on the host");
     assertTrue(BenchmarkResult.table(List.of(result)).contains("sampling: temperature=0.8"));
     assertEquals("greedy", BenchmarkSampling.GREEDY.label());
     assertEquals("temperature=1", new BenchmarkSampling(1, 1, -1, 1).label());
