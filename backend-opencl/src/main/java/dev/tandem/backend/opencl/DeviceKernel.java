@@ -2,12 +2,12 @@ package dev.tandem.backend.opencl;
 
 /**
  * Every device operation of the backend in one Aparapi kernel, over the arrays and arguments of
- * {@link DeviceState}. {@link #run()} dispatches on {@link #op}. Code here is what Aparapi
- * translates to OpenCL C: primitive locals, array fields, Kernel math methods, no objects, no
- * exceptions. Every op guards {@code gid < count} because the launch range is rounded up to whole
- * work-groups.
+ * {@link DeviceState} (sampling in {@link DeviceSampling}). {@link #run()} dispatches on {@link
+ * #op}. Code here is what Aparapi translates to OpenCL C: primitive locals, array fields, Kernel
+ * math methods, no objects, no exceptions. Every op guards {@code gid < count} because the launch
+ * range is rounded up to whole work-groups.
  */
-final class DeviceKernel extends DeviceState {
+final class DeviceKernel extends DeviceSampling {
 
   @Override
   public void run() {
@@ -61,6 +61,8 @@ final class DeviceKernel extends DeviceState {
         copyBlocks(gid);
       } else if (op == OP_TRANSPOSE) {
         transpose(gid);
+      } else if (op == OP_SAMPLE) {
+        sample();
       }
     }
   }

@@ -153,6 +153,19 @@ final class DeviceOps implements AutoCloseable {
     launch(op, count, Math.max(1, size));
   }
 
+  /**
+   * Runs {@code op} in {@code groups} work-groups of {@link #groupSize()} work-items each (count =
+   * groups · that size): for ops whose work-groups cooperate through local memory and barriers.
+   */
+  void launchGroups(int op, int groups) {
+    launch(op, groups * groupSize(), groupSize());
+  }
+
+  /** Work-items of a {@link #launchGroups} work-group. */
+  int groupSize() {
+    return Math.min(localSize, DeviceSampling.SAMPLE_GROUP);
+  }
+
   private void launch(int op, int count, int groupSize) {
     if (disposed) {
       throw new IllegalStateException("opencl: backend is closed");

@@ -11,6 +11,7 @@ import dev.tandem.api.backend.DataType;
 import dev.tandem.api.backend.DeviceTensor;
 import dev.tandem.api.backend.KvCacheSpec;
 import dev.tandem.api.backend.Normalization;
+import dev.tandem.api.backend.SamplingRows;
 import dev.tandem.api.block.BlockMapping;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
@@ -54,6 +55,8 @@ final class OpenClBackend implements AttentionBackend {
   private OpenClKvCache cache;
   private ClTensor greedyIndex; // I32 (rows * parts): scratch of greedy
   private ClTensor greedyMaxSum; // (rows * parts, 2): scratch of greedy
+  private ClTensor sampleSettings; // (rows, SAMPLE_FLOATS): scratch of sample
+  private ClTensor sampleFlags; // I32 (rows, SAMPLE_INTS): scratch of sample
 
   /** The GEMM kernel {@link #linear} launches. */
   enum Gemm {
@@ -466,6 +469,74 @@ final class OpenClBackend implements AttentionBackend {
     k.out = idsAt;
     k.mode = logprobsAt;
     ops.launch(DeviceKernel.OP_GREEDY_MERGE, n);
+  }
+
+  @Override
+  public boolean samplesOnDevice() {
+    return true;
+  }
+
+  @Override
+  public void sample(
+      DeviceTensor logits,
+      int n,
+      int vocab,
+      SamplingRows rows,
+      DeviceTensor ids,
+      DeviceTensor logprobs) {
+    nonNegative(n, "n");
+    if (vocab < 1) {
+      throw new IllegalArgumentException("opencl: sample vocab=" + vocab + ": must be >= 1");
+    }
+    if (rows.rows() < n) {
+      throw new IllegalArgumentException(
+          "opencl: sample of " + n + " rows with settings for " + rows.rows());
+    }
+    int logitsAt = floats(logits, "logits", (long) n * vocab, shape(n, vocab)).offset();
+    int idsAt = ClTensor.of(ids, DataType.I32, "ids").need(n, "ids", "(" + n + ")").offset();
+    int logprobsAt = output(logprobs, "logprobs", n, "(" + n + ")").offset();
+    if (n == 0) {
+      return;
+    }
+    float[] settings = new float[n * DeviceSampling.SAMPLE_FLOATS];
+    int[] flags = new int[n * DeviceSampling.SAMPLE_INTS];
+    for (int r = 0; r < n; r++) {
+      double t = rows.temperature(r);
+      settings[r * DeviceSampling.SAMPLE_FLOATS] = t == 0 || t == 1 ? 1f : (float) (1 / t);
+      settings[r * DeviceSampling.SAMPLE_FLOATS + 1] =
+          rows.minP(r) > 0 ? (float) Math.log(rows.minP(r)) : Float.NEGATIVE_INFINITY;
+      flags[r * DeviceSampling.SAMPLE_INTS] = t == 0 ? 1 : 0;
+      flags[r * DeviceSampling.SAMPLE_INTS + 1] = rows.topK(r);
+      flags[r * DeviceSampling.SAMPLE_INTS + 2] = rows.topP(r) < 1 ? fixed31(rows.topP(r)) : -1;
+      flags[r * DeviceSampling.SAMPLE_INTS + 3] = fixed31(rows.uniform(r));
+    }
+    ensureSampleScratch(n);
+    ops.writeFloats(sampleSettings.offset(), settings, 0, settings.length);
+    ops.writeInts(sampleFlags.offset(), flags, 0, flags.length);
+    k.in0 = logitsAt;
+    k.in1 = sampleSettings.offset();
+    k.in2 = sampleFlags.offset();
+    k.inner = vocab;
+    k.out = idsAt;
+    k.cols = logprobsAt;
+    ops.launchGroups(DeviceKernel.OP_SAMPLE, n);
+  }
+
+  /** floor(f · 2^31) for f in [0, 1). */
+  private static int fixed31(double f) {
+    return (int) Math.min(Integer.MAX_VALUE, Math.floor(f * 0x1p31));
+  }
+
+  /** Room for the settings of {@code rows} sampled rows (grown, never shrunk). */
+  private void ensureSampleScratch(int rows) {
+    if (sampleFlags == null || sampleFlags.length() < (long) rows * DeviceSampling.SAMPLE_INTS) {
+      if (sampleFlags != null) {
+        free(sampleFlags);
+        free(sampleSettings);
+      }
+      sampleFlags = reserve(DataType.I32, (long) rows * DeviceSampling.SAMPLE_INTS);
+      sampleSettings = reserve(DataType.F32, (long) rows * DeviceSampling.SAMPLE_FLOATS);
+    }
   }
 
   /** Room for {@code parts} partial results of the greedy choice (grown, never shrunk). */
