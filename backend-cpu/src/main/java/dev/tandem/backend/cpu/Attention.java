@@ -27,11 +27,13 @@ final class Attention {
   private static final int KEY_CHUNK = 8;
 
   private final WorkerPool pool;
+  private final PrefillAttention prefill;
   private final float[][] scores; // (worker) -> (keys): softmax numerators
   private final int[][] offsets; // (worker) -> (keys): element offset of each key row
 
   Attention(WorkerPool pool) {
     this.pool = pool;
+    this.prefill = new PrefillAttention(pool);
     this.scores = new float[pool.threads()][];
     this.offsets = new int[pool.threads()][];
   }
@@ -46,6 +48,15 @@ final class Attention {
    * one sequence) a task is one (query, head), so the heads spread over the threads.
    */
   void run(AttentionPlan plan, float[] q, float[] out, float[] biasByDistance) {
+    if (PrefillAttention.takes(plan)) {
+      prefill.run(plan, q, out, biasByDistance);
+    } else {
+      runPerQuery(plan, q, out, biasByDistance);
+    }
+  }
+
+  /** {@link #run} one query (or one query and head) per task. */
+  void runPerQuery(AttentionPlan plan, float[] q, float[] out, float[] biasByDistance) {
     int maxKeys = plan.maxKeys();
     int heads = plan.numHeads();
     for (int w = 0; w < scores.length; w++) {
@@ -148,10 +159,20 @@ final class Attention {
    * score[s..s+keys) becomes softmax(score · scale + bias[b + j]) (no bias when biasByDistance is
    * null), float32 with the maximum subtracted.
    */
-  private static void probabilities(
+  static void probabilities(
       float[] score, int s, int keys, float scale, float[] biasByDistance, int b) {
-    float max = Float.NEGATIVE_INFINITY;
-    for (int j = 0; j < keys; j++) {
+    FloatVector maxes = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
+    int j = 0;
+    for (int bound = SPECIES.loopBound(keys); j < bound; j += LANES) {
+      FloatVector x = FloatVector.fromArray(SPECIES, score, s + j).mul(scale);
+      if (biasByDistance != null) {
+        x = x.add(FloatVector.fromArray(SPECIES, biasByDistance, b + j));
+      }
+      x.intoArray(score, s + j);
+      maxes = maxes.max(x);
+    }
+    float max = maxes.reduceLanes(VectorOperators.MAX);
+    for (; j < keys; j++) {
       float x = score[s + j] * scale;
       if (biasByDistance != null) {
         x += biasByDistance[b + j];
@@ -160,7 +181,11 @@ final class Attention {
       max = Math.max(max, x);
     }
     float inv = 1f / softmaxNumerators(score, s, keys, max);
-    for (int j = 0; j < keys; j++) {
+    j = 0;
+    for (int bound = SPECIES.loopBound(keys); j < bound; j += LANES) {
+      FloatVector.fromArray(SPECIES, score, s + j).mul(inv).intoArray(score, s + j);
+    }
+    for (; j < keys; j++) {
       score[s + j] *= inv;
     }
   }

@@ -23,6 +23,8 @@ final class AttentionPlan {
   private int[] queryPosition = new int[0]; // (query) -> 0-based position within the sequence
   private int[] keyStart = new int[0]; // (sequence) -> first key row (contiguous layout)
   private int[] keyCount = new int[0]; // (sequence) -> keys it has
+  private int[] queryStart = new int[0]; // (sequence) -> its first query
+  private int sequences;
 
   private void shape(int numHeads, int headDim, float scale, float[] keys, float[] values) {
     this.numHeads = numHeads;
@@ -48,7 +50,7 @@ final class AttentionPlan {
     shape(numHeads, headDim, scale, k, v);
     this.causal = causal;
     this.tables = null;
-    int sequences = queryLens.length;
+    sequences = queryLens.length;
     numQueries = Arrays.stream(queryLens).sum();
     growQueries(numQueries);
     growSequences(sequences);
@@ -58,6 +60,7 @@ final class AttentionPlan {
     for (int s = 0; s < sequences; s++) {
       keyStart[s] = key;
       keyCount[s] = keyLens[s];
+      queryStart[s] = query;
       key += keyLens[s];
       maxKeys = Math.max(maxKeys, Math.max(keyLens[s], queryLens[s]));
       for (int p = 0; p < queryLens[s]; p++, query++) {
@@ -82,11 +85,13 @@ final class AttentionPlan {
     this.tables = tables;
     this.blockSize = blockSize;
     numQueries = seqLens.length;
+    sequences = numQueries;
     growQueries(numQueries);
     growSequences(numQueries);
     maxKeys = 0;
     for (int s = 0; s < numQueries; s++) {
       querySequence[s] = s;
+      queryStart[s] = s;
       queryPosition[s] = Math.max(0, seqLens[s] - 1);
       keyCount[s] = seqLens[s];
       maxKeys = Math.max(maxKeys, seqLens[s]);
@@ -104,13 +109,14 @@ final class AttentionPlan {
     if (keyStart.length < n) {
       keyStart = new int[n];
       keyCount = new int[n];
+      queryStart = new int[n];
     }
   }
 
   /** Fills offsets[j] with the element offset of key j's row for this query; returns the count. */
   int keyOffsets(int query, int[] offsets) {
     int sequence = querySequence[query];
-    int count = causal ? queryPosition[query] + 1 : keyCount[sequence];
+    int count = keysSeen(query);
     int stride = rowStride();
     if (tables == null) {
       int base = keyStart[sequence] * stride;
@@ -175,5 +181,33 @@ final class AttentionPlan {
 
   int queryPosition(int query) {
     return queryPosition[query];
+  }
+
+  int numSequences() {
+    return sequences;
+  }
+
+  /** Sequence s's first query; its queries are consecutive. */
+  int queryStart(int s) {
+    return queryStart[s];
+  }
+
+  int queryCount(int s) {
+    return (s + 1 < sequences ? queryStart[s + 1] : numQueries) - queryStart[s];
+  }
+
+  /** Sequence s's first key row (contiguous layout). */
+  int keyStart(int s) {
+    return keyStart[s];
+  }
+
+  /** Keys of sequence s; a causal query at position p sees the first p + 1 of them. */
+  int keyCount(int s) {
+    return keyCount[s];
+  }
+
+  /** Keys the query sees: all of its sequence's, or up to its own position when causal. */
+  int keysSeen(int query) {
+    return causal ? queryPosition[query] + 1 : keyCount[querySequence[query]];
   }
 }
