@@ -90,6 +90,12 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--plugins", paramLabel = "DIR", description = "plugins directory")
   Path plugins;
 
+  @Option(
+      names = "--backend-option",
+      paramLabel = "KEY=VALUE",
+      description = "a backend-specific option, e.g. cuda.device-sampling=false (repeatable)")
+  Map<String, String> backendOptions = new LinkedHashMap<>();
+
   @Option(names = "--seed", paramLabel = "SEED", description = "for the random prompts")
   long seed = 1;
 
@@ -167,8 +173,8 @@ final class BenchCommand implements Callable<Integer> {
 
   /**
    * The engine flags on top of the benchmark's workload-sized defaults: backend, block manager,
-   * threads and plugins resolved as for {@code generate} (flag, system property, environment,
-   * tandem.properties, default).
+   * threads, plugins and backend options resolved as for {@code generate} (flag, system property,
+   * environment, tandem.properties, default).
    */
   private Map<String, String> engineFlags() {
     Map<String, String> given = new LinkedHashMap<>();
@@ -176,6 +182,7 @@ final class BenchCommand implements Callable<Integer> {
     put(given, "block-manager", blockManager);
     put(given, "num-threads", numThreads);
     put(given, "plugins", plugins);
+    backendOptions.forEach((key, value) -> given.put("backend." + key, value));
     EngineConfig resolved =
         EngineOptions.withDistributionDefaults(
             EngineConfig.resolve(given, Optional.empty()), Home.current());
@@ -185,6 +192,7 @@ final class BenchCommand implements Callable<Integer> {
     flags.put("block-manager", resolved.blockManager());
     flags.put("num-threads", String.valueOf(resolved.numThreads()));
     resolved.pluginsDirectory().ifPresent(dir -> flags.put("plugins", dir.toString()));
+    resolved.backendOptions().forEach((key, value) -> flags.put("backend." + key, value));
     return flags;
   }
 

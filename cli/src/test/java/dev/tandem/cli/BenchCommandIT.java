@@ -50,6 +50,31 @@ class BenchCommandIT {
     assertTrue(result.get("tokensPerSecond").asDouble() > 0, run::toString);
   }
 
+  @Test
+  void backendOptionsReachTheBackend() {
+    String model = Launcher.distribution().resolve(Home.BUNDLED_MODEL).toString();
+    Launcher.Run run =
+        Launcher.run(
+            "bench",
+            "--model",
+            model,
+            "--backend",
+            "opencl",
+            "--backend-option",
+            "opencl.device=no-such-device",
+            "--batch",
+            "1",
+            "--input-len",
+            "4",
+            "--output-len",
+            "2");
+    assertTrue(run.exitCode() != 0, run::toString);
+    // The backend itself rejects the value: the option reached it.
+    assertTrue(
+        run.stderr().contains("opencl.device=no-such-device: no device name contains it"),
+        run::toString);
+  }
+
   private static Launcher.Run bench(String... extra) {
     String model = Launcher.distribution().resolve(Home.BUNDLED_MODEL).toString();
     String[] args = {
