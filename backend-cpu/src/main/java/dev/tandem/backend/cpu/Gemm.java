@@ -79,8 +79,11 @@ final class Gemm {
   /** Outputs [n0, n1) of every row, blocked so the w block stays in L2 across the row tiles. */
   private static void columns(
       float[] x, int m, int k, float[] w, float[] bias, int n0, int n1, int n, float[] y) {
-    for (int k0 = 0; k0 < k; k0 += K_BLOCK) {
-      int k1 = Math.min(k, k0 + K_BLOCK);
+    // Below a full row tile (decode) x is a few KiB that stays in L1 anyway; blocking k would only
+    // read each w row in pieces, pass after pass over all of w.
+    int kBlock = m < TILE_ROWS ? k : K_BLOCK;
+    for (int k0 = 0; k0 < k; k0 += kBlock) {
+      int k1 = Math.min(k, k0 + kBlock);
       boolean first = k0 == 0;
       for (int nb = n0; nb < n1; nb += N_BLOCK) {
         int nbEnd = Math.min(n1, nb + N_BLOCK);
