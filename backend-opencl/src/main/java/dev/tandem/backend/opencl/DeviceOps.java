@@ -16,8 +16,8 @@ import java.util.List;
  * Owns the one {@link DeviceKernel} of a backend and every transfer to and from it. The explicit
  * mode discipline lives here and only here: an array the host changes is {@code put} before the
  * next launch; device results reach the host only through {@code get} of a staging array, right
- * after the launch that filled it. (PoCL aliases host memory, so a missing put or get would go
- * unnoticed there and break on a discrete GPU.)
+ * after the launch that filled it. (Buffers are copies, not aliases of the Java arrays, on every
+ * device: see below.)
  *
  * <p>Arrays whose contents live only on the device ({@code mem}, {@code ints}, {@code kPool},
  * {@code vPool}) must never move in the Java heap: when Aparapi sees that an array's address
@@ -25,6 +25,16 @@ import java.util.List;
  * array ({@code CL_MEM_USE_HOST_PTR}), and on a discrete GPU the device contents are replaced by
  * the stale host copy. They are therefore at least {@link #MIN_RESIDENT} elements long, which makes
  * them humongous objects that G1 never moves; see {@link #residentSize}.
+ *
+ * <p>Buffers are created with {@code CL_MEM_COPY_HOST_PTR}, never {@code CL_MEM_USE_HOST_PTR}
+ * (Aparapi's default, {@link OpenCLDevice#isSharedMemory}): an OpenCL buffer over a host pointer
+ * keeps using that pointer after the JNI call that pinned the array returns, but the GC may move a
+ * non-humongous array (the 1-element placeholders, the staging arrays) and then free and uncommit
+ * its old region. On PoCL such a buffer's device memory is the old address itself, so a later
+ * {@code get} copied from freed heap: stale data, or SIGSEGV in a PoCL worker thread when G1 had
+ * shrunk the heap. With copied buffers the device memory belongs to the driver, the Java array is
+ * only touched while pinned during a put, get or launch, and PoCL behaves like a discrete GPU (a
+ * missing put or get shows on the CPU too).
  *
  * <p>Launches are synchronous. After every launch the kernel must still be bound to the chosen
  * OpenCL device: Aparapi silently falls back to a Java thread pool when a launch fails (code it
@@ -65,6 +75,9 @@ final class DeviceOps implements AutoCloseable {
     this.cpuDevice = device.getType() == Device.TYPE.CPU;
     warnUnlessG1();
     warnUnlessSignalChaining();
+    // Read by Aparapi when it creates the kernel's OpenCL context (first launch): copy host
+    // arrays into driver-owned buffers instead of aliasing Java heap memory (see the class doc).
+    device.setSharedMemory(false);
     KernelManager.instance().setPreferredDevices(kernel, new LinkedHashSet<>(List.of(device)));
     kernel.setExplicit(true);
     kernel.stage = new float[STAGE_FLOATS];
