@@ -13,10 +13,8 @@ import java.util.Arrays;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
@@ -28,7 +26,7 @@ import org.openjdk.jmh.annotations.TearDown;
 /**
  * One layer's encoder self-attention at prefill on the CPU backend (2 threads): 16 sequences of
  * {@code length} tokens × 8 heads × 64 (t5-small's heads), with T5's relative position bias. The
- * secondary metric {@code gflop} is an {@link AuxCounters} field raised per call by the two matrix
+ * secondary metric {@code gflop} ({@link GemmBenchmark.Flops}) is raised per call by the two matrix
  * products' 4 · 16 · length² · 8 · 64 FLOP, so its rate is GFLOP/s.
  */
 @State(Scope.Benchmark)
@@ -50,18 +48,6 @@ public class PrefillAttentionBenchmark {
   private DeviceTensor k;
   private DeviceTensor v;
   private DeviceTensor out;
-
-  /** FLOP of the scores and the weighted sums, in G, as a rate: GFLOP/s. */
-  @AuxCounters(AuxCounters.Type.OPERATIONS)
-  @State(Scope.Thread)
-  public static class Work {
-    public double gflop;
-
-    @Setup(Level.Iteration)
-    public void reset() {
-      gflop = 0;
-    }
-  }
 
   @Setup
   public void setUp() {
@@ -87,8 +73,8 @@ public class PrefillAttentionBenchmark {
   }
 
   @Benchmark
-  public void encoderSelfAttention(Work work) {
+  public void encoderSelfAttention(GemmBenchmark.Flops flops) {
     backend.attention(AttentionType.ENCODER, spec, q, k, v, out, metadata);
-    work.gflop += 4.0 * SEQUENCES * length * length * HEADS * HEAD_DIM / 1e9;
+    flops.gflop += 4.0 * SEQUENCES * length * length * HEADS * HEAD_DIM / 1e9;
   }
 }
