@@ -137,6 +137,11 @@ final class DeviceOps implements AutoCloseable {
     return kernel;
   }
 
+  /** Whether the device is a CPU (PoCL): its global memory is the host's RAM. */
+  boolean cpuDevice() {
+    return cpuDevice;
+  }
+
   OpenCLDevice device() {
     return device;
   }

@@ -90,12 +90,18 @@ final class OpenClBackend implements AttentionBackend {
     return freeMemoryBesideSwap(0);
   }
 
-  /** The KV pools are mirrored in Java arrays on the heap, where the swap pool lives too. */
+  /**
+   * The KV pools are mirrored in Java arrays on the heap, where the swap pool lives too. A CPU
+   * device's buffers are copies in the same RAM as the heap, so the heap counts against it too.
+   */
   @Override
   public long freeMemoryBesideSwap(long swapBytes) {
     long deviceUsed =
         Float.BYTES * ((long) k.mem.length + k.ints.length + k.kPool.length + k.vPool.length);
     long deviceFree = ops.device().getGlobalMemSize() - deviceUsed;
+    if (ops.cpuDevice()) {
+      deviceFree -= Runtime.getRuntime().maxMemory();
+    }
     long poolLimit = 2 * ops.maxBufferFloats() * Float.BYTES; // K and V: one buffer each
     Runtime rt = Runtime.getRuntime();
     long hostFree =
