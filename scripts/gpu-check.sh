@@ -25,7 +25,8 @@
 # GPU_CHECK_SKIP (comma-separated phases to skip: tests,pressure,opencl,bench,hf),
 # GPU_CHECK_SAMPLING (flags for both benchmarks, e.g. "--temperature 1 --top-p 0.9" or
 # "--num-beams 4"; default greedy), GPU_CHECK_JAVA_FLAGS (extra JVM flags for Tandem's benchmark,
-# e.g. "-Dtandem.backend.cuda.device-sampling=false" to sample on the host).
+# e.g. "-Dtandem.backend.cuda.device-sampling=false" to sample on the host, or
+# "-Dtandem.num-scheduler-steps=8" for multi-step scheduling).
 set -uo pipefail
 
 mode="${1:-}"

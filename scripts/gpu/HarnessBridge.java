@@ -37,7 +37,8 @@ final class HarnessBridge {
     System.getProperties()
         .forEach(
             (name, value) -> {
-              if (name.toString().startsWith("tandem.backend.")) {
+              if (name.toString().startsWith("tandem.backend.")
+                  || name.toString().equals("tandem.num-scheduler-steps")) {
                 flags.put(name.toString().substring("tandem.".length()), value.toString());
               }
             });

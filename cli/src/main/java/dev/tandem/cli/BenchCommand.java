@@ -96,6 +96,12 @@ final class BenchCommand implements Callable<Integer> {
       description = "a backend-specific option, e.g. cuda.device-sampling=false (repeatable)")
   Map<String, String> backendOptions = new LinkedHashMap<>();
 
+  @Option(
+      names = "--num-scheduler-steps",
+      paramLabel = "K",
+      description = "decode tokens per scheduling decision (multi-step; default 1)")
+  Integer numSchedulerSteps;
+
   @Option(names = "--seed", paramLabel = "SEED", description = "for the random prompts")
   long seed = 1;
 
@@ -182,6 +188,7 @@ final class BenchCommand implements Callable<Integer> {
     put(given, "block-manager", blockManager);
     put(given, "num-threads", numThreads);
     put(given, "plugins", plugins);
+    put(given, "num-scheduler-steps", numSchedulerSteps);
     backendOptions.forEach((key, value) -> given.put("backend." + key, value));
     EngineConfig resolved =
         EngineOptions.withDistributionDefaults(
@@ -191,6 +198,7 @@ final class BenchCommand implements Callable<Integer> {
     flags.put("backend", resolved.backend());
     flags.put("block-manager", resolved.blockManager());
     flags.put("num-threads", String.valueOf(resolved.numThreads()));
+    flags.put("num-scheduler-steps", String.valueOf(resolved.scheduler().numSchedulerSteps()));
     resolved.pluginsDirectory().ifPresent(dir -> flags.put("plugins", dir.toString()));
     resolved.backendOptions().forEach((key, value) -> flags.put("backend." + key, value));
     return flags;

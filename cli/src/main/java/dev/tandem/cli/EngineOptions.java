@@ -95,6 +95,12 @@ final class EngineOptions {
   String preemption;
 
   @Option(
+      names = "--num-scheduler-steps",
+      paramLabel = "K",
+      description = "decode tokens per scheduling decision (multi-step; default 1)")
+  Integer numSchedulerSteps;
+
+  @Option(
       names = "--num-threads",
       paramLabel = "N",
       description = "host threads for the backend (default: one per processor)")
@@ -125,6 +131,7 @@ final class EngineOptions {
     put(flags, "max-num-batched-tokens", maxNumBatchedTokens);
     put(flags, "max-model-len", maxModelLen);
     put(flags, "preemption", preemption);
+    put(flags, "num-scheduler-steps", numSchedulerSteps);
     put(flags, "num-threads", numThreads);
     backendOptions.forEach((key, value) -> flags.put("backend." + key, value));
     return flags;

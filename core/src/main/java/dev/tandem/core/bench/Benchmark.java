@@ -86,10 +86,12 @@ public final class Benchmark {
       engine.addRequest(Request.ofTokens("bench-" + start + "-" + i, prompt, seeded));
     }
     List<Long> decodeSteps = new ArrayList<>();
+    long decodePositions = 0;
     long prefillNanos = 0;
     List<RequestOutput> finished = new ArrayList<>();
     while (engine.hasUnfinished()) {
       long prefills = engine.stats().prefillSteps();
+      long positions = engine.stats().positionsRun();
       long stepStart = System.nanoTime();
       List<RequestOutput> outputs = engine.step();
       long elapsed = System.nanoTime() - stepStart;
@@ -97,6 +99,7 @@ public final class Benchmark {
         prefillNanos += elapsed;
       } else {
         decodeSteps.add(elapsed);
+        decodePositions += engine.stats().positionsRun() - positions;
       }
       outputs.stream().filter(RequestOutput::finished).forEach(finished::add);
     }
@@ -114,9 +117,14 @@ public final class Benchmark {
     }
     long[] steps = decodeSteps.stream().mapToLong(Long::longValue).sorted().toArray();
     double stepP50 = percentile(steps, 0.50) / 1e6;
+    double positionsPerStep = steps.length == 0 ? 1 : decodePositions / (double) steps.length;
     double gflops =
         config.model() == null && stepP50 > 0
-            ? config.preset().decodeFlopsPerToken() * (double) batchSize / (stepP50 / 1e3) / 1e9
+            ? config.preset().decodeFlopsPerToken()
+                * batchSize
+                * positionsPerStep
+                / (stepP50 / 1e3)
+                / 1e9
             : 0;
     Arrays.sort(ttft);
     var stats = engine.stats();
@@ -148,6 +156,7 @@ public final class Benchmark {
         overhead,
         hostMsPerStep,
         stepCount == 0 ? 0 : (stats.stepsChosenOnDevice() - chosenBefore) / (double) stepCount,
+        positionsPerStep,
         cpuSeconds / (seconds * threads),
         engine.device(),
         machine());

@@ -22,6 +22,9 @@ import java.util.Locale;
  * @param hostMsPerStep that time per step, in milliseconds: what a faster device cannot hide
  * @param chosenOnDevice fraction of the steps whose tokens the backend chose without reading the
  *     logits back (greedy, or sampled on a backend that samples on the device)
+ * @param positionsPerStep token positions a decode step ran, on average: 1, or up to
+ *     num-scheduler-steps with multi-step scheduling (step latencies and hostMsPerStep are per
+ *     step, so per token they are this many times smaller)
  * @param cpuShare process CPU time over wall time, per backend thread: below 1 means the machine
  *     was busy with other work (or the backend left threads idle)
  */
@@ -47,6 +50,7 @@ public record BenchmarkResult(
     double engineOverhead,
     double hostMsPerStep,
     double chosenOnDevice,
+    double positionsPerStep,
     double cpuShare,
     String device,
     String machine) {
@@ -102,6 +106,13 @@ public record BenchmarkResult(
               Locale.ROOT,
               " (tokens chosen on the backend in %.0f%% of steps)%n",
               100 * results.getFirst().chosenOnDevice));
+      if (results.getFirst().positionsPerStep > 1) {
+        out.append(
+            String.format(
+                Locale.ROOT,
+                "multi-step: %.2f token positions per decode step on average%n",
+                results.getFirst().positionsPerStep));
+      }
       out.append("device: ").append(results.getFirst().device).append('\n');
       out.append("machine: ").append(results.getFirst().machine).append('\n');
     }

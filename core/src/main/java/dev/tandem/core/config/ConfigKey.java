@@ -20,6 +20,7 @@ enum ConfigKey {
   MAX_NUM_BATCHED_TOKENS("max-num-batched-tokens", null),
   MAX_MODEL_LEN("max-model-len", null),
   PREEMPTION("preemption", "recompute"),
+  NUM_SCHEDULER_STEPS("num-scheduler-steps", "1"),
   NUM_THREADS("num-threads", "0");
 
   /**

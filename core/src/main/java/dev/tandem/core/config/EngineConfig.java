@@ -113,7 +113,8 @@ public record EngineConfig(
             values.integer(ConfigKey.MAX_NUM_SEQS, 1, Integer.MAX_VALUE),
             values.optionalInteger(ConfigKey.MAX_NUM_BATCHED_TOKENS, 1, Integer.MAX_VALUE),
             values.optionalInteger(ConfigKey.MAX_MODEL_LEN, 1, Integer.MAX_VALUE),
-            values.choice(ConfigKey.PREEMPTION, PreemptionMode.class));
+            values.choice(ConfigKey.PREEMPTION, PreemptionMode.class),
+            values.integer(ConfigKey.NUM_SCHEDULER_STEPS, 1, 64));
     return new EngineConfig(
         values.path(ConfigKey.MODEL),
         values.pluginName(ConfigKey.BACKEND),

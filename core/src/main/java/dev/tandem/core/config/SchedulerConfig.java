@@ -11,12 +11,16 @@ import java.util.OptionalInt;
  * @param maxNumBatchedTokens tokens per step; empty: {@link #batchedTokenBudget(int)} decides
  * @param maxModelLen longest prompt + output; empty: the model's own limit
  * @param preemption how running groups are preempted when blocks run out
+ * @param numSchedulerSteps decode positions a step may run before the next scheduling decision
+ *     (vLLM's multi-step scheduling): the backend feeds each chosen token back as the next input,
+ *     and the engine checks the stop conditions afterwards; 1 schedules every token
  */
 public record SchedulerConfig(
     int maxNumSeqs,
     OptionalInt maxNumBatchedTokens,
     OptionalInt maxModelLen,
-    PreemptionMode preemption) {
+    PreemptionMode preemption,
+    int numSchedulerSteps) {
 
   /** The token budget used when {@code max-num-batched-tokens} is not set (as vLLM). */
   public static final int DEFAULT_MIN_BATCHED_TOKENS = 2048;
@@ -25,6 +29,10 @@ public record SchedulerConfig(
     requireNonNull(maxNumBatchedTokens, "maxNumBatchedTokens is null");
     requireNonNull(maxModelLen, "maxModelLen is null");
     requireNonNull(preemption, "preemption is null");
+    if (numSchedulerSteps < 1) {
+      throw new IllegalArgumentException(
+          "numSchedulerSteps=" + numSchedulerSteps + ": must be >= 1");
+    }
     if (maxNumSeqs < 1) {
       throw new IllegalArgumentException("maxNumSeqs=" + maxNumSeqs + ": must be >= 1");
     }

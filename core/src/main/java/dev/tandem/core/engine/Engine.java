@@ -25,7 +25,10 @@ import java.util.SplittableRandom;
 /**
  * The synchronous engine: vLLM's {@code LLMEngine} for encoder/decoder models. {@link #addRequest}
  * queues, each {@link #step} schedules, runs the model once and returns the outputs of the requests
- * it touched; {@link #generate} runs a list of requests to the end.
+ * it touched; {@link #generate} runs a list of requests to the end. With {@code
+ * num-scheduler-steps} K > 1 (multi-step scheduling, see {@link Scheduler}), a decode step whose
+ * every row the backend may choose on its own runs up to K positions: the tokens are applied in
+ * order afterwards, each followed by the stop checks, so the outputs are those of K = 1.
  *
  * <p><b>Bad input.</b> A problem with one request never stops the engine. Problems that a request
  * shows on its own — an empty encoder prompt, a prompt longer than the model allows, a duplicate
@@ -58,9 +61,10 @@ public final class Engine implements AutoCloseable {
   private long stepNanos;
   private long modelNanos;
   private long stepsChosenOnDevice;
+  private long positionsRun; // a step runs one, a multi-step one up to num-scheduler-steps
   private int[] chosenIds = new int[0]; // tokens of a step chosen on the backend
   private float[] chosenLogprobs = new float[0];
-  private final SamplingRows samplingRows = new SamplingRows(); // their settings, when sampled
+  private SamplingRows[] samplingRows = new SamplingRows[0]; // their settings, per position
   private boolean closed;
 
   public Engine(EngineParts parts) {
@@ -78,7 +82,8 @@ public final class Engine implements AutoCloseable {
             parts.cache(),
             parts.maxNumSeqs(),
             parts.maxNumBatchedTokens(),
-            parts.preemption());
+            parts.preemption(),
+            parts.executor().supportsMultiStep() ? parts.numSchedulerSteps() - 1 : 0);
     this.sampling = new ParallelSampling(rules, vocabSize, parts.samplingThreads());
     this.sampler = sampling.sampler();
     this.processor =
@@ -212,26 +217,26 @@ public final class Engine implements AutoCloseable {
       rows += group.numSequences(SequenceStatus.RUNNING);
     }
     long modelStart = System.nanoTime();
-    if (chosenIds.length < rows) {
-      chosenIds = new int[2 * rows];
-      chosenLogprobs = new float[2 * rows];
+    StepExecutor executor = parts.executor();
+    OutputProcessor.StepChoice choice =
+        processor.deviceChoice(
+            states, executor.samplesOnDevice(), 1 + scheduled.numLookaheadSlots());
+    int positions = choice.positions();
+    if (chosenIds.length < positions * rows) {
+      chosenIds = new int[2 * positions * rows];
+      chosenLogprobs = new float[2 * positions * rows];
     }
-    OutputProcessor.Choice choice =
-        processor.deviceChoice(states, parts.executor().samplesOnDevice(), samplingRows);
-    if (choice != OutputProcessor.Choice.HOST
-        && parts
-            .executor()
-            .executeChoosing(
-                scheduled,
-                choice == OutputProcessor.Choice.SAMPLE ? samplingRows : null,
-                chosenIds,
-                chosenLogprobs)) {
+    if (choice.where() != OutputProcessor.Choice.HOST
+        && executor.executeChoosing(
+            scheduled, positions, drawSamplingRows(choice, states), chosenIds, chosenLogprobs)) {
       modelNanos += System.nanoTime() - modelStart;
       stepsChosenOnDevice++;
-      processor.processChosen(states, chosenIds, chosenLogprobs, System.nanoTime());
+      positionsRun += positions;
+      processor.processChosen(states, positions, chosenIds, chosenLogprobs, System.nanoTime());
     } else {
-      float[] logits = parts.executor().execute(scheduled);
+      float[] logits = executor.execute(scheduled);
       modelNanos += System.nanoTime() - modelStart;
+      positionsRun++;
       processor.process(states, logits, System.nanoTime());
     }
     scheduler.removeFinished();
@@ -244,6 +249,22 @@ public final class Engine implements AutoCloseable {
       }
     }
     return outputs;
+  }
+
+  /** For a sampled step chosen on the backend, each position's rows; null when greedy. */
+  private SamplingRows[] drawSamplingRows(
+      OutputProcessor.StepChoice choice, List<RequestState> states) {
+    if (choice.where() != OutputProcessor.Choice.SAMPLE) {
+      return null;
+    }
+    if (samplingRows.length < choice.positions()) {
+      samplingRows = new SamplingRows[choice.positions()];
+      Arrays.setAll(samplingRows, i -> new SamplingRows());
+    }
+    for (int j = 0; j < choice.positions(); j++) {
+      processor.drawSamplingRows(states, samplingRows[j]);
+    }
+    return samplingRows;
   }
 
   /**
@@ -351,7 +372,8 @@ public final class Engine implements AutoCloseable {
         parts.blocks().numFreeCpuBlocks(),
         stepNanos,
         modelNanos,
-        stepsChosenOnDevice);
+        stepsChosenOnDevice,
+        positionsRun);
   }
 
   /**

@@ -110,7 +110,8 @@ final class EngineAssembly {
               scheduler.preemption(),
               config.numThreads() > 0
                   ? config.numThreads()
-                  : Runtime.getRuntime().availableProcessors()));
+                  : Runtime.getRuntime().availableProcessors(),
+              scheduler.numSchedulerSteps()));
     } catch (RuntimeException | Error e) {
       if (loaded != null) {
         loaded.close();

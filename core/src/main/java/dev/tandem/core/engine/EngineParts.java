@@ -22,6 +22,8 @@ import dev.tandem.core.tokenizer.Tokenizer;
  * @param maxNumBatchedTokens encoder plus decoder tokens per prefill step
  * @param preemption how groups with one unfinished sequence are preempted
  * @param samplingThreads threads that sample a step's rows (the rows are independent)
+ * @param numSchedulerSteps decode positions a step may run before the engine schedules again
+ *     (vLLM's multi-step scheduling; 1: every token)
  */
 public record EngineParts(
     StepExecutor executor,
@@ -33,7 +35,8 @@ public record EngineParts(
     int maxNumSeqs,
     int maxNumBatchedTokens,
     PreemptionMode preemption,
-    int samplingThreads) {
+    int samplingThreads,
+    int numSchedulerSteps) {
 
   public EngineParts {
     requireNonNull(executor, "executor is null");
@@ -44,6 +47,10 @@ public record EngineParts(
     requireNonNull(preemption, "preemption is null");
     if (maxModelLen < 2) {
       throw new IllegalArgumentException("maxModelLen=" + maxModelLen + ": must be at least 2");
+    }
+    if (numSchedulerSteps < 1) {
+      throw new IllegalArgumentException(
+          "numSchedulerSteps=" + numSchedulerSteps + ": must be at least 1");
     }
     if (samplingThreads < 1) {
       throw new IllegalArgumentException(

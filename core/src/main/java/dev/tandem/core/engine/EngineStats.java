@@ -15,6 +15,8 @@ package dev.tandem.core.engine;
  *     the rest is scheduling, sampling, detokenization and output building
  * @param stepsChosenOnDevice steps whose tokens the backend chose (greedily or sampled), reading
  *     back one id and log-probability per row instead of the logits
+ * @param positionsRun token positions the steps ran: one per step, except multi-step decode steps
+ *     (num-scheduler-steps), which run up to that many
  */
 public record EngineStats(
     SchedulerStats scheduler,
@@ -27,4 +29,5 @@ public record EngineStats(
     int freeCpuBlocks,
     long stepNanos,
     long modelNanos,
-    long stepsChosenOnDevice) {}
+    long stepsChosenOnDevice,
+    long positionsRun) {}

@@ -48,11 +48,16 @@ public final class ModelStepExecutor implements StepExecutor {
     return runner.model().backend().samplesOnDevice();
   }
 
+  @Override
+  public boolean supportsMultiStep() {
+    return true;
+  }
+
   /** Decides the tokens on the model's backend: only two values per row come back. */
   @Override
   public boolean executeChoosing(
-      SchedulerOutput step, SamplingRows sampling, int[] ids, float[] logprobs) {
-    runner.executeChoosing(scheduled(step), blocks, sampling, ids, logprobs);
+      SchedulerOutput step, int positions, SamplingRows[] sampling, int[] ids, float[] logprobs) {
+    runner.executeChoosing(scheduled(step), blocks, positions, sampling, ids, logprobs);
     return true;
   }
 

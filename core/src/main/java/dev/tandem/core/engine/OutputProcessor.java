@@ -34,6 +34,7 @@ final class OutputProcessor {
   private final List<RequestState> selectedStates = new ArrayList<>();
   private int[] selectedRows = new int[0];
   private SampledToken[] sampled = new SampledToken[0];
+  private final List<Sequence> rowSequences = new ArrayList<>(); // see processChosen
 
   OutputProcessor(
       Scheduler scheduler,
@@ -62,6 +63,11 @@ final class OutputProcessor {
     return takeTokens(states, logits, nowNanos);
   }
 
+  /** Where a step's tokens are chosen, and for how many positions in a row. */
+  record StepChoice(Choice where, int positions) {
+    static final StepChoice HOST = new StepChoice(Choice.HOST, 1);
+  }
+
   /** Where a step's tokens are chosen. */
   enum Choice {
     /** From the logits read back (beams, forking first steps, logprobs, penalties, token rules). */
@@ -74,30 +80,42 @@ final class OutputProcessor {
 
   /**
    * Whether every row of the step can be chosen where the logits are: no beams, no forking first
-   * step of n > 1, every row {@link Sampler#isPlain}, and sampled rows only if {@code
-   * deviceSamples}. For {@link Choice#SAMPLE}, fills {@code rows} with each row's settings and the
-   * uniform number its sequence's generator gives for this token, exactly as the host draw would
-   * take it, so that a request's tokens do not depend on where they were drawn.
+   * step of n > 1, every row {@link Sampler#plainPositions plain}, and sampled rows only if {@code
+   * deviceSamples}; and for how many positions in a row (multi-step decoding), at most {@code
+   * maxPositions}: as long as every row stays plain and within its length limits, so that no row
+   * runs past the position where it must stop.
    */
-  Choice deviceChoice(List<RequestState> states, boolean deviceSamples, SamplingRows rows) {
+  StepChoice deviceChoice(List<RequestState> states, boolean deviceSamples, int maxPositions) {
     boolean sampled = false;
+    int positions = maxPositions;
     for (RequestState state : states) {
       if (state.beamSearch != null) {
-        return Choice.HOST;
+        return StepChoice.HOST;
       }
       for (Sequence seq : state.group.sequences(SequenceStatus.RUNNING)) {
-        if (forksSamples(state, seq) || !sampler.isPlain(seq, state.params(), state.maxTokens)) {
-          return Choice.HOST;
+        int plain = sampler.plainPositions(seq, state.params(), state.maxTokens, positions);
+        if (plain == 0 || forksSamples(state, seq)) {
+          return StepChoice.HOST;
         }
+        int untilLengthLimit =
+            Math.min(state.maxTokens - seq.outputLength(), maxModelLen - seq.length());
+        positions = Math.max(1, Math.min(plain, untilLengthLimit));
         sampled |= state.params().temperature() > 0;
       }
     }
     if (!sampled) {
-      return Choice.GREEDY;
+      return new StepChoice(Choice.GREEDY, positions);
     }
-    if (!deviceSamples) {
-      return Choice.HOST;
-    }
+    return deviceSamples ? new StepChoice(Choice.SAMPLE, positions) : StepChoice.HOST;
+  }
+
+  /**
+   * For a {@link Choice#SAMPLE} step: fills {@code rows} with each row's settings and the uniform
+   * number its sequence's generator gives for its next token, exactly as the host draw would take
+   * it, so that a request's tokens do not depend on where they were drawn. Called once per position
+   * of the step, in order.
+   */
+  void drawSamplingRows(List<RequestState> states, SamplingRows rows) {
     rows.clear();
     for (RequestState state : states) {
       SamplingParams p = state.params();
@@ -106,25 +124,37 @@ final class OutputProcessor {
         rows.add(p.temperature(), p.topK(), p.topP(), p.minP(), uniform);
       }
     }
-    return Choice.SAMPLE;
   }
 
   /**
-   * As {@link #process}, for a step whose tokens were chosen already ({@link #deviceChoice}): row r
-   * takes token ids[r] with log-probability logprobs[r].
+   * As {@link #process}, for a step whose tokens were chosen already ({@link #deviceChoice}),
+   * position after position: at position j, row r takes token ids[j * rows + r] with
+   * log-probability logprobs[j * rows + r], unless its sequence finished at an earlier position
+   * (then its later tokens are dropped, as a single-position step would never have made them).
    */
-  int processChosen(List<RequestState> states, int[] ids, float[] logprobs, long nowNanos) {
-    int rows = 0;
+  void processChosen(
+      List<RequestState> states, int positions, int[] ids, float[] logprobs, long nowNanos) {
+    rowSequences.clear();
     for (RequestState state : states) {
-      rows += state.group.numSequences(SequenceStatus.RUNNING);
+      rowSequences.addAll(state.group.sequences(SequenceStatus.RUNNING));
     }
+    int rows = rowSequences.size();
     if (sampled.length < rows) {
       sampled = new SampledToken[2 * rows];
     }
-    for (int r = 0; r < rows; r++) {
-      sampled[r] = new SampledToken(ids[r], logprobs[r], null);
+    List<RequestState> live = states;
+    for (int j = 0; j < positions; j++) {
+      if (j > 0) {
+        live = live.stream().filter(state -> !state.isFinished()).toList();
+      }
+      int taking = 0;
+      for (int r = 0; r < rows; r++) {
+        if (rowSequences.get(r).status() == SequenceStatus.RUNNING) {
+          sampled[taking++] = new SampledToken(ids[j * rows + r], logprobs[j * rows + r], null);
+        }
+      }
+      takeTokens(live, null, nowNanos);
     }
-    return takeTokens(states, null, nowNanos);
   }
 
   /**

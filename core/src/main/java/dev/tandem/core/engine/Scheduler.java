@@ -36,7 +36,13 @@ import java.util.List;
  *   <li>If nothing was preempted, swapped groups come back in order while they fit.
  * </ol>
  *
- * Not thread-safe: the engine loop owns it and its block manager.
+ * <p>Multi-step scheduling (vLLM's {@code num_scheduler_steps}): with {@code numLookaheadSlots} = K
+ * − 1 > 0, each running group also gets room for K − 1 further tokens when that fits without
+ * preempting anyone, so that the engine may run K decode positions before it schedules again. The
+ * step's {@link SchedulerOutput#numLookaheadSlots} is what every group got: K − 1, or 0 as soon as
+ * one group got none (it was short of blocks, or came back from the swap pool).
+ *
+ * <p>Not thread-safe: the engine loop owns it and its block manager.
  */
 public final class Scheduler {
 
@@ -45,6 +51,7 @@ public final class Scheduler {
   private final int maxNumSeqs;
   private final int maxNumBatchedTokens;
   private final PreemptionMode preemptionMode;
+  private final int numLookaheadSlots;
 
   private final Deque<SequenceGroup> waiting = new ArrayDeque<>();
   private final List<SequenceGroup> running = new ArrayList<>();
@@ -60,13 +67,16 @@ public final class Scheduler {
    * @param cache the block manager's pool sizes, for the error messages
    * @param maxNumSeqs decoder sequences per step
    * @param maxNumBatchedTokens encoder plus decoder tokens per prefill step
+   * @param numLookaheadSlots further tokens each decoding group may get room for (see the class
+   *     comment); 0 schedules one token per step
    */
   public Scheduler(
       BlockSpaceManager blocks,
       BlockManagerConfig cache,
       int maxNumSeqs,
       int maxNumBatchedTokens,
-      PreemptionMode preemptionMode) {
+      PreemptionMode preemptionMode,
+      int numLookaheadSlots) {
     this.blocks = requireNonNull(blocks, "blocks is null");
     this.cache = requireNonNull(cache, "cache is null");
     this.preemptionMode = requireNonNull(preemptionMode, "preemptionMode is null");
@@ -78,8 +88,13 @@ public final class Scheduler {
               + maxNumBatchedTokens
               + ": both must be at least 1");
     }
+    if (numLookaheadSlots < 0) {
+      throw new IllegalArgumentException(
+          "numLookaheadSlots=" + numLookaheadSlots + ": must be >= 0");
+    }
     this.maxNumSeqs = maxNumSeqs;
     this.maxNumBatchedTokens = maxNumBatchedTokens;
+    this.numLookaheadSlots = numLookaheadSlots;
   }
 
   /** Queues a new group; its decoder sequence must be WAITING. */
@@ -156,16 +171,17 @@ public final class Scheduler {
         running.addAll(prefills.groups);
         sortRunning();
         return new SchedulerOutput(
-            true, prefills.groups, List.of(), List.of(), List.of(), failed, prefills.tokens);
+            true, prefills.groups, List.of(), List.of(), List.of(), failed, prefills.tokens, 0);
       }
     }
     List<BlockMapping> swapOut = new ArrayList<>();
     List<BlockMapping> copies = new ArrayList<>();
     List<SequenceGroup> decodes = new ArrayList<>();
-    boolean preempted = scheduleRunning(decodes, swapOut, copies, failed);
+    int[] lookahead = {numLookaheadSlots};
+    boolean preempted = scheduleRunning(decodes, swapOut, copies, failed, lookahead);
     List<BlockMapping> swapIn = new ArrayList<>();
-    if (!preempted) {
-      scheduleSwapped(decodes, swapIn, copies, failed);
+    if (!preempted && scheduleSwapped(decodes, swapIn, copies, failed)) {
+      lookahead[0] = 0; // groups back from the swap pool got no lookahead
     }
     running.clear();
     running.addAll(decodes);
@@ -175,7 +191,7 @@ public final class Scheduler {
       tokens += group.numSequences(SequenceStatus.RUNNING);
     }
     return new SchedulerOutput(
-        false, List.copyOf(running), swapIn, swapOut, copies, failed, tokens);
+        false, List.copyOf(running), swapIn, swapOut, copies, failed, tokens, lookahead[0]);
   }
 
   private record Prefills(List<SequenceGroup> groups, int tokens) {}
@@ -227,19 +243,28 @@ public final class Scheduler {
     return new Prefills(admitted, tokens);
   }
 
-  /** Decodes every running group, preempting from the back when blocks run out. */
+  /**
+   * Decodes every running group, preempting from the back when blocks run out.
+   *
+   * @param lookahead lowered to 0 when a group gets no lookahead slots
+   */
   private boolean scheduleRunning(
       List<SequenceGroup> decodes,
       List<BlockMapping> swapOut,
       List<BlockMapping> copies,
-      List<FailedGroup> failed) {
+      List<FailedGroup> failed,
+      int[] lookahead) {
     Deque<SequenceGroup> queue = new ArrayDeque<>(running);
     List<SequenceGroup> preemptedByRecompute = new ArrayList<>();
     boolean preempted = false;
     while (!queue.isEmpty()) {
       SequenceGroup group = queue.pollFirst();
+      int groupLookahead =
+          numLookaheadSlots > 0 && blocks.canAppendSlots(group, numLookaheadSlots)
+              ? numLookaheadSlots
+              : 0;
       boolean scheduled = true;
-      while (!blocks.canAppendSlots(group, 0)) {
+      while (groupLookahead == 0 && !blocks.canAppendSlots(group, 0)) {
         SequenceGroup victim = queue.isEmpty() ? group : queue.pollLast();
         preempted = true;
         preempt(victim, swapOut, preemptedByRecompute, failed);
@@ -249,7 +274,8 @@ public final class Scheduler {
         }
       }
       if (scheduled) {
-        appendSlots(group, copies);
+        appendSlots(group, groupLookahead, copies);
+        lookahead[0] = Math.min(lookahead[0], groupLookahead);
         decodes.add(group);
       }
     }
@@ -261,14 +287,16 @@ public final class Scheduler {
     return preempted;
   }
 
-  private void scheduleSwapped(
+  /** Brings swapped groups back while they fit; whether any came back. */
+  private boolean scheduleSwapped(
       List<SequenceGroup> decodes,
       List<BlockMapping> swapIn,
       List<BlockMapping> copies,
       List<FailedGroup> failed) {
     if (swapped.isEmpty()) {
-      return; // the common case: no per-group sum each step
+      return false; // the common case: no per-group sum each step
     }
+    boolean swappedIn = false;
     int seqs = decodes.stream().mapToInt(SequenceGroup::numUnfinished).sum();
     while (!swapped.isEmpty()) {
       SequenceGroup group = swapped.peekFirst();
@@ -288,15 +316,17 @@ public final class Scheduler {
         seq.setStatus(SequenceStatus.RUNNING);
       }
       swapIns++;
-      appendSlots(group, copies);
+      swappedIn = true;
+      appendSlots(group, 0, copies);
       decodes.add(group);
       seqs += groupSeqs;
     }
+    return swappedIn;
   }
 
-  private void appendSlots(SequenceGroup group, List<BlockMapping> copies) {
+  private void appendSlots(SequenceGroup group, int lookahead, List<BlockMapping> copies) {
     for (Sequence seq : group.sequences(SequenceStatus.RUNNING)) {
-      copies.addAll(blocks.appendSlots(seq, 0));
+      copies.addAll(blocks.appendSlots(seq, lookahead));
     }
   }
 

@@ -17,6 +17,8 @@ import java.util.List;
  * @param copies copy-on-write (src, dst) device block copies to perform before the step
  * @param failed groups that can never run, finished by the scheduler, with the reason
  * @param numBatchedTokens tokens the step processes (encoder and decoder)
+ * @param numLookaheadSlots decode steps: further tokens every RUNNING sequence has room for, so
+ *     that up to 1 + this many positions may run before the next schedule; 0 at prefill
  */
 public record SchedulerOutput(
     boolean prefill,
@@ -25,7 +27,8 @@ public record SchedulerOutput(
     List<BlockMapping> swapOut,
     List<BlockMapping> copies,
     List<FailedGroup> failed,
-    int numBatchedTokens) {
+    int numBatchedTokens,
+    int numLookaheadSlots) {
 
   /** A group the scheduler gave up on, and why, in words a user can act on. */
   public record FailedGroup(SequenceGroup group, String reason) {

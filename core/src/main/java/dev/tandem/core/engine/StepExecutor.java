@@ -34,15 +34,26 @@ public interface StepExecutor extends AutoCloseable {
   }
 
   /**
+   * Whether {@link #executeChoosing} can run more than one position per step (multi-step decoding,
+   * {@code num-scheduler-steps}).
+   */
+  default boolean supportsMultiStep() {
+    return false;
+  }
+
+  /**
    * Runs a step whose every row's token is chosen where the logits are (the caller checked that
    * each row needs nothing else): greedily when {@code sampling} is null (ids[r] = the argmax of
-   * row r, logprobs[r] = its log-softmax), else drawn with {@code sampling}'s row r; rows as {@link
-   * #execute} orders them. An executor that cannot returns false without running anything, and the
-   * caller runs {@link #execute} instead; one that cannot sample must say so in {@link
-   * #samplesOnDevice}.
+   * row r, logprobs[r] = its log-softmax), else drawn with {@code sampling[0]}'s row r; rows as
+   * {@link #execute} orders them. A decode step may ask for {@code positions} > 1 (only of an
+   * executor that {@link #supportsMultiStep}, within the step's lookahead slots): then each row's
+   * chosen token is fed back as its next input, position after position, without the caller in
+   * between; position j's tokens are ids[j * rows + r], drawn with {@code sampling[j]}. An executor
+   * that cannot returns false without running anything, and the caller runs {@link #execute}
+   * instead; one that cannot sample must say so in {@link #samplesOnDevice}.
    */
   default boolean executeChoosing(
-      SchedulerOutput step, SamplingRows sampling, int[] ids, float[] logprobs) {
+      SchedulerOutput step, int positions, SamplingRows[] sampling, int[] ids, float[] logprobs) {
     return false;
   }
 

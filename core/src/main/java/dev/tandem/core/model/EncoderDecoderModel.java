@@ -41,9 +41,10 @@ public interface EncoderDecoderModel extends AutoCloseable {
    * The next token of each of the first {@code rows} rows of the last {@link #forward}'s logits,
    * chosen on the backend: greedily ({@link AttentionBackend#greedy}: ids[r] = the row's argmax,
    * logprobs[r] = its log-softmax) when {@code sampling} is null, else as {@link
-   * AttentionBackend#sample} draws it. Reads back two values per row instead of the vocabulary.
+   * AttentionBackend#sample} draws it. Reads back two values per row instead of the vocabulary,
+   * into ids[offset + r] and logprobs[offset + r].
    */
-  void choose(int rows, SamplingRows sampling, int[] ids, float[] logprobs);
+  void choose(int rows, SamplingRows sampling, int[] ids, float[] logprobs, int offset);
 
   /**
    * The encoder's final hidden states of the last prefill, {@code (numEncoderTokens, dModel)} in

@@ -48,6 +48,7 @@ public final class ModelRunner {
   private final int[] logitRows;
   private final Logits logits;
   private DeviceTensor lastLogits; // the last forward pass's, on the backend
+  private AttentionMetadata lastDecode; // the last decode forward pass's
 
   /**
    * Allocates the KV cache on the backend: per decoder layer, K and V pools of {@code numGpuBlocks}
@@ -136,27 +137,101 @@ public final class ModelRunner {
    * Runs the step like {@link #execute} but chooses every row's token on the backend ({@link
    * EncoderDecoderModel#choose}: greedily when {@code sampling} is null) instead of reading back
    * the logits: ids[r] = row r's token, logprobs[r] = its log-probability, rows in {@link
-   * #execute}'s order.
+   * #execute}'s order, drawn with {@code sampling[0]}.
    *
+   * <p>A decode step may run {@code positions} > 1 (multi-step decoding): after each position,
+   * every row's chosen token becomes its input at the next one, written to the cache slot after it
+   * — the block manager must have reserved those slots (lookahead). Position j's tokens land at
+   * ids[j * rows + r], drawn with {@code sampling[j]}. Rows run every position even once their
+   * token would have stopped them; the caller drops what follows a stop.
+   *
+   * @param sampling per position, each row's settings; null chooses greedily
    * @return the number of rows
    */
   public int executeChoosing(
       ScheduledStep step,
       BlockSpaceManager blocks,
-      SamplingRows sampling,
+      int positions,
+      SamplingRows[] sampling,
       int[] ids,
       float[] logprobs) {
+    if (positions < 1 || (positions > 1 && step.prefill())) {
+      throw new IllegalArgumentException(
+          "positions=" + positions + ": must be 1 at prefill, at least 1 at decode");
+    }
     int rows = forward(step, blocks, false);
-    if (rows > Math.min(ids.length, logprobs.length)) {
+    if (positions * rows > Math.min(ids.length, logprobs.length)) {
       throw new IllegalArgumentException(
-          "the step has " + rows + " rows; ids and logprobs hold " + ids.length);
+          "the step has "
+              + positions
+              + " x "
+              + rows
+              + " rows; ids and logprobs hold "
+              + ids.length);
     }
-    if (sampling != null && sampling.rows() != rows) {
-      throw new IllegalArgumentException(
-          "the step has " + rows + " rows; sampling settings for " + sampling.rows());
+    for (int j = 0; j < positions; j++) {
+      if (j > 0) {
+        advance(rows, ids, (j - 1) * rows);
+      }
+      SamplingRows rowSettings = sampling == null ? null : sampling[j];
+      if (rowSettings != null && rowSettings.rows() != rows) {
+        throw new IllegalArgumentException(
+            "the step has " + rows + " rows; sampling settings for " + rowSettings.rows());
+      }
+      model.choose(rows, rowSettings, ids, logprobs, j * rows);
     }
-    model.choose(rows, sampling, ids, logprobs);
     return rows;
+  }
+
+  /**
+   * The next position of a decode step: each sequence's input is the token chosen for it last
+   * (ids[from + i]), one position further, in the slot after the last one written.
+   */
+  private void advance(int rows, int[] ids, int from) {
+    AttentionMetadata last = lastDecode;
+    int[] seqLens = new int[rows];
+    int[] slotMapping = new int[rows];
+    for (int i = 0; i < rows; i++) {
+      int length = last.seqLens()[i] + 1;
+      int[] table = last.blockTables()[i];
+      int block = (length - 1) / blockSize;
+      if (block >= table.length || length > maxPositions) {
+        throw new IllegalStateException(
+            "multi-step decoding: row "
+                + i
+                + " would reach position "
+                + (length - 1)
+                + " with "
+                + table.length
+                + " blocks of "
+                + blockSize
+                + " tokens (model positions: "
+                + maxPositions
+                + "); the scheduler reserved too few lookahead slots");
+      }
+      seqLens[i] = length;
+      slotMapping[i] = table[block] * blockSize + (length - 1) % blockSize;
+      decoderTokens[i] = ids[from + i];
+      decoderPositions[i] = length - 1;
+    }
+    lastDecode =
+        AttentionMetadata.decode(
+            blockSize,
+            seqLens,
+            slotMapping,
+            last.blockTables(),
+            last.crossBlockTables(),
+            last.crossSeqLens());
+    lastLogits =
+        model.forward(
+            new StepInput(
+                lastDecode,
+                encoderTokens,
+                encoderPositions,
+                decoderTokens,
+                decoderPositions,
+                logitRows,
+                rows));
   }
 
   private Logits run(ScheduledStep step, BlockSpaceManager blocks, boolean allPositions) {
@@ -196,6 +271,7 @@ public final class ModelRunner {
     } else {
       metadata = packDecode(step.groups(), blocks);
       rows = selectRows(metadata, false);
+      lastDecode = metadata;
     }
     if (metadata.numSequences() == 0) {
       return 0;

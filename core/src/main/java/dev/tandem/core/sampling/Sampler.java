@@ -127,7 +127,7 @@ public final class Sampler {
    * back.
    */
   public boolean isPlainGreedy(Sequence seq, SamplingParams params, int maxTokens) {
-    return params.temperature() == 0 && isPlain(seq, params, maxTokens);
+    return params.temperature() == 0 && plainPositions(seq, params, maxTokens, 1) == 1;
   }
 
   /**
@@ -135,14 +135,24 @@ public final class Sampler {
    * no logprobs asked for, no penalty, and no token rule in force at this position. Such rows can
    * be drawn where the logits are ({@link dev.tandem.api.backend.AttentionBackend#sample}), with
    * one uniform number from the sequence's generator, as {@link Distribution#sample} draws it.
+   *
+   * <p>Multi-step decoding asks how many positions in a row, from the next one on, are plain when
+   * each of them takes a plain draw.
+   *
+   * @return how many of the next {@code limit} positions are plain before the first that is not: 0
+   *     when the next one is not
    */
-  public boolean isPlain(Sequence seq, SamplingParams params, int maxTokens) {
-    return params.logprobs() == null
-        && params.repetitionPenalty() == 1
-        && params.frequencyPenalty() == 0
-        && params.presencePenalty() == 0
-        && !suppressesStops(seq, params)
-        && forcedToken(seq, params, maxTokens) == TokenRules.NONE;
+  public int plainPositions(Sequence seq, SamplingParams params, int maxTokens, int limit) {
+    if (params.logprobs() != null
+        || params.repetitionPenalty() != 1
+        || params.frequencyPenalty() != 0
+        || params.presencePenalty() != 0
+        || suppressesStops(seq, params) // if min_tokens masks a later position, it masks this one
+        || forcesBos(seq)) {
+      return 0;
+    }
+    int beforeForcedEos = maxTokens - 1 - seq.outputLength();
+    return forcesEos(params) ? Math.max(0, Math.min(limit, beforeForcedEos)) : limit;
   }
 
   /** Whether min_tokens masks anything at this position: EOS (unless ignored), stop_token_ids. */
@@ -153,15 +163,22 @@ public final class Sampler {
 
   /** The token HuggingFace's forced BOS / EOS rule imposes at this position, or NONE. */
   private int forcedToken(Sequence seq, SamplingParams params, int maxTokens) {
-    if (rules.forcedBosTokenId() != TokenRules.NONE && seq.length() == 1) {
+    if (forcesBos(seq)) {
       return rules.forcedBosTokenId();
     }
-    if (rules.forcedEosTokenId() != TokenRules.NONE
-        && !params.ignoreEos()
-        && seq.outputLength() == maxTokens - 1) {
+    if (forcesEos(params) && seq.outputLength() == maxTokens - 1) {
       return rules.forcedEosTokenId();
     }
     return TokenRules.NONE;
+  }
+
+  private boolean forcesBos(Sequence seq) {
+    return rules.forcedBosTokenId() != TokenRules.NONE && seq.length() == 1;
+  }
+
+  /** Whether the last token the length limit allows is forced to EOS. */
+  private boolean forcesEos(SamplingParams params) {
+    return rules.forcedEosTokenId() != TokenRules.NONE && !params.ignoreEos();
   }
 
   /** Min-tokens suppression, then forced BOS / EOS (which win, as in HuggingFace). */

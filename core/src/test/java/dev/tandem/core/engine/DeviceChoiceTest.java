@@ -9,28 +9,37 @@ import dev.tandem.core.config.PreemptionMode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Steps whose tokens a backend chooses where the logits are (greedy, or drawn with the rows'
  * settings and the engine's uniform numbers) give every request exactly the tokens of the host
  * path, whatever else shares the step: the engine hands such rows over only when nothing else
- * shapes them, and draws their numbers from the same generators in the same order.
+ * shapes them, and draws their numbers from the same generators in the same order. With multi-step
+ * scheduling the backend chooses several positions in a row, and the tokens are still the same.
  */
 class DeviceChoiceTest {
 
-  @Test
-  void tokensDoNotDependOnWhereTheyAreChosen() {
+  @ParameterizedTest(name = "num-scheduler-steps {0}")
+  @ValueSource(ints = {1, 3})
+  void tokensDoNotDependOnWhereTheyAreChosen(int numSchedulerSteps) {
     List<Request> requests = mixedRequests();
     List<RequestOutput> host;
-    try (Engine engine = assemble(false).engine()) {
+    try (Engine engine = assemble(false, 1).engine()) {
       host = generate(engine, requests);
     }
-    ToyModel.Assembled device = assemble(true);
+    ToyModel.Assembled device = assemble(true, numSchedulerSteps);
     List<RequestOutput> onDevice;
     try (Engine engine = device.engine()) {
       onDevice = generate(engine, requests);
       EnginePressureTest.assertAllBlocksFree(engine);
+      EngineStats stats = engine.stats();
+      if (numSchedulerSteps > 1) {
+        assertTrue(stats.positionsRun() > stats.steps(), "no step ran several positions");
+      } else {
+        assertEquals(stats.steps(), stats.positionsRun());
+      }
     }
     assertTrue(device.model().sampledSteps > 0, "no step was sampled on the device");
     assertTrue(device.model().greedySteps > 0, "no step was decided greedily on the device");
@@ -57,7 +66,7 @@ class DeviceChoiceTest {
     return outputs;
   }
 
-  private static ToyModel.Assembled assemble(boolean choosesOnDevice) {
+  private static ToyModel.Assembled assemble(boolean choosesOnDevice, int numSchedulerSteps) {
     return ToyModel.assemble(
         ToyModel.blockManagers().findFirst().orElseThrow(),
         400,
@@ -65,7 +74,8 @@ class DeviceChoiceTest {
         PreemptionMode.RECOMPUTE,
         16,
         128,
-        choosesOnDevice);
+        choosesOnDevice,
+        numSchedulerSteps);
   }
 
   /**

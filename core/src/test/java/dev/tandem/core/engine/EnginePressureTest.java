@@ -47,27 +47,57 @@ class EnginePressureTest {
   @MethodSource("managersAndModes")
   void pressureChangesNothing(String manager, PreemptionMode mode) {
     List<Request> requests = mixedRequests(200, 11);
-    Map<String, RequestOutput> ample;
-    try (Engine engine = ToyModel.engine(manager, 4000, 10, mode, 64, 128)) {
-      ample = byId(engine.generate(requests));
-      assertEquals(0, engine.stats().scheduler().preemptions());
-    }
     try (Engine engine = ToyModel.engine(manager, 60, 400, mode, 64, 128)) {
-      Map<String, RequestOutput> tight = byId(engine.generate(requests));
-      SchedulerStats stats = engine.stats().scheduler();
-      assertTrue(stats.preemptions() > 0, "no preemption happened: " + stats);
-      assertTrue(stats.swapOuts() > 0 && stats.swapIns() > 0, "no swap happened: " + stats);
-      if (mode == PreemptionMode.RECOMPUTE) {
-        assertTrue(stats.recomputations() > 0, "no recomputation happened: " + stats);
-      } else {
-        assertEquals(0, stats.recomputations());
-      }
-      assertEquals(0, stats.failed());
-      for (Request request : requests) {
-        assertSameGeneration(ample.get(request.requestId()), tight.get(request.requestId()));
-      }
-      assertAllBlocksFree(engine);
+      assertPressedRunSame(requests, ampleRun(manager, mode, requests), engine, mode);
     }
+  }
+
+  /**
+   * Multi-step scheduling under the same pressure: the backend chooses up to four positions per
+   * step (lookahead slots reserved in the block tables, stops found afterwards), and every output
+   * is still that of one-token steps with an ample cache.
+   */
+  @ParameterizedTest(name = "{0} {1}")
+  @MethodSource("managersAndModes")
+  void multiStepUnderPressureChangesNothing(String manager, PreemptionMode mode) {
+    List<Request> requests = mixedRequests(200, 11);
+    Map<String, RequestOutput> ample = ampleRun(manager, mode, requests);
+    try (Engine engine = ToyModel.assemble(manager, 60, 400, mode, 64, 128, true, 4).engine()) {
+      assertPressedRunSame(requests, ample, engine, mode);
+      EngineStats stats = engine.stats();
+      assertTrue(stats.positionsRun() > stats.steps(), "no step ran several positions: " + stats);
+    }
+  }
+
+  private static Map<String, RequestOutput> ampleRun(
+      String manager, PreemptionMode mode, List<Request> requests) {
+    try (Engine engine = ToyModel.engine(manager, 4000, 10, mode, 64, 128)) {
+      Map<String, RequestOutput> ample = byId(engine.generate(requests));
+      assertEquals(0, engine.stats().scheduler().preemptions());
+      return ample;
+    }
+  }
+
+  /** Runs the requests on a tight engine: preempted, swapped, and the ample run's outputs. */
+  private static void assertPressedRunSame(
+      List<Request> requests,
+      Map<String, RequestOutput> ample,
+      Engine engine,
+      PreemptionMode mode) {
+    Map<String, RequestOutput> tight = byId(engine.generate(requests));
+    SchedulerStats stats = engine.stats().scheduler();
+    assertTrue(stats.preemptions() > 0, "no preemption happened: " + stats);
+    assertTrue(stats.swapOuts() > 0 && stats.swapIns() > 0, "no swap happened: " + stats);
+    if (mode == PreemptionMode.RECOMPUTE) {
+      assertTrue(stats.recomputations() > 0, "no recomputation happened: " + stats);
+    } else {
+      assertEquals(0, stats.recomputations());
+    }
+    assertEquals(0, stats.failed());
+    for (Request request : requests) {
+      assertSameGeneration(ample.get(request.requestId()), tight.get(request.requestId()));
+    }
+    assertAllBlocksFree(engine);
   }
 
   /**

@@ -18,18 +18,23 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * A seeded randomized soak: random requests, parameters and aborts against a tight cache, with each
- * block manager, and with tokens chosen on the host or (where a step allows) "on the device".
+ * block manager, and with tokens chosen on the host or (where a step allows) "on the device", one
+ * position per step or up to three (multi-step scheduling).
  */
 class EngineSoakTest {
 
   static Stream<Arguments> cases() {
     return ToyModel.blockManagers()
-        .flatMap(m -> Stream.of(Arguments.of(m, false), Arguments.of(m, true)));
+        .flatMap(
+            m ->
+                Stream.of(
+                    Arguments.of(m, false, 1), Arguments.of(m, true, 1), Arguments.of(m, true, 3)));
   }
 
-  @ParameterizedTest(name = "{0}, chosen on the device: {1}")
+  @ParameterizedTest(name = "{0}, chosen on the device: {1}, num-scheduler-steps {2}")
   @MethodSource("cases")
-  void everyRequestEndsExactlyOnceWithoutLeaks(String manager, boolean choosesOnDevice) {
+  void everyRequestEndsExactlyOnceWithoutLeaks(
+      String manager, boolean choosesOnDevice, int numSchedulerSteps) {
     Random random = new Random(2024);
     Map<String, Integer> finals = new HashMap<>();
     Map<String, FinishReason> reasons = new HashMap<>();
@@ -39,7 +44,15 @@ class EngineSoakTest {
     int rejected = 0;
     long start = System.nanoTime();
     ToyModel.Assembled assembled =
-        ToyModel.assemble(manager, 48, 200, PreemptionMode.RECOMPUTE, 32, 256, choosesOnDevice);
+        ToyModel.assemble(
+            manager,
+            48,
+            200,
+            PreemptionMode.RECOMPUTE,
+            32,
+            256,
+            choosesOnDevice,
+            numSchedulerSteps);
     try (Engine engine = assembled.engine()) {
       while (submitted < total || engine.hasUnfinished()) {
         for (int k = random.nextInt(6); k > 0 && submitted < total; k--) {
@@ -69,6 +82,8 @@ class EngineSoakTest {
       }
       EnginePressureTest.assertAllBlocksFree(engine);
       assertTrue(engine.stats().scheduler().preemptions() > 0);
+      EngineStats stats = engine.stats();
+      assertEquals(numSchedulerSteps > 1, stats.positionsRun() > stats.steps(), stats.toString());
     }
     if (choosesOnDevice) {
       assertTrue(assembled.model().sampledSteps > 0, "no step was sampled on the device");

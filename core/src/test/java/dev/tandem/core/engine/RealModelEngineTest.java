@@ -255,8 +255,10 @@ class RealModelEngineTest {
     assertTrue(!aborted.text().isEmpty(), "the aborted request's text so far");
   }
 
-  static Stream<Arguments> managersAndModes() {
-    return EnginePressureTest.managersAndModes();
+  /** Each block manager and preemption mode, with one position per step and with multi-step. */
+  static Stream<Arguments> managersModesAndSteps() {
+    return EnginePressureTest.managersAndModes()
+        .flatMap(a -> Stream.of(1, 4).map(steps -> Arguments.of(a.get()[0], a.get()[1], steps)));
   }
 
   /** The 200 requests of the pressure test and their outputs with an ample cache, computed once. */
@@ -307,11 +309,14 @@ class RealModelEngineTest {
   /**
    * 200 greedy requests (the numwords eval prompts, then fixture prompts and variants) on the
    * numwords model: a cache so small that groups are preempted gives exactly the outputs of an
-   * ample one, and those equal HuggingFace's greedy ids.
+   * ample one, and those equal HuggingFace's greedy ids. With multi-step scheduling (four positions
+   * per step where every row allows) too: the backend feeds its chosen tokens back through the
+   * lookahead slots, and the stops found afterwards drop whatever followed them.
    */
-  @ParameterizedTest(name = "{0} {1}")
-  @MethodSource("managersAndModes")
-  void pressureChangesNothingOnARealModel(String manager, PreemptionMode mode) {
+  @ParameterizedTest(name = "{0} {1} num-scheduler-steps {2}")
+  @MethodSource("managersModesAndSteps")
+  void pressureChangesNothingOnARealModel(
+      String manager, PreemptionMode mode, int numSchedulerSteps) {
     runAmple();
     List<Request> requests = pressureRequests;
     Map<String, RequestOutput> ample = ampleOutputs;
@@ -321,7 +326,8 @@ class RealModelEngineTest {
             "num-kv-blocks", "40",
             "swap-blocks", "400",
             "block-size", "4",
-            "preemption", mode.name().toLowerCase(Locale.ROOT));
+            "preemption", mode.name().toLowerCase(Locale.ROOT),
+            "num-scheduler-steps", String.valueOf(numSchedulerSteps));
     try (Engine engine = RealModels.engine(Fixtures.numwordsT5(), manager, tight)) {
       Map<String, RequestOutput> pressed = EnginePressureTest.byId(engine.generate(requests));
       SchedulerStats stats = engine.stats().scheduler();
@@ -335,6 +341,9 @@ class RealModelEngineTest {
             ample.get(request.requestId()), pressed.get(request.requestId()));
       }
       EnginePressureTest.assertAllBlocksFree(engine);
+      EngineStats counts = engine.stats();
+      assertEquals(
+          numSchedulerSteps > 1, counts.positionsRun() > counts.steps(), counts.toString());
     }
   }
 }

@@ -23,9 +23,45 @@ class SchedulerTest {
   private long nextId;
 
   private Scheduler scheduler(String manager, int gpuBlocks, PreemptionMode mode, int maxSeqs) {
+    return scheduler(manager, gpuBlocks, mode, maxSeqs, 0);
+  }
+
+  private Scheduler scheduler(
+      String manager, int gpuBlocks, PreemptionMode mode, int maxSeqs, int lookahead) {
     BlockManagerConfig cache = new BlockManagerConfig(BLOCK, gpuBlocks, 32, 0.0, false);
     blocks = ToyModel.blockManager(manager).create(cache);
-    return new Scheduler(blocks, cache, maxSeqs, 512, mode);
+    return new Scheduler(blocks, cache, maxSeqs, 512, mode, lookahead);
+  }
+
+  /**
+   * Multi-step scheduling: a decoding sequence gets room for its next token plus the lookahead when
+   * that fits, and the step says so; when it does not fit, the sequence still decodes one token,
+   * nobody is preempted for the lookahead, and the step says it has none.
+   */
+  @ParameterizedTest
+  @MethodSource("dev.tandem.core.engine.ToyModel#blockManagers")
+  void lookaheadSlotsWhenTheyFitAndNoneRatherThanPreempting(String manager) {
+    Scheduler roomy = scheduler(manager, 12, PreemptionMode.RECOMPUTE, 8, 7);
+    SequenceGroup g = group("g", 4, 0);
+    roomy.add(g);
+    SchedulerOutput prefill = roomy.schedule();
+    assertEquals(0, prefill.numLookaheadSlots());
+    sample(prefill);
+    SchedulerOutput decode = roomy.schedule();
+    assertEquals(7, decode.numLookaheadSlots());
+    Sequence seq = g.sequences().getFirst();
+    // length 2 (start token + one), plus 7 lookahead: 9 slots in blocks of 4
+    assertEquals(3, blocks.getBlockTable(seq).length);
+
+    Scheduler tight = scheduler(manager, 3, PreemptionMode.RECOMPUTE, 8, 7);
+    SequenceGroup h = group("h", 4, 0); // one cross block, one decoder block: one block free
+    tight.add(h);
+    sample(tight.schedule());
+    SchedulerOutput squeezed = tight.schedule();
+    assertEquals(List.of(h), squeezed.groups());
+    assertEquals(0, squeezed.numLookaheadSlots());
+    assertEquals(0, tight.stats().preemptions());
+    assertEquals(1, blocks.getBlockTable(h.sequences().getFirst()).length);
   }
 
   private SequenceGroup group(String id, int encoderLength, long arrival) {

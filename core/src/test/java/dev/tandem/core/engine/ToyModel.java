@@ -15,7 +15,9 @@ import dev.tandem.core.sampling.ReferenceDraw;
 import dev.tandem.core.sampling.SampledToken;
 import dev.tandem.core.sampling.Sampler;
 import dev.tandem.core.tokenizer.Tokenizer;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.ServiceLoader;
@@ -69,7 +71,7 @@ final class ToyModel implements StepExecutor {
       int maxNumSeqs,
       int maxModelLen) {
     return assemble(
-            blockManager, numGpuBlocks, numCpuBlocks, preemption, maxNumSeqs, maxModelLen, false)
+            blockManager, numGpuBlocks, numCpuBlocks, preemption, maxNumSeqs, maxModelLen, false, 1)
         .engine();
   }
 
@@ -78,7 +80,8 @@ final class ToyModel implements StepExecutor {
 
   /**
    * As {@link #engine}; with {@code choosesOnDevice} the model also takes the steps whose tokens
-   * the engine lets a backend choose ({@link #executeChoosing}).
+   * the engine lets a backend choose ({@link #executeChoosing}), up to {@code numSchedulerSteps}
+   * positions at a time.
    */
   static Assembled assemble(
       String blockManager,
@@ -87,7 +90,8 @@ final class ToyModel implements StepExecutor {
       PreemptionMode preemption,
       int maxNumSeqs,
       int maxModelLen,
-      boolean choosesOnDevice) {
+      boolean choosesOnDevice,
+      int numSchedulerSteps) {
     BlockManagerConfig cache = new BlockManagerConfig(4, numGpuBlocks, numCpuBlocks, 0.0, false);
     BlockSpaceManager blocks = blockManager(blockManager).create(cache);
     int vocab = 64;
@@ -107,7 +111,8 @@ final class ToyModel implements StepExecutor {
                 maxNumSeqs,
                 1024,
                 preemption,
-                SAMPLING_THREADS));
+                SAMPLING_THREADS,
+                numSchedulerSteps));
     return new Assembled(engine, model);
   }
 
@@ -129,6 +134,7 @@ final class ToyModel implements StepExecutor {
             8,
             1024,
             PreemptionMode.RECOMPUTE,
+            1,
             1));
   }
 
@@ -221,33 +227,63 @@ final class ToyModel implements StepExecutor {
     return device != null;
   }
 
+  @Override
+  public boolean supportsMultiStep() {
+    return device != null;
+  }
+
   /**
    * What a backend's {@code greedy} and {@code sample} do, from the logits and the rows' settings
    * the engine hands over: each row through the host Sampler (no token rules: the engine sends only
    * rows without any), drawing with the engine's uniform number. Tokens therefore equal the host
-   * path's exactly when the engine draws the same numbers in the same order.
+   * path's exactly when the engine draws the same numbers in the same order. Later positions of a
+   * multi-step decode write each row's chosen token into its next slot and read the sequence back
+   * through its block table, as {@link #execute} does.
    */
   @Override
   public boolean executeChoosing(
-      SchedulerOutput step, SamplingRows sampling, int[] ids, float[] logprobs) {
+      SchedulerOutput step,
+      int positions,
+      SamplingRows[] rowSettings,
+      int[] ids,
+      float[] logprobs) {
     if (device == null) {
       return false;
     }
-    float[] x = execute(step);
-    int rows = 0;
+    execute(step);
+    List<Sequence> rowSeqs = new ArrayList<>();
+    List<int[]> encoders = new ArrayList<>();
     for (SequenceGroup group : step.groups()) {
-      rows += group.numSequences(SequenceStatus.RUNNING);
+      int[] encoder = read(blocks.getCrossBlockTable(group), group.encoderSequence().length());
+      for (Sequence seq : group.sequences(SequenceStatus.RUNNING)) {
+        rowSeqs.add(seq);
+        encoders.add(encoder);
+      }
     }
-    for (int r = 0; r < rows; r++) {
-      SampledToken token =
-          sampling == null
-              ? ReferenceDraw.draw(device, x, r, SamplingParams.greedy(), 0)
-              : ReferenceDraw.draw(
-                  device, x, r, ReferenceDraw.params(sampling, r, 1, 1), sampling.uniform(r));
-      ids[r] = token.token();
-      logprobs[r] = (float) token.logprob();
+    int rows = rowSeqs.size();
+    for (int j = 0; j < positions; j++) {
+      for (int r = 0; j > 0 && r < rows; r++) {
+        Sequence seq = rowSeqs.get(r);
+        int[] table = blocks.getBlockTable(seq);
+        write(table, new int[] {ids[(j - 1) * rows + r]}, seq.length() - 1 + j);
+        fill(r, encoders.get(r), read(table, seq.length() + j));
+      }
+      SamplingRows sampling = rowSettings == null ? null : rowSettings[j];
+      for (int r = 0; r < rows; r++) {
+        SampledToken token =
+            sampling == null
+                ? ReferenceDraw.draw(device, logits, r, SamplingParams.greedy(), 0)
+                : ReferenceDraw.draw(
+                    device,
+                    logits,
+                    r,
+                    ReferenceDraw.params(sampling, r, 1, 1),
+                    sampling.uniform(r));
+        ids[j * rows + r] = token.token();
+        logprobs[j * rows + r] = (float) token.logprob();
+      }
     }
-    if (sampling == null) {
+    if (rowSettings == null) {
       greedySteps++;
     } else {
       sampledSteps++;

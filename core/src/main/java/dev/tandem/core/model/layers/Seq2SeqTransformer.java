@@ -114,7 +114,7 @@ public final class Seq2SeqTransformer implements EncoderDecoderModel {
   }
 
   @Override
-  public void choose(int rows, SamplingRows sampling, int[] ids, float[] logprobs) {
+  public void choose(int rows, SamplingRows sampling, int[] ids, float[] logprobs, int offset) {
     checkOpen();
     if (rows > 0) {
       DeviceTensor idsOut = workspace.chosenIds(rows);
@@ -125,8 +125,8 @@ public final class Seq2SeqTransformer implements EncoderDecoderModel {
       } else {
         backend.sample(logits, rows, spec.vocabSize(), sampling, idsOut, logprobsOut);
       }
-      backend.read(idsOut, 0, ids, 0, rows);
-      backend.read(logprobsOut, 0, logprobs, 0, rows);
+      backend.read(idsOut, 0, ids, offset, rows);
+      backend.read(logprobsOut, 0, logprobs, offset, rows);
     }
   }
 
