@@ -26,7 +26,8 @@
 # GPU_CHECK_SAMPLING (flags for both benchmarks, e.g. "--temperature 1 --top-p 0.9" or
 # "--num-beams 4"; default greedy), GPU_CHECK_JAVA_FLAGS (extra JVM flags for Tandem's benchmark,
 # e.g. "-Dtandem.backend.cuda.device-sampling=false" to sample on the host, or
-# "-Dtandem.num-scheduler-steps=8" for multi-step scheduling).
+# "-Dtandem.num-scheduler-steps=8" for multi-step scheduling), GPU_CHECK_SCHEDULER_STEPS (the GPU
+# backends' benchmark once per value, e.g. "1,8": rows "cuda K=8" beside HuggingFace's cuda rows).
 set -uo pipefail
 
 mode="${1:-}"
@@ -53,6 +54,7 @@ skip=",${GPU_CHECK_SKIP:-},"
 models="${GPU_CHECK_MODELS:-t5-small,bart-base}"
 gpu_backends="${GPU_CHECK_GPU_BACKENDS:-cuda}"
 gpu_batches="${GPU_CHECK_GPU_BATCHES:-1,32,256}"
+scheduler_steps="${GPU_CHECK_SCHEDULER_STEPS:-1}"
 cpu_batches="${GPU_CHECK_CPU_BATCHES:-1,32}"
 cpu_threads="${GPU_CHECK_CPU_THREADS-16,2}" # set but empty: no cpu runs
 read -r -a sampling <<< "${GPU_CHECK_SAMPLING:-}" # --temperature T --top-p P --top-k K | --num-beams N
@@ -229,8 +231,13 @@ hf() {
 
 if ! skipped bench; then
   for backend in ${gpu_backends//,/ }; do
-    phase "4a. Tandem $backend: $models, B = $gpu_batches"
-    bench "$backend" 0 "$gpu_batches"
+    for steps in ${scheduler_steps//,/ }; do
+      phase "4a. Tandem $backend, num-scheduler-steps $steps: $models, B = $gpu_batches"
+      saved_flags=("${extra_java_flags[@]}")
+      extra_java_flags+=("-Dtandem.num-scheduler-steps=$steps")
+      bench "$backend" 0 "$gpu_batches"
+      extra_java_flags=("${saved_flags[@]}")
+    done
   done
 fi
 if ! skipped hf; then

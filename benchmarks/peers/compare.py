@@ -2,6 +2,8 @@
 """Joins Tandem's and HuggingFace's benchmark JSON lines into one comparison table.
 
 Rows are matched on (model, device, threads, batch, sampling); the ratio is Tandem tokens/s over HF's.
+Tandem rows run with multi-step scheduling (scheduler_steps K > 1) show as device "cuda K=8" and
+are compared with HuggingFace's row of the plain device.
   python3 benchmarks/peers/compare.py tandem.jsonl hf.jsonl [--markdown out.md]
 """
 import argparse
@@ -16,7 +18,9 @@ def load(path):
                 line = line.strip()
                 if line.startswith("{"):
                     r = json.loads(line)
-                    key = (r["model"], r["device"], int(r.get("threads") or 0), int(r["batch"]),
+                    steps = int(r.get("scheduler_steps") or 1)
+                    device = r["device"] + (f" K={steps}" if steps > 1 else "")
+                    key = (r["model"], device, int(r.get("threads") or 0), int(r["batch"]),
                            r.get("sampling", "greedy"))
                     rows[key] = r
     except FileNotFoundError:
@@ -35,12 +39,12 @@ def main():
     p.add_argument("--markdown")
     args = p.parse_args()
     tandem, hf = load(args.tandem), load(args.hf)
-    keys = sorted(set(tandem) | set(hf), key=lambda k: (k[1] != "cuda", k[0], k[4], k[2], k[3]))
+    keys = sorted(set(tandem) | set(hf), key=lambda k: (not k[1].startswith("cuda"), k[0], k[4], k[2], k[3], k[1]))
     header = ["model", "device", "threads", "B", "sampling", "Tandem tok/s", "HF tok/s", "ratio",
               "Tandem TTFT s", "HF TTFT s", "Tandem GPU GiB", "HF peak GiB"]
     lines = []
     for k in keys:
-        t, h = tandem.get(k, {}), hf.get(k, {})
+        t, h = tandem.get(k, {}), hf.get((k[0], k[1].split(" K=")[0]) + k[2:], {})
         tt, ht = t.get("tokens_per_s"), h.get("tokens_per_s")
         ratio = tt / ht if tt and ht else None
         lines.append([k[0], k[1], str(k[2] or "-"), str(k[3]), k[4], fmt(tt, ".1f"), fmt(ht, ".1f"),
