@@ -26,7 +26,8 @@
 # GPU_CHECK_SAMPLING (flags for both benchmarks, e.g. "--temperature 1 --top-p 0.9" or
 # "--num-beams 4"; default greedy), GPU_CHECK_JAVA_FLAGS (extra JVM flags for Tandem's benchmark,
 # e.g. "-Dtandem.backend.cuda.device-sampling=false" to sample on the host, or
-# "-Dtandem.num-scheduler-steps=8" for multi-step scheduling), GPU_CHECK_SCHEDULER_STEPS (the GPU
+# "-Dtandem.num-scheduler-steps=8" for multi-step scheduling, "-Dtandem.max-num-batched-tokens=40000"
+# to prefill a whole B = 256 batch in one step), GPU_CHECK_SCHEDULER_STEPS (the GPU
 # backends' benchmark once per value, e.g. "1,8": rows "cuda K=8" beside HuggingFace's cuda rows).
 set -uo pipefail
 

@@ -38,7 +38,8 @@ final class HarnessBridge {
         .forEach(
             (name, value) -> {
               if (name.toString().startsWith("tandem.backend.")
-                  || name.toString().equals("tandem.num-scheduler-steps")) {
+                  || name.toString().equals("tandem.num-scheduler-steps")
+                  || name.toString().equals("tandem.max-num-batched-tokens")) {
                 flags.put(name.toString().substring("tandem.".length()), value.toString());
               }
             });

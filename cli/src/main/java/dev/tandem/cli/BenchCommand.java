@@ -102,6 +102,12 @@ final class BenchCommand implements Callable<Integer> {
       description = "decode tokens per scheduling decision (multi-step; default 1)")
   Integer numSchedulerSteps;
 
+  @Option(
+      names = "--max-num-batched-tokens",
+      paramLabel = "N",
+      description = "tokens per prefill step (default: max(max-model-len, 2048))")
+  Integer maxNumBatchedTokens;
+
   @Option(names = "--seed", paramLabel = "SEED", description = "for the random prompts")
   long seed = 1;
 
@@ -189,6 +195,7 @@ final class BenchCommand implements Callable<Integer> {
     put(given, "num-threads", numThreads);
     put(given, "plugins", plugins);
     put(given, "num-scheduler-steps", numSchedulerSteps);
+    put(given, "max-num-batched-tokens", maxNumBatchedTokens);
     backendOptions.forEach((key, value) -> given.put("backend." + key, value));
     EngineConfig resolved =
         EngineOptions.withDistributionDefaults(
@@ -199,6 +206,10 @@ final class BenchCommand implements Callable<Integer> {
     flags.put("block-manager", resolved.blockManager());
     flags.put("num-threads", String.valueOf(resolved.numThreads()));
     flags.put("num-scheduler-steps", String.valueOf(resolved.scheduler().numSchedulerSteps()));
+    resolved
+        .scheduler()
+        .maxNumBatchedTokens()
+        .ifPresent(tokens -> flags.put("max-num-batched-tokens", String.valueOf(tokens)));
     resolved.pluginsDirectory().ifPresent(dir -> flags.put("plugins", dir.toString()));
     resolved.backendOptions().forEach((key, value) -> flags.put("backend." + key, value));
     return flags;
