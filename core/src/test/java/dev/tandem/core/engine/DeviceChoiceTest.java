@@ -44,6 +44,9 @@ class DeviceChoiceTest {
     assertTrue(device.model().sampledSteps > 0, "no step was sampled on the device");
     assertTrue(device.model().greedySteps > 0, "no step was decided greedily on the device");
     assertEquals(host.size(), onDevice.size());
+    assertTrue(
+        onDevice.stream().anyMatch(o -> o.first().finishMessage() != null),
+        "no request stopped at a stop string or stop token");
     for (int i = 0; i < host.size(); i++) {
       List<CompletionOutput> expected = host.get(i).outputs();
       List<CompletionOutput> actual = onDevice.get(i).outputs();
@@ -81,7 +84,8 @@ class DeviceChoiceTest {
   /**
    * Greedy and sampled requests (temperature, top-k, top-p, min-p; seeded) that the device may
    * take, beside some that need the host on some steps: logprobs, a repetition penalty, min_tokens
-   * (EOS masked early on), and n = 2 (its first step forks). The first four are greedy.
+   * (EOS masked early on), and n = 2 (its first step forks). The first four are greedy, two of them
+   * with stop strings and stop token ids.
    */
   private static List<Request> mixedRequests() {
     Random random = new Random(11);
@@ -89,6 +93,9 @@ class DeviceChoiceTest {
     for (int i = 0; i < 40; i++) {
       SamplingParams.Builder params =
           SamplingParams.builder().maxTokens(6 + random.nextInt(14)).seed(100L + i);
+      if (i == 1 || i == 2) {
+        params.stop(List.of("w3")).stopTokenIds(List.of(9, 17)); // stops found after the fact
+      }
       if (i >= 4) {
         switch (i % 8) {
           case 0 -> params.temperature(0.8).topK(5);
