@@ -17,6 +17,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -96,11 +97,7 @@ final class BenchCommand implements Callable<Integer> {
       description = "a backend-specific option, e.g. cuda.device-sampling=false (repeatable)")
   Map<String, String> backendOptions = new LinkedHashMap<>();
 
-  @Option(
-      names = "--num-scheduler-steps",
-      paramLabel = "K",
-      description = "decode tokens per scheduling decision (multi-step; default 1)")
-  Integer numSchedulerSteps;
+  @Mixin MultiStepOption multiStep;
 
   @Option(
       names = "--max-num-batched-tokens",
@@ -194,7 +191,7 @@ final class BenchCommand implements Callable<Integer> {
     put(given, "block-manager", blockManager);
     put(given, "num-threads", numThreads);
     put(given, "plugins", plugins);
-    put(given, "num-scheduler-steps", numSchedulerSteps);
+    multiStep.putInto(given);
     put(given, "max-num-batched-tokens", maxNumBatchedTokens);
     backendOptions.forEach((key, value) -> given.put("backend." + key, value));
     EngineConfig resolved =

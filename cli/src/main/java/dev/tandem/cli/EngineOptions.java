@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -94,11 +95,7 @@ final class EngineOptions {
       description = "what to do when the KV cache is full: recompute or swap")
   String preemption;
 
-  @Option(
-      names = "--num-scheduler-steps",
-      paramLabel = "K",
-      description = "decode tokens per scheduling decision (multi-step; default 1)")
-  Integer numSchedulerSteps;
+  @Mixin MultiStepOption multiStep;
 
   @Option(
       names = "--num-threads",
@@ -131,7 +128,7 @@ final class EngineOptions {
     put(flags, "max-num-batched-tokens", maxNumBatchedTokens);
     put(flags, "max-model-len", maxModelLen);
     put(flags, "preemption", preemption);
-    put(flags, "num-scheduler-steps", numSchedulerSteps);
+    multiStep.putInto(flags);
     put(flags, "num-threads", numThreads);
     backendOptions.forEach((key, value) -> flags.put("backend." + key, value));
     return flags;
