@@ -35,6 +35,7 @@ final class OutputProcessor {
   private int[] selectedRows = new int[0];
   private SampledToken[] sampled = new SampledToken[0];
   private final List<Sequence> rowSequences = new ArrayList<>(); // see processChosen
+  private final List<RequestState> rowStates = new ArrayList<>(); // the group of each
 
   OutputProcessor(
       Scheduler scheduler,
@@ -135,25 +136,28 @@ final class OutputProcessor {
   void processChosen(
       List<RequestState> states, int positions, int[] ids, float[] logprobs, long nowNanos) {
     rowSequences.clear();
+    rowStates.clear();
     for (RequestState state : states) {
-      rowSequences.addAll(state.group.sequences(SequenceStatus.RUNNING));
+      for (Sequence seq : state.group.sequences(SequenceStatus.RUNNING)) {
+        rowSequences.add(seq);
+        rowStates.add(state);
+      }
     }
     int rows = rowSequences.size();
-    if (sampled.length < rows) {
-      sampled = new SampledToken[2 * rows];
-    }
     List<RequestState> live = states;
     for (int j = 0; j < positions; j++) {
       if (j > 0) {
         live = live.stream().filter(state -> !state.isFinished()).toList();
       }
-      int taking = 0;
       for (int r = 0; r < rows; r++) {
-        if (rowSequences.get(r).status() == SequenceStatus.RUNNING) {
-          sampled[taking++] = new SampledToken(ids[j * rows + r], logprobs[j * rows + r], null);
+        Sequence seq = rowSequences.get(r);
+        if (seq.status() == SequenceStatus.RUNNING) {
+          accept(rowStates.get(r), seq, ids[j * rows + r], logprobs[j * rows + r], null);
         }
       }
-      takeTokens(live, null, nowNanos);
+      for (RequestState state : live) {
+        recordStep(state, nowNanos);
+      }
     }
   }
 
@@ -180,12 +184,17 @@ final class OutputProcessor {
         }
       }
       row += seqs.size();
-      state.recordTokens(nowNanos);
-      if (state.group.isFinished()) {
-        state.markFinished(nowNanos);
-      }
+      recordStep(state, nowNanos);
     }
     return row;
+  }
+
+  /** After a group took its step's tokens: their time, and the group's end if it came. */
+  private static void recordStep(RequestState state, long nowNanos) {
+    state.recordTokens(nowNanos);
+    if (state.group.isFinished()) {
+      state.markFinished(nowNanos);
+    }
   }
 
   /** sampled[row] = the token of every independent row; null for the others. */
@@ -297,10 +306,16 @@ final class OutputProcessor {
   }
 
   private void accept(RequestState state, Sequence seq, SampledToken token) {
+    accept(state, seq, token.token(), token.logprob(), token.logprobs());
+  }
+
+  /** Appends the token, detokenizes, checks the stop conditions, frees a finished sequence. */
+  private void accept(
+      RequestState state, Sequence seq, int token, double logprob, PositionLogprobs logprobs) {
     SequenceOutput out = state.output(seq);
-    seq.appendToken(token.token(), token.logprob());
+    seq.appendToken(token, logprob);
     if (out.logprobs != null) {
-      out.logprobs.add(token.logprobs());
+      out.logprobs.add(logprobs);
     }
     String delta = state.followsText() ? out.text.next(seq.outputTokenIds()) : "";
     FinishReason reason = stopCheck(state, seq, out, delta);
