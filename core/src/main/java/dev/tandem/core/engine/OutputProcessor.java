@@ -144,10 +144,10 @@ final class OutputProcessor {
       }
     }
     int rows = rowSequences.size();
-    List<RequestState> live = states;
+    List<RequestState> live = new ArrayList<>(states);
     for (int j = 0; j < positions; j++) {
       if (j > 0) {
-        live = live.stream().filter(state -> !state.isFinished()).toList();
+        live.removeIf(RequestState::isFinished);
       }
       for (int r = 0; r < rows; r++) {
         Sequence seq = rowSequences.get(r);
