@@ -7,6 +7,7 @@
 module dev.tandem.backend.opencl {
   requires dev.tandem.api;
   requires aparapi;
+  requires java.logging;
   requires java.management;
 
   opens dev.tandem.backend.opencl to

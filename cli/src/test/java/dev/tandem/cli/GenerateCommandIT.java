@@ -79,6 +79,21 @@ class GenerateCommandIT {
     assertEquals("four thousand one hundred twenty-seven\n", run.stdout(), run::toString);
   }
 
+  /**
+   * {@code -v} shows the engine's INFO lines even after the backends were probed (Aparapi's
+   * configuration used to set every log handler to WARNING), and multi-step scheduling gives the
+   * same words.
+   */
+  @Test
+  void verboseLogsTheEngineAndMultiStepGivesTheSameText() {
+    Launcher.Run run =
+        Launcher.run("-v", "generate", "--num-scheduler-steps", "4", "to words: 4127");
+    assertEquals(0, run.exitCode(), run::toString);
+    assertEquals("four thousand one hundred twenty-seven\n", run.stdout(), run::toString);
+    assertTrue(run.stderr().contains("INFO: engine: "), run::toString);
+    assertTrue(run.stderr().contains("num-scheduler-steps 4"), run::toString);
+  }
+
   @Test
   void onePromptStreamsTheEnginesText() {
     for (String prompt : List.of("to words: 7238", "to digits: nine hundred five")) {

@@ -9,6 +9,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * Finds OpenCL devices through Aparapi and picks one: by the option {@code opencl.device} (an index
@@ -21,7 +24,34 @@ final class OpenClDevices {
   private static final List<String> LIBRARY_DIRS =
       List.of("/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib");
 
+  static {
+    initializeAparapiKeepingLogLevels();
+  }
+
   private OpenClDevices() {}
+
+  /**
+   * Aparapi's {@code Config}, when its class initializes, sets every handler of the root logger to
+   * Aparapi's own log level (WARNING unless {@code com.aparapi.logLevel} says otherwise): probing
+   * the backends silenced the application's INFO lines for the rest of the process ({@code tandem
+   * -v} showed nothing). This class is the backend's first use of Aparapi; it initializes Aparapi's
+   * configuration here and puts the handlers' levels back.
+   */
+  private static void initializeAparapiKeepingLogLevels() {
+    Handler[] handlers = Logger.getLogger("").getHandlers();
+    Level[] levels = new Level[handlers.length];
+    for (int i = 0; i < handlers.length; i++) {
+      levels[i] = handlers[i].getLevel();
+    }
+    try {
+      Class.forName("com.aparapi.Config", true, OpenClDevices.class.getClassLoader());
+    } catch (ClassNotFoundException | LinkageError e) {
+      return; // Aparapi is unusable: availability() says why when it is asked
+    }
+    for (int i = 0; i < handlers.length; i++) {
+      handlers[i].setLevel(levels[i]);
+    }
+  }
 
   /** Either a device or why there is none. */
   record Choice(OpenCLDevice device, String problem) {}

@@ -86,7 +86,7 @@ final class EngineAssembly {
           System.Logger.Level.INFO,
           "engine: {0} on {1}, block manager {2}, KV cache {3} blocks of {4} tokens"
               + " ({5} MiB), swap {6} blocks, max-model-len {7}, max-num-seqs {8},"
-              + " max-num-batched-tokens {9}",
+              + " max-num-batched-tokens {9}, num-scheduler-steps {10}",
           spec.architecture(),
           backend.deviceName(),
           blockManagerProvider.name(),
@@ -96,7 +96,8 @@ final class EngineAssembly {
           cpuBlocks,
           modelLen,
           maxSeqs,
-          budget);
+          budget,
+          scheduler.numSchedulerSteps());
       return new Engine(
           new EngineParts(
               new ModelStepExecutor(runner, blocks, backend),
