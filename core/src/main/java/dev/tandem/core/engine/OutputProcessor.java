@@ -83,8 +83,9 @@ final class OutputProcessor {
    * Whether every row of the step can be chosen where the logits are: no beams, no forking first
    * step of n > 1, every row {@link Sampler#plainPositions plain}, and sampled rows only if {@code
    * deviceSamples}; and for how many positions in a row (multi-step decoding), at most {@code
-   * maxPositions}: as long as every row stays plain and within its length limits, so that no row
-   * runs past the position where it must stop.
+   * maxPositions}: as long as every row stays plain and within the model's length, past which a
+   * model with learned positions has none. A row that reaches its max_tokens earlier runs on; its
+   * later tokens are dropped ({@link #processChosen}).
    */
   StepChoice deviceChoice(List<RequestState> states, boolean deviceSamples, int maxPositions) {
     boolean sampled = false;
@@ -98,9 +99,7 @@ final class OutputProcessor {
         if (plain == 0 || forksSamples(state, seq)) {
           return StepChoice.HOST;
         }
-        int untilLengthLimit =
-            Math.min(state.maxTokens - seq.outputLength(), maxModelLen - seq.length());
-        positions = Math.max(1, Math.min(plain, untilLengthLimit));
+        positions = Math.max(1, Math.min(plain, maxModelLen - seq.length()));
         sampled |= state.params().temperature() > 0;
       }
     }

@@ -195,19 +195,27 @@ public final class ModelRunner {
       int length = last.seqLens()[i] + 1;
       int[] table = last.blockTables()[i];
       int block = (length - 1) / blockSize;
-      if (block >= table.length || length > maxPositions) {
+      if (length > maxPositions) {
         throw new IllegalStateException(
             "multi-step decoding: row "
                 + i
                 + " would reach position "
                 + (length - 1)
-                + " with "
+                + ", past the model's "
+                + maxPositions
+                + " positions; the step was given too many positions");
+      }
+      if (block >= table.length) {
+        throw new IllegalStateException(
+            "multi-step decoding: row "
+                + i
+                + " has "
                 + table.length
                 + " blocks of "
                 + blockSize
-                + " tokens (model positions: "
-                + maxPositions
-                + "); the scheduler reserved too few lookahead slots");
+                + " tokens, too few for position "
+                + (length - 1)
+                + "; the scheduler reserved too few lookahead slots");
       }
       seqLens[i] = length;
       slotMapping[i] = table[block] * blockSize + (length - 1) % blockSize;

@@ -9,6 +9,7 @@ import dev.tandem.core.config.PreemptionMode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -58,6 +59,43 @@ class DeviceChoiceTest {
         // The device path returns float log-probabilities; the host keeps doubles.
         assertEquals(
             expected.get(j).cumulativeLogprob(), actual.get(j).cumulativeLogprob(), 1e-4, what);
+      }
+    }
+  }
+
+  /**
+   * Multi-step positions stop at each request's length limits: max_tokens, and the model's length
+   * (a decoder prompt near it, no max_tokens); EOS is ignored so the limits are what ends them.
+   */
+  @Test
+  void multiStepStopsAtTheLengthLimits() {
+    Random random = new Random(5);
+    List<Request> requests = new ArrayList<>();
+    for (int i = 0; i < 24; i++) {
+      SamplingParams.Builder params = SamplingParams.builder().ignoreEos(true);
+      int[] decoderPrompt = {ToyModel.DECODER_START};
+      if (i % 3 == 0) {
+        decoderPrompt = random.ints(20 + random.nextInt(100), 3, 64).toArray();
+        decoderPrompt[0] = ToyModel.DECODER_START;
+      } else {
+        params.maxTokens(1 + random.nextInt(20));
+      }
+      requests.add(
+          Request.ofTokens("l" + i, random.ints(3 + i % 5, 3, 64).toArray(), params.build())
+              .withDecoderPrompt(Prompt.tokens(decoderPrompt)));
+    }
+    List<RequestOutput> one;
+    try (Engine engine = assemble(false, 1).engine()) {
+      one = engine.generate(requests);
+    }
+    try (Engine engine = assemble(true, 8).engine()) {
+      List<RequestOutput> many = engine.generate(requests);
+      EngineStats stats = engine.stats();
+      assertTrue(stats.positionsRun() > stats.steps(), "no step ran several positions");
+      EnginePressureTest.assertAllBlocksFree(engine);
+      for (int i = 0; i < requests.size(); i++) {
+        EnginePressureTest.assertSameGeneration(one.get(i), many.get(i));
+        assertEquals(FinishReason.LENGTH, many.get(i).first().finishReason());
       }
     }
   }

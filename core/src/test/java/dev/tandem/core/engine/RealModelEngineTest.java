@@ -255,6 +255,48 @@ class RealModelEngineTest {
     assertTrue(!aborted.text().isEmpty(), "the aborted request's text so far");
   }
 
+  /**
+   * BART's learned positions end at max_position_embeddings (128 for bart-tiny): multi-step
+   * decoding must not run a sequence past them, whatever its decoder prompt leaves. Eight positions
+   * a step; half the requests' decoder prompts end 1 to 10 tokens before the model's length, the
+   * others start short with max_tokens 40; EOS ignored: the tokens of one position a step, every
+   * request ending at a length limit.
+   */
+  @Test
+  void multiStepStopsAtBartsLastPosition() {
+    java.util.Random random = new java.util.Random(3);
+    List<Request> requests = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      boolean nearTheEnd = i % 2 == 0;
+      int[] decoderPrompt = random.ints(nearTheEnd ? 127 - i / 2 : 1, 4, 1000).toArray();
+      decoderPrompt[0] = 2; // bart-tiny's decoder_start_token_id
+      SamplingParams.Builder params = SamplingParams.builder().ignoreEos(true);
+      if (!nearTheEnd) {
+        params.maxTokens(40);
+      }
+      requests.add(
+          Request.ofTokens("b" + i, random.ints(5 + i, 4, 1000).toArray(), params.build())
+              .withDecoderPrompt(Prompt.tokens(decoderPrompt)));
+    }
+    String manager = ToyModel.blockManagers().findFirst().orElseThrow();
+    Map<String, RequestOutput> one;
+    try (Engine engine = RealModels.engine(Fixtures.fixture("bart-tiny"), manager, Map.of())) {
+      one = EnginePressureTest.byId(engine.generate(requests));
+    }
+    try (Engine engine =
+        RealModels.engine(
+            Fixtures.fixture("bart-tiny"), manager, Map.of("num-scheduler-steps", "8"))) {
+      Map<String, RequestOutput> many = EnginePressureTest.byId(engine.generate(requests));
+      EngineStats stats = engine.stats();
+      assertTrue(stats.positionsRun() > stats.steps(), "no step ran several positions");
+      for (Request request : requests) {
+        RequestOutput output = many.get(request.requestId());
+        assertEquals(FinishReason.LENGTH, output.first().finishReason(), output.toString());
+        EnginePressureTest.assertSameGeneration(one.get(request.requestId()), output);
+      }
+    }
+  }
+
   /** Each block manager and preemption mode, with one position per step and with multi-step. */
   static Stream<Arguments> managersModesAndSteps() {
     return EnginePressureTest.managersAndModes()
