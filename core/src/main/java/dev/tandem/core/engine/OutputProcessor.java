@@ -11,6 +11,7 @@ import dev.tandem.core.sampling.Distribution;
 import dev.tandem.core.sampling.PositionLogprobs;
 import dev.tandem.core.sampling.SampledToken;
 import dev.tandem.core.sampling.Sampler;
+import dev.tandem.core.sampling.TokenRules;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -81,7 +82,7 @@ final class OutputProcessor {
 
   /**
    * Whether every row of the step can be chosen where the logits are: no beams, no forking first
-   * step of n > 1, every row {@link Sampler#plainPositions plain}, and sampled rows only if {@code
+   * step of n > 1, every row {@link Sampler#isPlain plain}, and sampled rows only if {@code
    * deviceSamples}; and for how many positions in a row (multi-step decoding), at most {@code
    * maxPositions}: as long as every row stays plain and within the model's length, past which a
    * model with learned positions has none. A row that reaches its max_tokens earlier runs on; its
@@ -95,11 +96,10 @@ final class OutputProcessor {
         return StepChoice.HOST;
       }
       for (Sequence seq : state.group.sequences(SequenceStatus.RUNNING)) {
-        int plain = sampler.plainPositions(seq, state.params(), state.maxTokens, positions);
-        if (plain == 0 || forksSamples(state, seq)) {
+        if (!sampler.isPlain(seq, state.params()) || forksSamples(state, seq)) {
           return StepChoice.HOST;
         }
-        positions = Math.max(1, Math.min(plain, maxModelLen - seq.length()));
+        positions = Math.max(1, Math.min(positions, maxModelLen - seq.length()));
         sampled |= state.params().temperature() > 0;
       }
     }
@@ -130,7 +130,9 @@ final class OutputProcessor {
    * As {@link #process}, for a step whose tokens were chosen already ({@link #deviceChoice}),
    * position after position: at position j, row r takes token ids[j * rows + r] with
    * log-probability logprobs[j * rows + r], unless its sequence finished at an earlier position
-   * (then its later tokens are dropped, as a single-position step would never have made them).
+   * (then its later tokens are dropped, as a single-position step would never have made them). A
+   * position where a forced BOS / EOS rule applies takes the forced token with log-probability 0,
+   * as the host's rule leaves it.
    */
   void processChosen(
       List<RequestState> states, int positions, int[] ids, float[] logprobs, long nowNanos) {
@@ -151,7 +153,13 @@ final class OutputProcessor {
       for (int r = 0; r < rows; r++) {
         Sequence seq = rowSequences.get(r);
         if (seq.status() == SequenceStatus.RUNNING) {
-          accept(rowStates.get(r), seq, ids[j * rows + r], logprobs[j * rows + r], null);
+          RequestState state = rowStates.get(r);
+          int forced = sampler.forcedToken(seq, state.params(), state.maxTokens);
+          if (forced != TokenRules.NONE) {
+            accept(state, seq, forced, 0, null);
+          } else {
+            accept(state, seq, ids[j * rows + r], logprobs[j * rows + r], null);
+          }
         }
       }
       for (RequestState state : live) {

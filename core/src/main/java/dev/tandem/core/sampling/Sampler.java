@@ -121,38 +121,19 @@ public final class Sampler {
   }
 
   /**
-   * Whether the next token of {@code seq} is simply the argmax of its raw logits, with their
-   * log-softmax as its log-probability: greedy and {@link #isPlain}. Such rows can be decided where
-   * the logits are ({@link dev.tandem.api.backend.AttentionBackend#greedy}) without reading them
-   * back.
+   * Whether temperature, top-k, top-p and min-p are all that shape the next tokens of {@code seq}
+   * (a forced BOS / EOS aside, see {@link #forcedToken}): no logprobs asked for, no penalty, and no
+   * min_tokens mask at this position — nor then at any later one. Such rows can be chosen where the
+   * logits are ({@link dev.tandem.api.backend.AttentionBackend#greedy}, {@link
+   * dev.tandem.api.backend.AttentionBackend#sample} with one uniform number from the sequence's
+   * generator, as {@link Distribution#sample} draws it), several positions in a row.
    */
-  public boolean isPlainGreedy(Sequence seq, SamplingParams params, int maxTokens) {
-    return params.temperature() == 0 && plainPositions(seq, params, maxTokens, 1) == 1;
-  }
-
-  /**
-   * Whether temperature, top-k, top-p and min-p are all that shape the next token of {@code seq}:
-   * no logprobs asked for, no penalty, and no token rule in force at this position. Such rows can
-   * be drawn where the logits are ({@link dev.tandem.api.backend.AttentionBackend#sample}), with
-   * one uniform number from the sequence's generator, as {@link Distribution#sample} draws it.
-   *
-   * <p>Multi-step decoding asks how many positions in a row, from the next one on, are plain when
-   * each of them takes a plain draw.
-   *
-   * @return how many of the next {@code limit} positions are plain before the first that is not: 0
-   *     when the next one is not
-   */
-  public int plainPositions(Sequence seq, SamplingParams params, int maxTokens, int limit) {
-    if (params.logprobs() != null
-        || params.repetitionPenalty() != 1
-        || params.frequencyPenalty() != 0
-        || params.presencePenalty() != 0
-        || suppressesStops(seq, params) // if min_tokens masks a later position, it masks this one
-        || forcesBos(seq)) {
-      return 0;
-    }
-    int beforeForcedEos = maxTokens - 1 - seq.outputLength();
-    return forcesEos(params) ? Math.max(0, Math.min(limit, beforeForcedEos)) : limit;
+  public boolean isPlain(Sequence seq, SamplingParams params) {
+    return params.logprobs() == null
+        && params.repetitionPenalty() == 1
+        && params.frequencyPenalty() == 0
+        && params.presencePenalty() == 0
+        && !suppressesStops(seq, params);
   }
 
   /** Whether min_tokens masks anything at this position: EOS (unless ignored), stop_token_ids. */
@@ -161,24 +142,21 @@ public final class Sampler {
         && ((!params.ignoreEos() && hasEos) || !params.stopTokenIds().isEmpty());
   }
 
-  /** The token HuggingFace's forced BOS / EOS rule imposes at this position, or NONE. */
-  private int forcedToken(Sequence seq, SamplingParams params, int maxTokens) {
-    if (forcesBos(seq)) {
+  /**
+   * The token HuggingFace's forced BOS / EOS rule imposes at the next position of {@code seq}, or
+   * {@link TokenRules#NONE}. The rule leaves it the only candidate, so its log-probability is 0: a
+   * token chosen on the backend at that position is replaced by it.
+   */
+  public int forcedToken(Sequence seq, SamplingParams params, int maxTokens) {
+    if (rules.forcedBosTokenId() != TokenRules.NONE && seq.length() == 1) {
       return rules.forcedBosTokenId();
     }
-    if (forcesEos(params) && seq.outputLength() == maxTokens - 1) {
+    if (rules.forcedEosTokenId() != TokenRules.NONE
+        && !params.ignoreEos()
+        && seq.outputLength() == maxTokens - 1) {
       return rules.forcedEosTokenId();
     }
     return TokenRules.NONE;
-  }
-
-  private boolean forcesBos(Sequence seq) {
-    return rules.forcedBosTokenId() != TokenRules.NONE && seq.length() == 1;
-  }
-
-  /** Whether the last token the length limit allows is forced to EOS. */
-  private boolean forcesEos(SamplingParams params) {
-    return rules.forcedEosTokenId() != TokenRules.NONE && !params.ignoreEos();
   }
 
   /** Min-tokens suppression, then forced BOS / EOS (which win, as in HuggingFace). */

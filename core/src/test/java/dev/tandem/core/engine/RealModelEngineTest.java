@@ -13,6 +13,8 @@ import dev.tandem.core.checkpoint.Fixtures;
 import dev.tandem.core.config.EngineConfig;
 import dev.tandem.core.config.PreemptionMode;
 import dev.tandem.core.sampling.PositionLogprobs;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -21,6 +23,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -253,6 +256,65 @@ class RealModelEngineTest {
     CompletionOutput aborted = finalOnly.get("r1").getFirst().first();
     assertEquals(FinishReason.ABORT, aborted.finishReason());
     assertTrue(!aborted.text().isEmpty(), "the aborted request's text so far");
+  }
+
+  /**
+   * A model whose config forces EOS at the last position max_tokens allows (as BART's configs do;
+   * here numwords-t5 with {@code forced_eos_token_id} added): the backend chooses the other tokens
+   * and the engine puts the forced one in place (log-probability 0), one position a step and eight;
+   * the host sampler (asked for logprobs, so it reads the logits) gives the same tokens.
+   */
+  @Test
+  void forcedEosOnTheBackendEqualsTheHostSampler(@TempDir Path dir) throws Exception {
+    Path model = Files.createDirectories(dir.resolve("numwords-forced-eos"));
+    try (var files = Files.list(Fixtures.numwordsT5())) {
+      for (Path file : (Iterable<Path>) files::iterator) {
+        Files.copy(file, model.resolve(file.getFileName().toString()));
+      }
+    }
+    var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+    var config =
+        (com.fasterxml.jackson.databind.node.ObjectNode)
+            mapper.readTree(model.resolve("config.json").toFile());
+    config.put("forced_eos_token_id", 1);
+    mapper.writeValue(model.resolve("config.json").toFile(), config);
+    JsonNode examples = RealModels.numwordsEval().get("examples");
+    List<Request> plain = new ArrayList<>();
+    List<Request> onHost = new ArrayList<>();
+    for (int i = 0; i < 24; i++) {
+      String prompt = examples.get(i).get("prompt").asText();
+      SamplingParams.Builder params = SamplingParams.builder().maxTokens(2 + i % 9);
+      plain.add(Request.of("f" + i, prompt, params.build()));
+      onHost.add(Request.of("f" + i, prompt, params.logprobs(0).build()));
+    }
+    String manager = ToyModel.blockManagers().findFirst().orElseThrow();
+    Map<String, RequestOutput> host;
+    try (Engine engine = RealModels.engine(model, manager, Map.of())) {
+      host = EnginePressureTest.byId(engine.generate(onHost));
+    }
+    int forced = 0;
+    for (String steps : List.of("1", "8")) {
+      try (Engine engine =
+          RealModels.engine(model, manager, Map.of("num-scheduler-steps", steps))) {
+        Map<String, RequestOutput> device = EnginePressureTest.byId(engine.generate(plain));
+        assertEquals(engine.stats().steps(), engine.stats().stepsChosenOnDevice(), steps);
+        for (Request request : plain) {
+          CompletionOutput want = host.get(request.requestId()).first();
+          CompletionOutput got = device.get(request.requestId()).first();
+          assertArrayEquals(want.tokenIds(), got.tokenIds(), request.requestId());
+          assertEquals(
+              want.cumulativeLogprob(), got.cumulativeLogprob(), 1e-4, request.requestId());
+          assertEquals(want.finishReason(), got.finishReason(), request.requestId());
+          int[] ids = got.tokenIds();
+          if (ids.length == request.samplingParams().maxTokens() && ids[ids.length - 1] == 1) {
+            forced++;
+          }
+        }
+      }
+      if (steps.equals("8")) {
+        assertTrue(forced > 8, "too few requests ended with the forced EOS: " + forced);
+      }
+    }
   }
 
   /**

@@ -355,34 +355,40 @@ class SamplerTest {
   }
 
   @Test
-  void plainGreedyRowsAreThoseTheProcessorsLeaveAlone() {
+  void plainRowsAreThoseTheProcessorsLeaveAlone() {
     Sampler sampler = new Sampler(NO_RULES, VOCAB);
     SamplingParams greedy = SamplingParams.builder().build();
-    assertTrue(sampler.isPlainGreedy(sequence(), greedy, 10));
+    assertTrue(sampler.isPlain(sequence(), greedy));
+    assertTrue(sampler.isPlain(sequence(), SamplingParams.builder().temperature(0.7).build()));
     // The harness's exact-length requests: min_tokens with ignore_eos masks nothing.
     SamplingParams exact = SamplingParams.builder().minTokens(10).ignoreEos(true).build();
-    assertTrue(sampler.isPlainGreedy(sequence(), exact, 10));
-    assertFalse(
-        sampler.isPlainGreedy(sequence(), SamplingParams.builder().minTokens(2).build(), 10));
-    assertTrue(
-        sampler.isPlainGreedy(sequence(4, 4), SamplingParams.builder().minTokens(2).build(), 10));
+    assertTrue(sampler.isPlain(sequence(), exact));
+    assertFalse(sampler.isPlain(sequence(), SamplingParams.builder().minTokens(2).build()));
+    assertTrue(sampler.isPlain(sequence(4, 4), SamplingParams.builder().minTokens(2).build()));
     SamplingParams stopIds =
         SamplingParams.builder().minTokens(2).ignoreEos(true).stopTokenIds(List.of(3)).build();
-    assertFalse(sampler.isPlainGreedy(sequence(), stopIds, 10));
+    assertFalse(sampler.isPlain(sequence(), stopIds));
     for (SamplingParams notPlain :
         List.of(
-            SamplingParams.builder().temperature(0.7).build(),
             SamplingParams.builder().logprobs(0).build(),
             SamplingParams.builder().repetitionPenalty(1.2).build(),
             SamplingParams.builder().presencePenalty(0.5).build(),
             SamplingParams.builder().frequencyPenalty(0.5).build())) {
-      assertFalse(sampler.isPlainGreedy(sequence(), notPlain, 10), notPlain.toString());
+      assertFalse(sampler.isPlain(sequence(), notPlain), notPlain.toString());
     }
+  }
+
+  /** Forced BOS at the first position, forced EOS at the last the length allows, unless ignored. */
+  @Test
+  void forcedTokensAtTheirPositions() {
+    SamplingParams greedy = SamplingParams.builder().build();
+    assertEquals(TokenRules.NONE, new Sampler(NO_RULES, VOCAB).forcedToken(sequence(), greedy, 10));
     Sampler forced = new Sampler(new TokenRules(new int[] {1}, 5, 1), VOCAB);
-    assertFalse(forced.isPlainGreedy(sequence(), greedy, 10), "forced BOS at the first step");
-    assertTrue(forced.isPlainGreedy(sequence(5), greedy, 10));
-    assertFalse(forced.isPlainGreedy(sequence(5, 2, 2), greedy, 4), "forced EOS at the last");
-    assertTrue(forced.isPlainGreedy(sequence(5, 2, 2), exactIgnoringEos(), 4));
+    assertEquals(5, forced.forcedToken(sequence(), greedy, 10), "forced BOS at the first step");
+    assertEquals(TokenRules.NONE, forced.forcedToken(sequence(5), greedy, 10));
+    assertEquals(1, forced.forcedToken(sequence(5, 2, 2), greedy, 4), "forced EOS at the last");
+    assertEquals(TokenRules.NONE, forced.forcedToken(sequence(5, 2, 2), exactIgnoringEos(), 4));
+    assertEquals(TokenRules.NONE, forced.forcedToken(sequence(5, 2), greedy, 4));
   }
 
   private static SamplingParams exactIgnoringEos() {
