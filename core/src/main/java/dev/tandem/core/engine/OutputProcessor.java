@@ -72,7 +72,7 @@ final class OutputProcessor {
 
   /** Where a step's tokens are chosen. */
   enum Choice {
-    /** From the logits read back (beams, forking first steps, logprobs, penalties, token rules). */
+    /** From the logits read back (beams, forking first steps, logprobs, penalties, min_tokens). */
     HOST,
     /** On the backend, every row greedily. */
     GREEDY,
