@@ -229,10 +229,17 @@ public final class Engine implements AutoCloseable {
     if (choice.where() != OutputProcessor.Choice.HOST
         && executor.executeChoosing(
             scheduled, positions, drawSamplingRows(choice, states), chosenIds, chosenLogprobs)) {
-      modelNanos += System.nanoTime() - modelStart;
-      stepsChosenOnDevice++;
       positionsRun += positions;
-      processor.processChosen(states, positions, chosenIds, chosenLogprobs, System.nanoTime());
+      if (choice.hostRows() > 0) {
+        // some rows need the host's sampler: only their logits come back
+        float[] logits = executor.logitsOfRows(processor.hostRows(), choice.hostRows());
+        modelNanos += System.nanoTime() - modelStart;
+        processor.processMixed(states, chosenIds, chosenLogprobs, logits, System.nanoTime());
+      } else {
+        modelNanos += System.nanoTime() - modelStart;
+        stepsChosenOnDevice++;
+        processor.processChosen(states, positions, chosenIds, chosenLogprobs, System.nanoTime());
+      }
     } else {
       float[] logits = executor.execute(scheduled);
       modelNanos += System.nanoTime() - modelStart;

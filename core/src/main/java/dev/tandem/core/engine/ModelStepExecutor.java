@@ -61,6 +61,11 @@ public final class ModelStepExecutor implements StepExecutor {
     return true;
   }
 
+  @Override
+  public float[] logitsOfRows(int[] rows, int count) {
+    return runner.logitsOfRows(rows, count);
+  }
+
   private static ScheduledStep scheduled(SchedulerOutput step) {
     return new ScheduledStep(
         step.prefill(), step.groups(), step.swapIn(), step.swapOut(), step.copies());

@@ -37,6 +37,8 @@ final class OutputProcessor {
   private SampledToken[] sampled = new SampledToken[0];
   private final List<Sequence> rowSequences = new ArrayList<>(); // see processChosen
   private final List<RequestState> rowStates = new ArrayList<>(); // the group of each
+  private int[] hostRowIndex = new int[16]; // see deviceChoice
+  private int hostRowCount;
 
   OutputProcessor(
       Scheduler scheduler,
@@ -65,9 +67,14 @@ final class OutputProcessor {
     return takeTokens(states, logits, nowNanos);
   }
 
-  /** Where a step's tokens are chosen, and for how many positions in a row. */
-  record StepChoice(Choice where, int positions) {
-    static final StepChoice HOST = new StepChoice(Choice.HOST, 1);
+  /**
+   * Where a step's tokens are chosen, and for how many positions in a row.
+   *
+   * @param hostRows rows of the step the host decides from their logits ({@link #hostRows()}), the
+   *     others chosen on the backend; 0 when the backend chooses them all
+   */
+  record StepChoice(Choice where, int positions, int hostRows) {
+    static final StepChoice HOST = new StepChoice(Choice.HOST, 1, 0);
   }
 
   /** Where a step's tokens are chosen. */
@@ -81,32 +88,54 @@ final class OutputProcessor {
   }
 
   /**
-   * Whether every row of the step can be chosen where the logits are: no beams, no forking first
-   * step of n > 1, every row {@link Sampler#isPlain plain}, and sampled rows only if {@code
-   * deviceSamples}; and for how many positions in a row (multi-step decoding), at most {@code
-   * maxPositions}: as long as every row stays plain and within the model's length, past which a
-   * model with learned positions has none. A row that reaches its max_tokens earlier runs on; its
-   * later tokens are dropped ({@link #processChosen}).
+   * Which rows of the step can be chosen where the logits are: with no beams in the step, every
+   * {@link Sampler#isPlain plain} row that is not the forking first step of n > 1 and is greedy or
+   * {@code deviceSamples}. The others are host rows ({@link #hostRows()}): the host decides them
+   * from their logits, read back alone, while the backend chooses the rest; when all rows are, the
+   * step is {@link StepChoice#HOST}. A step without host rows may run several positions (multi-step
+   * decoding), at most {@code maxPositions}: as long as every row stays within the model's length,
+   * past which a model with learned positions has none. A row that reaches its max_tokens earlier
+   * runs on; its later tokens are dropped ({@link #processChosen}).
    */
   StepChoice deviceChoice(List<RequestState> states, boolean deviceSamples, int maxPositions) {
     boolean sampled = false;
     int positions = maxPositions;
+    int rows = 0;
+    hostRowCount = 0;
     for (RequestState state : states) {
       if (state.beamSearch != null) {
         return StepChoice.HOST;
       }
+      boolean drawn = state.params().temperature() > 0;
       for (Sequence seq : state.group.sequences(SequenceStatus.RUNNING)) {
-        if (!sampler.isPlain(seq, state.params()) || forksSamples(state, seq)) {
-          return StepChoice.HOST;
+        if (!sampler.isPlain(seq, state.params())
+            || forksSamples(state, seq)
+            || (drawn && !deviceSamples)) {
+          markHostRow(rows);
+        } else {
+          positions = Math.max(1, Math.min(positions, maxModelLen - seq.length()));
+          sampled |= drawn;
         }
-        positions = Math.max(1, Math.min(positions, maxModelLen - seq.length()));
-        sampled |= state.params().temperature() > 0;
+        rows++;
       }
     }
-    if (!sampled) {
-      return new StepChoice(Choice.GREEDY, positions);
+    if (hostRowCount == rows) {
+      return StepChoice.HOST;
     }
-    return deviceSamples ? new StepChoice(Choice.SAMPLE, positions) : StepChoice.HOST;
+    return new StepChoice(
+        sampled ? Choice.SAMPLE : Choice.GREEDY, hostRowCount > 0 ? 1 : positions, hostRowCount);
+  }
+
+  private void markHostRow(int row) {
+    if (hostRowIndex.length == hostRowCount) {
+      hostRowIndex = Arrays.copyOf(hostRowIndex, Math.max(16, 2 * hostRowCount));
+    }
+    hostRowIndex[hostRowCount++] = row;
+  }
+
+  /** The last {@link #deviceChoice}'s host rows, ascending; its hostRows() of them are valid. */
+  int[] hostRows() {
+    return hostRowIndex;
   }
 
   /**
@@ -117,11 +146,19 @@ final class OutputProcessor {
    */
   void drawSamplingRows(List<RequestState> states, SamplingRows rows) {
     rows.clear();
+    int row = 0;
+    int nextHost = 0;
     for (RequestState state : states) {
       SamplingParams p = state.params();
       for (Sequence seq : state.group.sequences(SequenceStatus.RUNNING)) {
-        double uniform = p.temperature() > 0 ? state.output(seq).random.nextDouble() : 0;
-        rows.add(p.temperature(), p.topK(), p.topP(), p.minP(), uniform);
+        if (nextHost < hostRowCount && hostRowIndex[nextHost] == row) {
+          nextHost++;
+          rows.add(0, 0, 1, 0, 0); // greedy, and replaced: the host decides this row
+        } else {
+          double uniform = p.temperature() > 0 ? state.output(seq).random.nextDouble() : 0;
+          rows.add(p.temperature(), p.topK(), p.topP(), p.minP(), uniform);
+        }
+        row++;
       }
     }
   }
@@ -154,7 +191,7 @@ final class OutputProcessor {
         Sequence seq = rowSequences.get(r);
         if (seq.status() == SequenceStatus.RUNNING) {
           RequestState state = rowStates.get(r);
-          int forced = sampler.forcedToken(seq, state.params(), state.maxTokens);
+          int forced = forcedToken(state, seq);
           if (forced != TokenRules.NONE) {
             accept(state, seq, forced, 0, null);
           } else {
@@ -204,6 +241,43 @@ final class OutputProcessor {
     }
   }
 
+  /**
+   * As {@link #process}, for a one-position step whose rows the backend chose (ids[r], logprobs[r])
+   * except the {@link #deviceChoice}'s host rows, whose logits were read back into {@code logits}:
+   * those the host decides as {@link #process} does, then every group takes its tokens in order.
+   */
+  void processMixed(
+      List<RequestState> states, int[] ids, float[] logprobs, float[] logits, long nowNanos) {
+    int rows = selectRows(states, false);
+    if (sampled.length < rows) {
+      sampled = new SampledToken[2 * rows];
+    }
+    Arrays.fill(sampled, 0, rows, null);
+    int row = 0;
+    int nextHost = 0;
+    for (RequestState state : states) {
+      for (Sequence seq : state.group.sequences(SequenceStatus.RUNNING)) {
+        if (nextHost < hostRowCount && hostRowIndex[nextHost] == row) {
+          nextHost++;
+        } else {
+          int forced = forcedToken(state, seq);
+          sampled[row] =
+              forced != TokenRules.NONE
+                  ? new SampledToken(forced, 0, null)
+                  : new SampledToken(ids[row], logprobs[row], null);
+        }
+        row++;
+      }
+    }
+    sampleSelectedRows(logits, true);
+    takeTokens(states, logits, nowNanos);
+  }
+
+  /** The token a forced BOS / EOS rule imposes at the row's next position, or NONE. */
+  private int forcedToken(RequestState state, Sequence seq) {
+    return sampler.forcedToken(seq, state.params(), state.maxTokens);
+  }
+
   /** sampled[row] = the token of every independent row; null for the others. */
   private void sampleIndependentRows(List<RequestState> states, float[] logits) {
     int rows = selectRows(states, false);
@@ -211,6 +285,26 @@ final class OutputProcessor {
       sampled = new SampledToken[2 * rows];
     }
     Arrays.fill(sampled, 0, rows, null);
+    sampleSelectedRows(logits, false);
+  }
+
+  /**
+   * Samples the rows {@link #selectRows} selected from their logits, in parallel, into
+   * sampled[row]; with {@code skipDecided}, only those without a token yet.
+   */
+  private void sampleSelectedRows(float[] logits, boolean skipDecided) {
+    if (skipDecided) {
+      int kept = 0;
+      for (int i = 0; i < selectedSeqs.size(); i++) {
+        if (sampled[selectedRows[i]] == null) {
+          selectedSeqs.set(kept, selectedSeqs.get(i));
+          selectedStates.set(kept, selectedStates.get(i));
+          selectedRows[kept++] = selectedRows[i];
+        }
+      }
+      selectedSeqs.subList(kept, selectedSeqs.size()).clear();
+      selectedStates.subList(kept, selectedStates.size()).clear();
+    }
     sampling.forEach(
         selectedSeqs.size(),
         (sampler, i) -> {

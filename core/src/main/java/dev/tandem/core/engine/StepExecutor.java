@@ -57,6 +57,13 @@ public interface StepExecutor extends AutoCloseable {
     return false;
   }
 
+  /**
+   * After an {@link #executeChoosing} of one position: the logits of {@code count} of its rows
+   * (indices in {@code rows}), row r at r × {@link #vocabSize} of the returned array, for the rows
+   * the host's sampler decides; valid until the next call.
+   */
+  float[] logitsOfRows(int[] rows, int count);
+
   /** Frees the model's device memory and KV cache. */
   @Override
   void close();

@@ -184,6 +184,25 @@ public final class ModelRunner {
   }
 
   /**
+   * After a one-position {@link #executeChoosing}: the logits of {@code count} of its rows, read
+   * back from the backend, each row r at r × vocabSize of the returned array (other rows are left
+   * as they were). For steps in which some rows need the host's sampler.
+   */
+  public float[] logitsOfRows(int[] rows, int count) {
+    int vocab = logits.vocabSize();
+    int needed = 0;
+    for (int i = 0; i < count; i++) {
+      needed = Math.max(needed, rows[i] + 1);
+    }
+    logits.resize(needed);
+    for (int i = 0; i < count; i++) {
+      int at = rows[i] * vocab;
+      backend.read(lastLogits, at, logits.array(), at, vocab);
+    }
+    return logits.array();
+  }
+
+  /**
    * The next position of a decode step: each sequence's input is the token chosen for it last
    * (ids[from + i]), one position further, in the slot after the last one written.
    */

@@ -44,6 +44,7 @@ class DeviceChoiceTest {
     }
     assertTrue(device.model().sampledSteps > 0, "no step was sampled on the device");
     assertTrue(device.model().greedySteps > 0, "no step was decided greedily on the device");
+    assertTrue(device.model().mixedSteps > 0, "no step mixed backend and host rows");
     assertEquals(host.size(), onDevice.size());
     assertTrue(
         onDevice.stream().anyMatch(o -> o.first().finishMessage() != null),

@@ -46,6 +46,7 @@ final class ToyModel implements StepExecutor {
   private Sampler device; // when set, tokens are chosen "on the device": see executeChoosing
   int greedySteps; // steps executeChoosing decided greedily
   int sampledSteps; // and with sampling rows
+  int mixedSteps; // steps whose other rows the host decided from logitsOfRows
 
   ToyModel(int vocabSize, BlockSpaceManager blocks, BlockManagerConfig cache, int maxRows) {
     this.vocabSize = vocabSize;
@@ -289,6 +290,13 @@ final class ToyModel implements StepExecutor {
       sampledSteps++;
     }
     return true;
+  }
+
+  /** The logits {@link #executeChoosing} left: every row's, as {@link #execute} computes them. */
+  @Override
+  public float[] logitsOfRows(int[] rows, int count) {
+    mixedSteps++;
+    return logits;
   }
 
   private void write(int[] table, int[] tokens, int from) {
