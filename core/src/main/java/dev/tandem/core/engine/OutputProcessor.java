@@ -79,11 +79,11 @@ final class OutputProcessor {
 
   /** Where a step's tokens are chosen. */
   enum Choice {
-    /** From the logits read back (beams, forking first steps, logprobs, penalties, min_tokens). */
+    /** Every row from the logits read back: a step with beams, or no row the backend may choose. */
     HOST,
-    /** On the backend, every row greedily. */
+    /** On the backend, greedily (but for any host rows). */
     GREEDY,
-    /** On the backend, rows drawn with their {@link SamplingRows}. */
+    /** On the backend, rows drawn with their {@link SamplingRows} (but for any host rows). */
     SAMPLE
   }
 
