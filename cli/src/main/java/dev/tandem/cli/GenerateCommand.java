@@ -83,7 +83,8 @@ final class GenerateCommand implements Callable<Integer> {
     Plugins plugins = Plugins.discover(config.pluginsDirectory());
     String backend = plugins.selectBackend(config.backend()).name();
     int sequences = requestCount() * Math.max(flags.n(), flags.numBeams());
-    config = KvCacheDefaults.forWorkload(config, backend, sequences);
+    // the chosen backend by name: the engine need not choose (and log the choice) again
+    config = KvCacheDefaults.forWorkload(config.withBackend(backend), backend, sequences);
     try (Engine engine = Engine.create(config, plugins)) {
       SamplingParams base = sampling.applyTo(engine.defaultSamplingParams()).build();
       List<InputLine> inputs =

@@ -59,6 +59,12 @@ public record EngineConfig(
     backendOptions = Map.copyOf(requireNonNull(backendOptions, "backendOptions is null"));
   }
 
+  /** This configuration with the backend named (e.g. the one {@link #AUTO} chose). */
+  public EngineConfig withBackend(String name) {
+    return new EngineConfig(
+        model, name, blockManager, pluginsDirectory, cache, scheduler, numThreads, backendOptions);
+  }
+
   /** The defaults alone: no flags, environment, system properties or file. */
   public static EngineConfig defaults() {
     return resolve(Map.of(), Optional.empty(), Map.of(), Map.of());
