@@ -49,6 +49,8 @@ public final class ModelRunner {
   private final Logits logits;
   private DeviceTensor lastLogits; // the last forward pass's, on the backend
   private AttentionMetadata lastDecode; // the last decode forward pass's
+  private final List<Sequence> decodeSeqs = new ArrayList<>(); // its rows' sequences
+  private final List<SequenceGroup> decodeOwners = new ArrayList<>(); // and their groups
 
   /**
    * Allocates the KV cache on the backend: per decoder layer, K and V pools of {@code numGpuBlocks}
@@ -212,32 +214,10 @@ public final class ModelRunner {
     int[] slotMapping = new int[rows];
     for (int i = 0; i < rows; i++) {
       int length = last.seqLens()[i] + 1;
-      int[] table = last.blockTables()[i];
-      int block = (length - 1) / blockSize;
-      if (length > maxPositions) {
-        throw new IllegalStateException(
-            "multi-step decoding: row "
-                + i
-                + " would reach position "
-                + (length - 1)
-                + ", past the model's "
-                + maxPositions
-                + " positions; the step was given too many positions");
-      }
-      if (block >= table.length) {
-        throw new IllegalStateException(
-            "multi-step decoding: row "
-                + i
-                + " has "
-                + table.length
-                + " blocks of "
-                + blockSize
-                + " tokens, too few for position "
-                + (length - 1)
-                + "; the scheduler reserved too few lookahead slots");
-      }
+      SequenceGroup group = decodeOwners.get(i);
+      checkPositions(group, length);
       seqLens[i] = length;
-      slotMapping[i] = table[block] * blockSize + (length - 1) % blockSize;
+      slotMapping[i] = slot(last.blockTables()[i], length - 1, group, decodeSeqs.get(i).id());
       decoderTokens[i] = ids[from + i];
       decoderPositions[i] = length - 1;
     }
@@ -249,16 +229,7 @@ public final class ModelRunner {
             last.blockTables(),
             last.crossBlockTables(),
             last.crossSeqLens());
-    lastLogits =
-        model.forward(
-            new StepInput(
-                lastDecode,
-                encoderTokens,
-                encoderPositions,
-                decoderTokens,
-                decoderPositions,
-                logitRows,
-                rows));
+    runModel(lastDecode, rows);
   }
 
   private Logits run(ScheduledStep step, BlockSpaceManager blocks, boolean allPositions) {
@@ -303,17 +274,22 @@ public final class ModelRunner {
     if (metadata.numSequences() == 0) {
       return 0;
     }
-    StepInput input =
-        new StepInput(
-            metadata,
-            encoderTokens,
-            encoderPositions,
-            decoderTokens,
-            decoderPositions,
-            logitRows,
-            rows);
-    lastLogits = model.forward(input);
+    runModel(metadata, rows);
     return rows;
+  }
+
+  /** The forward pass over the packed buffers; its logits are then in {@link #lastLogits}. */
+  private void runModel(AttentionMetadata metadata, int rows) {
+    lastLogits =
+        model.forward(
+            new StepInput(
+                metadata,
+                encoderTokens,
+                encoderPositions,
+                decoderTokens,
+                decoderPositions,
+                logitRows,
+                rows));
   }
 
   /** Fills logitRows: every decoder token, or the last token of each sequence. */
@@ -383,8 +359,10 @@ public final class ModelRunner {
   }
 
   private AttentionMetadata packDecode(List<SequenceGroup> groups, BlockSpaceManager blocks) {
-    List<Sequence> running = new ArrayList<>();
-    List<SequenceGroup> owners = new ArrayList<>();
+    List<Sequence> running = decodeSeqs;
+    List<SequenceGroup> owners = decodeOwners;
+    running.clear();
+    owners.clear();
     for (SequenceGroup group : groups) {
       for (Sequence seq : group.sequences(SequenceStatus.RUNNING)) {
         running.add(seq);
