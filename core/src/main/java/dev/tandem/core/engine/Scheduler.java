@@ -52,6 +52,7 @@ public final class Scheduler {
   private final int maxNumBatchedTokens;
   private final PreemptionMode preemptionMode;
   private final int numLookaheadSlots;
+  private int stepLookahead; // the lookahead every group of the step being scheduled got
 
   private final Deque<SequenceGroup> waiting = new ArrayDeque<>();
   private final List<SequenceGroup> running = new ArrayList<>();
@@ -177,11 +178,11 @@ public final class Scheduler {
     List<BlockMapping> swapOut = new ArrayList<>();
     List<BlockMapping> copies = new ArrayList<>();
     List<SequenceGroup> decodes = new ArrayList<>();
-    int[] lookahead = {numLookaheadSlots};
-    boolean preempted = scheduleRunning(decodes, swapOut, copies, failed, lookahead);
+    stepLookahead = numLookaheadSlots;
+    boolean preempted = scheduleRunning(decodes, swapOut, copies, failed);
     List<BlockMapping> swapIn = new ArrayList<>();
     if (!preempted && scheduleSwapped(decodes, swapIn, copies, failed)) {
-      lookahead[0] = 0; // groups back from the swap pool got no lookahead
+      stepLookahead = 0; // groups back from the swap pool got no lookahead
     }
     running.clear();
     running.addAll(decodes);
@@ -191,7 +192,7 @@ public final class Scheduler {
       tokens += group.numSequences(SequenceStatus.RUNNING);
     }
     return new SchedulerOutput(
-        false, List.copyOf(running), swapIn, swapOut, copies, failed, tokens, lookahead[0]);
+        false, List.copyOf(running), swapIn, swapOut, copies, failed, tokens, stepLookahead);
   }
 
   private record Prefills(List<SequenceGroup> groups, int tokens) {}
@@ -244,16 +245,14 @@ public final class Scheduler {
   }
 
   /**
-   * Decodes every running group, preempting from the back when blocks run out.
-   *
-   * @param lookahead lowered to 0 when a group gets no lookahead slots
+   * Decodes every running group, preempting from the back when blocks run out; lowers {@link
+   * #stepLookahead} to 0 when a group gets no lookahead slots.
    */
   private boolean scheduleRunning(
       List<SequenceGroup> decodes,
       List<BlockMapping> swapOut,
       List<BlockMapping> copies,
-      List<FailedGroup> failed,
-      int[] lookahead) {
+      List<FailedGroup> failed) {
     Deque<SequenceGroup> queue = new ArrayDeque<>(running);
     List<SequenceGroup> preemptedByRecompute = new ArrayList<>();
     boolean preempted = false;
@@ -275,7 +274,7 @@ public final class Scheduler {
       }
       if (scheduled) {
         appendSlots(group, groupLookahead, copies);
-        lookahead[0] = Math.min(lookahead[0], groupLookahead);
+        stepLookahead = Math.min(stepLookahead, groupLookahead);
         decodes.add(group);
       }
     }
