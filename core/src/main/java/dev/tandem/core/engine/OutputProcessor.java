@@ -37,7 +37,8 @@ final class OutputProcessor {
   private SampledToken[] sampled = new SampledToken[0];
   private final List<Sequence> rowSequences = new ArrayList<>(); // see processChosen
   private final List<RequestState> rowStates = new ArrayList<>(); // the group of each
-  private int[] hostRowIndex = new int[16]; // see deviceChoice
+  private boolean[] isHostRow = new boolean[16]; // by row of the last deviceChoice's step
+  private int[] hostRowIndex = new int[16]; // its host rows, ascending
   private int hostRowCount;
 
   OutputProcessor(
@@ -62,7 +63,8 @@ final class OutputProcessor {
    * @return the number of rows consumed
    */
   int process(List<RequestState> states, float[] logits, long nowNanos) {
-    sampleIndependentRows(states, logits);
+    clearSampled(states);
+    sampleSelectedRows(logits);
     scoreBeamRows(states, logits);
     return takeTokens(states, logits, nowNanos);
   }
@@ -108,15 +110,15 @@ final class OutputProcessor {
       }
       boolean drawn = state.params().temperature() > 0;
       for (Sequence seq : state.group.sequences(SequenceStatus.RUNNING)) {
-        if (!sampler.isPlain(seq, state.params())
-            || forksSamples(state, seq)
-            || (drawn && !deviceSamples)) {
-          markHostRow(rows);
-        } else {
+        boolean host =
+            !sampler.isPlain(seq, state.params())
+                || forksSamples(state, seq)
+                || (drawn && !deviceSamples);
+        markRow(rows++, host);
+        if (!host) {
           positions = Math.max(1, Math.min(positions, maxModelLen - seq.length()));
           sampled |= drawn;
         }
-        rows++;
       }
     }
     if (hostRowCount == rows) {
@@ -126,11 +128,15 @@ final class OutputProcessor {
         sampled ? Choice.SAMPLE : Choice.GREEDY, hostRowCount > 0 ? 1 : positions, hostRowCount);
   }
 
-  private void markHostRow(int row) {
-    if (hostRowIndex.length == hostRowCount) {
-      hostRowIndex = Arrays.copyOf(hostRowIndex, Math.max(16, 2 * hostRowCount));
+  private void markRow(int row, boolean host) {
+    if (isHostRow.length == row) {
+      isHostRow = Arrays.copyOf(isHostRow, Math.max(16, 2 * row));
+      hostRowIndex = Arrays.copyOf(hostRowIndex, isHostRow.length);
     }
-    hostRowIndex[hostRowCount++] = row;
+    isHostRow[row] = host;
+    if (host) {
+      hostRowIndex[hostRowCount++] = row;
+    }
   }
 
   /** The last {@link #deviceChoice}'s host rows, ascending; its hostRows() of them are valid. */
@@ -147,12 +153,10 @@ final class OutputProcessor {
   void drawSamplingRows(List<RequestState> states, SamplingRows rows) {
     rows.clear();
     int row = 0;
-    int nextHost = 0;
     for (RequestState state : states) {
       SamplingParams p = state.params();
       for (Sequence seq : state.group.sequences(SequenceStatus.RUNNING)) {
-        if (nextHost < hostRowCount && hostRowIndex[nextHost] == row) {
-          nextHost++;
+        if (isHostRow[row]) {
           rows.add(0, 0, 1, 0, 0); // greedy, and replaced: the host decides this row
         } else {
           double uniform = p.temperature() > 0 ? state.output(seq).random.nextDouble() : 0;
@@ -248,18 +252,11 @@ final class OutputProcessor {
    */
   void processMixed(
       List<RequestState> states, int[] ids, float[] logprobs, float[] logits, long nowNanos) {
-    int rows = selectRows(states, false);
-    if (sampled.length < rows) {
-      sampled = new SampledToken[2 * rows];
-    }
-    Arrays.fill(sampled, 0, rows, null);
+    clearSampled(states);
     int row = 0;
-    int nextHost = 0;
     for (RequestState state : states) {
       for (Sequence seq : state.group.sequences(SequenceStatus.RUNNING)) {
-        if (nextHost < hostRowCount && hostRowIndex[nextHost] == row) {
-          nextHost++;
-        } else {
+        if (!isHostRow[row]) {
           int forced = forcedToken(state, seq);
           sampled[row] =
               forced != TokenRules.NONE
@@ -269,7 +266,7 @@ final class OutputProcessor {
         row++;
       }
     }
-    sampleSelectedRows(logits, true);
+    sampleSelectedRows(logits);
     takeTokens(states, logits, nowNanos);
   }
 
@@ -278,40 +275,30 @@ final class OutputProcessor {
     return sampler.forcedToken(seq, state.params(), state.maxTokens);
   }
 
-  /** sampled[row] = the token of every independent row; null for the others. */
-  private void sampleIndependentRows(List<RequestState> states, float[] logits) {
+  /** Selects the step's independent rows ({@link #selectRows}); no row has a token yet. */
+  private void clearSampled(List<RequestState> states) {
     int rows = selectRows(states, false);
     if (sampled.length < rows) {
       sampled = new SampledToken[2 * rows];
     }
     Arrays.fill(sampled, 0, rows, null);
-    sampleSelectedRows(logits, false);
   }
 
   /**
-   * Samples the rows {@link #selectRows} selected from their logits, in parallel, into
-   * sampled[row]; with {@code skipDecided}, only those without a token yet.
+   * sampled[row] = the token of every selected row that has none yet, sampled from its logits; the
+   * rows in parallel.
    */
-  private void sampleSelectedRows(float[] logits, boolean skipDecided) {
-    if (skipDecided) {
-      int kept = 0;
-      for (int i = 0; i < selectedSeqs.size(); i++) {
-        if (sampled[selectedRows[i]] == null) {
-          selectedSeqs.set(kept, selectedSeqs.get(i));
-          selectedStates.set(kept, selectedStates.get(i));
-          selectedRows[kept++] = selectedRows[i];
-        }
-      }
-      selectedSeqs.subList(kept, selectedSeqs.size()).clear();
-      selectedStates.subList(kept, selectedStates.size()).clear();
-    }
+  private void sampleSelectedRows(float[] logits) {
     sampling.forEach(
         selectedSeqs.size(),
         (sampler, i) -> {
+          int row = selectedRows[i];
+          if (sampled[row] != null) {
+            return; // chosen on the backend
+          }
           RequestState state = selectedStates.get(i);
           Sequence seq = selectedSeqs.get(i);
           SamplingParams params = state.params();
-          int row = selectedRows[i];
           Distribution dist =
               sampler.distribution(logits, row * vocabSize, seq, params, state.maxTokens);
           sampled[row] = sampler.choose(dist, params, state.output(seq).random);
