@@ -49,6 +49,18 @@ public final class SamplingRows {
     values[at + 4] = uniform;
   }
 
+  /**
+   * For a backend's {@code sample} of {@code n} rows: these settings must cover them.
+   *
+   * @param backend the backend's name, for the message
+   */
+  public void requireRows(int n, String backend) {
+    if (rows < n) {
+      throw new IllegalArgumentException(
+          backend + ": sample of " + n + " rows with settings for " + rows);
+    }
+  }
+
   public int rows() {
     return rows;
   }

@@ -421,10 +421,7 @@ final class CudaBackend implements AttentionBackend {
       SamplingRows rows,
       DeviceTensor ids,
       DeviceTensor logprobs) {
-    if (rows.rows() < n) {
-      throw new IllegalArgumentException(
-          "cuda: sample of " + n + " rows with settings for " + rows.rows());
-    }
+    rows.requireRows(n, "cuda");
     CudaTensor lt = f32(logits, (long) n * vocab);
     CudaTensor it = range(ids, DataType.I32, 0, n);
     CudaTensor pt = f32(logprobs, n);

@@ -494,10 +494,7 @@ final class OpenClBackend implements AttentionBackend {
     if (vocab < 1) {
       throw new IllegalArgumentException("opencl: sample vocab=" + vocab + ": must be >= 1");
     }
-    if (rows.rows() < n) {
-      throw new IllegalArgumentException(
-          "opencl: sample of " + n + " rows with settings for " + rows.rows());
-    }
+    rows.requireRows(n, "opencl");
     int logitsAt = floats(logits, "logits", (long) n * vocab, shape(n, vocab)).offset();
     int idsAt = ClTensor.of(ids, DataType.I32, "ids").need(n, "ids", "(" + n + ")").offset();
     int logprobsAt = output(logprobs, "logprobs", n, "(" + n + ")").offset();

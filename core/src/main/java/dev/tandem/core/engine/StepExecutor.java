@@ -42,9 +42,10 @@ public interface StepExecutor extends AutoCloseable {
   }
 
   /**
-   * Runs a step whose every row's token is chosen where the logits are (the caller checked that
-   * each row needs nothing else): greedily when {@code sampling} is null (ids[r] = the argmax of
-   * row r, logprobs[r] = its log-softmax), else drawn with {@code sampling[0]}'s row r; rows as
+   * Runs a step whose rows' tokens are chosen where the logits are (the caller checked which rows
+   * need nothing else; it decides the others itself from {@link #logitsOfRows}, and gives them
+   * placeholder greedy settings here): greedily when {@code sampling} is null (ids[r] = the argmax
+   * of row r, logprobs[r] = its log-softmax), else drawn with {@code sampling[0]}'s row r; rows as
    * {@link #execute} orders them. A decode step may ask for {@code positions} > 1 (only of an
    * executor that {@link #supportsMultiStep}, within the step's lookahead slots): then each row's
    * chosen token is fed back as its next input, position after position, without the caller in
