@@ -36,7 +36,12 @@ import java.util.List;
  * only touched while pinned during a put, get or launch, and PoCL behaves like a discrete GPU (a
  * missing put or get shows on the CPU too).
  *
- * <p>Launches are synchronous. After every launch the kernel must still be bound to the chosen
+ * <p>{@link #launch} queues an op as a pass (see {@link DeviceState}); the queue runs as one
+ * Aparapi execute when the host next reads a result ({@link #get}), changes an array the queued ops
+ * may read (the staging arrays, {@code meta} from its start), or when it is full. Aparapi's
+ * per-launch work (walking the kernel's fields, setting every argument, its two work-group queries)
+ * is paid once per execute instead of once per op, and the ops of a decode step run without a round
+ * trip through Java between them. After every execute the kernel must still be bound to the chosen
  * OpenCL device: Aparapi silently falls back to a Java thread pool when a launch fails (code it
  * cannot translate, a buffer the device refuses), and that is reported as an error instead of
  * running slowly in silence.
@@ -56,6 +61,9 @@ final class DeviceOps implements AutoCloseable {
    */
   static final int MIN_RESIDENT = 1 << 22;
 
+  /** Passes one execute runs at most (a t5-small decode step is about 110). */
+  static final int MAX_PASSES = 256;
+
   /** Java arrays hold at most this many elements. */
   static final int MAX_ARRAY = Integer.MAX_VALUE - 8;
 
@@ -63,16 +71,31 @@ final class DeviceOps implements AutoCloseable {
 
   private final OpenCLDevice device;
   private final DeviceKernel kernel = new DeviceKernel();
+  private final LaunchArgs args = new LaunchArgs();
   private final int localSize;
   private final int computeUnits;
   private final boolean cpuDevice;
+
+  /** Whether ops wait in a queue (else each runs when launched); see {@link #launch}. */
+  private final boolean queue;
+
+  /** Largest global size of an execute of queued ops. */
+  private final int maxGlobal;
+
+  /** Ops queued in kernel.passes, and the largest item count among them. */
+  private int queued;
+
+  private int queuedItems;
   private boolean disposed;
 
-  DeviceOps(OpenCLDevice device) {
+  DeviceOps(OpenCLDevice device, boolean queue) {
     this.device = device;
+    this.queue = queue;
     this.localSize = Math.min(64, Math.max(1, device.getMaxWorkGroupSize()));
     this.computeUnits = Math.max(1, device.getMaxComputeUnits());
     this.cpuDevice = device.getType() == Device.TYPE.CPU;
+    // Enough work-items to fill every compute unit (2,048 resident on an NVIDIA SM).
+    this.maxGlobal = localSize * Math.max(1, computeUnits * 2048 / localSize);
     warnUnlessG1();
     warnUnlessSignalChaining();
     // Read by Aparapi when it creates the kernel's OpenCL context (first launch): copy host
@@ -81,11 +104,12 @@ final class DeviceOps implements AutoCloseable {
     KernelManager.instance().setPreferredDevices(kernel, new LinkedHashSet<>(List.of(device)));
     kernel.setExplicit(true);
     kernel.stage = new float[STAGE_FLOATS];
+    kernel.passes = new int[passCapacity() * DeviceState.PASS_INTS];
+    kernel.passFactors = new float[passCapacity()];
     kernel.put(kernel.mem).put(kernel.ints).put(kernel.kPool).put(kernel.vPool);
     kernel.put(kernel.meta).put(kernel.stage).put(kernel.bigStage).put(kernel.intStage);
-    // The first launch translates and builds the kernel; a failure surfaces here.
-    kernel.count = 0;
-    launch(DeviceKernel.OP_PROBE, 0);
+    // The first execute translates and builds the kernel; a failure surfaces here.
+    runNow();
   }
 
   /** Only G1 is known to keep {@link #MIN_RESIDENT}-long arrays in place (see the class doc). */
@@ -137,6 +161,11 @@ final class DeviceOps implements AutoCloseable {
     return kernel;
   }
 
+  /** The arguments of the next {@link #launch}. */
+  LaunchArgs args() {
+    return args;
+  }
+
   /** Whether the device is a CPU (PoCL): its global memory is the host's RAM. */
   boolean cpuDevice() {
     return cpuDevice;
@@ -151,17 +180,25 @@ final class DeviceOps implements AutoCloseable {
     return Math.min(MAX_ARRAY, device.getMaxMemAllocSize() / Float.BYTES);
   }
 
-  /** Runs {@code op} over {@code count} work-items with the arguments already set. */
+  /**
+   * Runs {@code op} over {@code count} items with the arguments set in {@link #args()}: queued
+   * until the host next reads a result when the queue is on, else at once. The queue is for GPUs,
+   * where Aparapi's per-launch work is most of a small op's cost. On PoCL it measured slower (see
+   * docs/performance.md): the passes of an execute share one range and work-group size, so the
+   * decode GEMMs' few long items lose the small work-groups that spread them over the cores; it is
+   * off there by default.
+   */
   void launch(int op, int count) {
     launch(op, count, localSize);
   }
 
   /**
-   * Runs {@code op} like {@link #launch(int, int)}; on a CPU device in work-groups small enough
-   * that each core gets two when the work-items are few: for ops whose work-items are long loops (a
-   * CPU device runs a work-group on one core, so 32 work-items in one group used one core). Group
-   * sizes are 64, 16, 4 or 1, because each size builds the kernel anew on PoCL (seconds, once per
-   * size). A GPU keeps full groups: smaller ones would leave most of a warp idle.
+   * Runs {@code op} like {@link #launch(int, int)}; without the queue and on a CPU device in
+   * work-groups small enough that each core gets two when the work-items are few: for ops whose
+   * work-items are long loops (a CPU device runs a work-group on one core, so 32 work-items in one
+   * group used one core). Group sizes are 64, 16, 4 or 1, because each size builds the kernel anew
+   * on PoCL (seconds, once per size). A GPU keeps full groups: smaller ones would leave most of a
+   * warp idle.
    */
   void launchSpread(int op, int count) {
     int size = localSize;
@@ -172,11 +209,14 @@ final class DeviceOps implements AutoCloseable {
   }
 
   /**
-   * Runs {@code op} in {@code groups} work-groups of {@link #groupSize()} work-items each (count =
-   * groups · that size): for ops whose work-groups cooperate through local memory and barriers.
+   * Runs {@code op} at once, after the queue, in {@code groups} work-groups of {@link #groupSize()}
+   * work-items each: for ops whose work-groups cooperate through local memory and barriers, which
+   * need exactly that range.
    */
   void launchGroups(int op, int groups) {
-    launch(op, groups * groupSize(), groupSize());
+    flush();
+    record(op, groups * groupSize());
+    execute(groups * groupSize(), groupSize());
   }
 
   /** Work-items of a {@link #launchGroups} work-group. */
@@ -184,14 +224,64 @@ final class DeviceOps implements AutoCloseable {
     return Math.min(localSize, DeviceSampling.SAMPLE_GROUP);
   }
 
-  private void launch(int op, int count, int groupSize) {
-    if (disposed) {
-      throw new IllegalStateException("opencl: backend is closed");
+  private void launch(int op, int count, int group) {
+    if (queued == passCapacity()) {
+      flush();
     }
-    kernel.op = op;
-    kernel.count = count;
-    int global = Math.max(groupSize, (count + groupSize - 1) / groupSize * groupSize);
-    kernel.execute(Range.create(device, global, groupSize));
+    record(op, count);
+    if (!queue) {
+      execute(Math.max(group, (count + group - 1) / group * group), group);
+    }
+  }
+
+  /** Passes kernel.passes holds: one without the queue, as each launch puts the whole array. */
+  private int passCapacity() {
+    return queue ? MAX_PASSES : 1;
+  }
+
+  /** Appends op over count items, with the arguments in {@link #args}, to the passes. */
+  private void record(int op, int count) {
+    checkOpen();
+    int at = queued * DeviceState.PASS_INTS;
+    int[] passes = kernel.passes;
+    passes[at + DeviceState.ARG_OP] = op;
+    passes[at + DeviceState.ARG_COUNT] = count;
+    passes[at + DeviceState.ARG_OUT] = args.out;
+    passes[at + DeviceState.ARG_IN0] = args.in0;
+    passes[at + DeviceState.ARG_IN1] = args.in1;
+    passes[at + DeviceState.ARG_IN2] = args.in2;
+    passes[at + DeviceState.ARG_ROWS] = args.rows;
+    passes[at + DeviceState.ARG_COLS] = args.cols;
+    passes[at + DeviceState.ARG_INNER] = args.inner;
+    passes[at + DeviceState.ARG_MODE] = args.mode;
+    kernel.passFactors[queued] = args.factor;
+    queued++;
+    queuedItems = Math.max(queuedItems, count);
+  }
+
+  /** Runs the queued ops, if any, and waits for them. */
+  void flush() {
+    if (queued > 0) {
+      long global = (long) (queuedItems + localSize - 1) / localSize * localSize;
+      execute((int) Math.max(localSize, Math.min(maxGlobal, global)), localSize);
+    }
+  }
+
+  /** One execute now, with an empty pass if nothing is queued: binds buffers put since the last. */
+  private void runNow() {
+    if (queued == 0) {
+      launch(DeviceState.OP_PROBE, 0);
+    }
+    flush();
+  }
+
+  private void execute(int global, int group) {
+    checkOpen();
+    int passes = queued;
+    queued = 0;
+    queuedItems = 0;
+    kernel.put(kernel.passes).put(kernel.passFactors);
+    kernel.execute(Range.create(device, global, group), passes);
     if (!kernel.isRunningCL()) {
       throw new IllegalStateException(
           "opencl: Aparapi could not run the kernel on "
@@ -201,36 +291,54 @@ final class DeviceOps implements AutoCloseable {
     }
   }
 
+  private void checkOpen() {
+    if (disposed) {
+      throw new IllegalStateException("opencl: backend is closed");
+    }
+  }
+
+  /** Copies a staging array's device contents to the host, after the queued ops. */
+  void get(float[] array) {
+    flush();
+    kernel.get(array);
+  }
+
+  void get(int[] array) {
+    flush();
+    kernel.get(array);
+  }
+
   // ---- arrays that grow: replaced, copied on the host, put again
 
   /** Grows the float arena to at least {@code floats}, keeping its device contents. */
   void growMem(long floats, String what) {
     int size = residentSize(floats, what);
-    kernel.get(kernel.mem);
+    get(kernel.mem);
     float[] grown = java.util.Arrays.copyOf(kernel.mem, size);
     kernel.mem = grown;
     kernel.put(grown);
-    launch(DeviceKernel.OP_PROBE, 0); // binds the new buffer now, so the next get finds it
+    runNow(); // binds the new buffer now, so the next get finds it
   }
 
   void growInts(long count, String what) {
     int size = residentSize(count, what);
-    kernel.get(kernel.ints);
+    get(kernel.ints);
     int[] grown = java.util.Arrays.copyOf(kernel.ints, size);
     kernel.ints = grown;
     kernel.put(grown);
-    launch(DeviceKernel.OP_PROBE, 0);
+    runNow();
   }
 
   /** New zeroed K and V pools of {@code floats} each (the old ones are dropped). */
   void allocatePools(long floats) {
     int size = residentSize(floats, "each KV cache pool (K and V are separate buffers)");
+    flush();
     kernel.kPool = new float[1];
     kernel.vPool = new float[1];
     kernel.kPool = new float[size];
     kernel.vPool = new float[size];
     kernel.put(kernel.kPool).put(kernel.vPool);
-    launch(DeviceKernel.OP_PROBE, 0);
+    runNow();
   }
 
   /**
@@ -259,8 +367,15 @@ final class DeviceOps implements AutoCloseable {
     return (int) elements;
   }
 
-  /** Makes sure meta holds {@code size} ints, keeping the first {@code keep}; put by the caller. */
+  /**
+   * Makes sure meta holds {@code size} ints, keeping the first {@code keep}, for the caller to
+   * write from {@code keep} on and put. Queued ops read only what meta held when they were queued:
+   * writing from the start (a new step's plans) runs them first; appending does not.
+   */
   int[] meta(int size, int keep) {
+    if (keep == 0) {
+      flush();
+    }
     if (kernel.meta.length < size) {
       int[] grown = new int[Math.max(size, kernel.meta.length * 2)];
       System.arraycopy(kernel.meta, 0, grown, 0, keep);
@@ -280,11 +395,12 @@ final class DeviceOps implements AutoCloseable {
     while (done < length) {
       int n = Math.min(length - done, length <= STAGE_FLOATS ? STAGE_FLOATS : BIG_STAGE_FLOATS);
       boolean small = n <= STAGE_FLOATS;
+      flush(); // queued ops may still read the staging array
       float[] stage = small ? kernel.stage : bigStage(n);
       System.arraycopy(src, srcOffset + done, stage, 0, n);
       kernel.put(stage);
-      kernel.out = offset + done;
-      kernel.mode = small ? 0 : 1;
+      args.out = offset + done;
+      args.mode = small ? 0 : 1;
       launch(DeviceKernel.OP_STAGE_IN, n);
       done += n;
     }
@@ -296,10 +412,10 @@ final class DeviceOps implements AutoCloseable {
       int n = Math.min(length - done, length <= STAGE_FLOATS ? STAGE_FLOATS : BIG_STAGE_FLOATS);
       boolean small = n <= STAGE_FLOATS;
       float[] stage = small ? kernel.stage : bigStage(n);
-      kernel.in0 = offset + done;
-      kernel.mode = small ? 0 : 1;
+      args.in0 = offset + done;
+      args.mode = small ? 0 : 1;
       launch(DeviceKernel.OP_STAGE_OUT, n);
-      kernel.get(stage);
+      get(stage);
       System.arraycopy(stage, 0, dst, dstOffset + done, n);
       done += n;
     }
@@ -312,7 +428,7 @@ final class DeviceOps implements AutoCloseable {
     int[] stage = intStage(length);
     System.arraycopy(src, srcOffset, stage, 0, length);
     kernel.put(stage);
-    kernel.out = offset;
+    args.out = offset;
     launch(DeviceKernel.OP_STAGE_IN_INT, length);
   }
 
@@ -321,22 +437,27 @@ final class DeviceOps implements AutoCloseable {
       return;
     }
     int[] stage = intStage(length);
-    kernel.in0 = offset;
+    args.in0 = offset;
     launch(DeviceKernel.OP_STAGE_OUT_INT, length);
-    kernel.get(stage);
+    get(stage);
     System.arraycopy(stage, 0, dst, dstOffset, length);
   }
 
-  /** The big staging array, at least {@code floats} long; the caller puts it if it filled it. */
+  /**
+   * The big staging array, at least {@code floats} long, once the queued ops (which may read it)
+   * have run; the caller puts it if it filled it.
+   */
   float[] bigStage(int floats) {
+    flush();
     if (kernel.bigStage.length < floats) {
       kernel.bigStage = new float[checkedSize(floats, "a staged transfer")];
     }
     return kernel.bigStage;
   }
 
-  /** The int staging array, at least {@code count} long; the caller puts it if it filled it. */
+  /** The int staging array, as {@link #bigStage}. */
   int[] intStage(int count) {
+    flush();
     if (kernel.intStage.length < count) {
       kernel.intStage = new int[Math.max(count, 2 * kernel.intStage.length)];
     }
@@ -345,16 +466,16 @@ final class DeviceOps implements AutoCloseable {
 
   void fill(int offset, int length, float value) {
     if (length > 0) {
-      kernel.out = offset;
-      kernel.factor = value;
+      args.out = offset;
+      args.factor = value;
       launch(DeviceKernel.OP_FILL, length);
     }
   }
 
   void fillInts(int offset, int length, int value) {
     if (length > 0) {
-      kernel.out = offset;
-      kernel.mode = value;
+      args.out = offset;
+      args.mode = value;
       launch(DeviceKernel.OP_FILL_INT, length);
     }
   }

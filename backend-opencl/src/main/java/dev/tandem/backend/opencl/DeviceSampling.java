@@ -37,11 +37,14 @@ abstract class DeviceSampling extends DeviceState {
    * SAMPLE_FLOATS] and ints[in2 + row · SAMPLE_INTS]; the token goes to ints[out + row], its
    * log-probability to mem[cols + row]. Every work-item of the group runs every step (barriers).
    */
-  void sample() {
+  void sample(int at) {
+    int inner = passes[at + ARG_INNER];
+    int in1 = passes[at + ARG_IN1];
+    int in2 = passes[at + ARG_IN2];
     int row = getGroupId();
     int lid = getLocalId();
     int size = getLocalSize();
-    int base = in0 + row * inner;
+    int base = passes[at + ARG_IN0] + row * inner;
     float inv = mem[in1 + row * SAMPLE_FLOATS];
     float logMinP = mem[in1 + row * SAMPLE_FLOATS + 1];
     int greedy = ints[in2 + row * SAMPLE_INTS];
@@ -57,10 +60,10 @@ abstract class DeviceSampling extends DeviceState {
     m = groupMax(m);
     float cut = -1f / 0f;
     if (greedy == 0 && topK > 0 && topK < inner) {
-      cut = kthLargest(base, inv, topK);
+      cut = kthLargest(base, inner, inv, topK);
     }
     if (greedy == 0 && p31 >= 0) {
-      cut = massCut(base, inv, m, cut, p31);
+      cut = massCut(base, inner, inv, m, cut, p31);
     }
     if (greedy == 0) {
       cut = max(cut, m + logMinP);
@@ -119,8 +122,9 @@ abstract class DeviceSampling extends DeviceState {
     localBarrier();
     if (lid == 0) {
       int token = min(groupInts[SAMPLE_GROUP], inner - 1);
-      ints[out + row] = token;
-      mem[cols + row] = mem[base + token] * inv - (m + log((float) total * (1f / WEIGHT_ONE)));
+      ints[passes[at + ARG_OUT] + row] = token;
+      mem[passes[at + ARG_COLS] + row] =
+          mem[base + token] * inv - (m + log((float) total * (1f / WEIGHT_ONE)));
     }
   }
 
@@ -143,7 +147,7 @@ abstract class DeviceSampling extends DeviceState {
    * The k-th largest x (equal values counted apart): the largest value v with at least k values at
    * or above it, by bisection between the smallest x and the largest.
    */
-  private float kthLargest(int base, float inv, int k) {
+  private float kthLargest(int base, int inner, float inv, int k) {
     int lid = getLocalId();
     int size = getLocalSize();
     float lo = 1f / 0f;
@@ -155,12 +159,12 @@ abstract class DeviceSampling extends DeviceState {
     lo = -groupMax(-lo);
     hi = groupMax(hi);
     float kth = hi;
-    if (countAtLeast(base, inv, hi) < k) {
+    if (countAtLeast(base, inner, inv, hi) < k) {
       // count(x >= lo) >= k > count(x >= hi) holds from here on
       for (int step = 0; step < BISECTION_STEPS; step++) {
         float mid = lo + (hi - lo) * 0.5f;
         if (mid > lo && mid < hi) {
-          if (countAtLeast(base, inv, mid) >= k) {
+          if (countAtLeast(base, inner, inv, mid) >= k) {
             lo = mid;
           } else {
             hi = mid;
@@ -178,7 +182,7 @@ abstract class DeviceSampling extends DeviceState {
    * Top-p's cut: with w the weights of the tokens at or above {@code cut}, the largest value v with
    * Σ w over x ≥ v at least p · Σ w (p = p31 / 2^31), by bisection as {@link #kthLargest}.
    */
-  private float massCut(int base, float inv, float m, float cut, int p31) {
+  private float massCut(int base, int inner, float inv, float m, float cut, int p31) {
     int lid = getLocalId();
     int size = getLocalSize();
     float lo = 1f / 0f;
@@ -190,13 +194,13 @@ abstract class DeviceSampling extends DeviceState {
     }
     lo = -groupMax(-lo);
     float hi = m;
-    long target = scaled(massAtLeast(base, inv, m, cut, lo), p31);
+    long target = scaled(massAtLeast(base, inner, inv, m, cut, lo), p31);
     float found = hi;
-    if (massAtLeast(base, inv, m, cut, hi) < target) {
+    if (massAtLeast(base, inner, inv, m, cut, hi) < target) {
       for (int step = 0; step < BISECTION_STEPS; step++) {
         float mid = lo + (hi - lo) * 0.5f;
         if (mid > lo && mid < hi) {
-          if (massAtLeast(base, inv, m, cut, mid) >= target) {
+          if (massAtLeast(base, inner, inv, m, cut, mid) >= target) {
             lo = mid;
           } else {
             hi = mid;
@@ -211,7 +215,7 @@ abstract class DeviceSampling extends DeviceState {
   }
 
   /** How many x are at least v, over the group. */
-  private int countAtLeast(int base, float inv, float v) {
+  private int countAtLeast(int base, int inner, float inv, float v) {
     int lid = getLocalId();
     int size = getLocalSize();
     int count = 0;
@@ -236,7 +240,7 @@ abstract class DeviceSampling extends DeviceState {
   }
 
   /** Σ of the weights of the tokens at or above both the cut and v, over the group. */
-  private long massAtLeast(int base, float inv, float m, float cut, float v) {
+  private long massAtLeast(int base, int inner, float inv, float m, float cut, float v) {
     int lid = getLocalId();
     int size = getLocalSize();
     long mass = 0;

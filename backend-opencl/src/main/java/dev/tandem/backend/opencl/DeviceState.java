@@ -9,8 +9,14 @@ import com.aparapi.Kernel;
  * arena {@link #mem} (weights and activations), the I32 arena {@link #ints}, the K and V cache
  * pools, attention metadata and the staging buffers host transfers go through. The kernel runs in
  * explicit mode: arrays are put once when they are created and read back only through the staging
- * buffers. The scalar fields are each op's arguments, set by {@link DeviceOps} right before a
- * launch (scalars travel with every launch, arrays do not).
+ * buffers.
+ *
+ * <p>Ops run as the passes of one Aparapi {@code execute(range, passes)}: pass i runs op {@code
+ * passes[i · PASS_INTS + ARG_OP]} with the arguments beside it (and {@code passFactors[i]}), every
+ * work-item looping over the op's items with the global size as stride. Aparapi enqueues the passes
+ * back to back after one round of argument handling, waiting for each before the next (so each sees
+ * the previous one's writes): on a GPU a pass costs a fraction of a separate launch. {@link
+ * DeviceOps} queues the passes and runs them when the host needs a result or changes an array.
  */
 abstract class DeviceState extends Kernel {
 
@@ -63,6 +69,20 @@ abstract class DeviceState extends Kernel {
   static final int PLAN_MAX_KEYS = 9;
   static final int PLAN_HEADER = 10;
 
+  /** Layout of one pass in {@link #passes}: the op, its item count and its arguments. */
+  static final int ARG_OP = 0;
+
+  static final int ARG_COUNT = 1;
+  static final int ARG_OUT = 2;
+  static final int ARG_IN0 = 3;
+  static final int ARG_IN1 = 4;
+  static final int ARG_IN2 = 5;
+  static final int ARG_ROWS = 6;
+  static final int ARG_COLS = 7;
+  static final int ARG_INNER = 8;
+  static final int ARG_MODE = 9;
+  static final int PASS_INTS = 10;
+
   // ---- device-resident arrays (never null: Aparapi binds every array field the code uses)
 
   /** F32 arena: every F32 tensor is a range of it. */
@@ -89,17 +109,9 @@ abstract class DeviceState extends Kernel {
   /** Staging for int transfers and block lists. */
   int[] intStage = new int[1];
 
-  // ---- per-launch arguments
+  /** The queued ops, {@link #PASS_INTS} ints each; put before every execute. */
+  int[] passes = new int[PASS_INTS];
 
-  int op;
-  int count;
-  int out;
-  int in0;
-  int in1;
-  int in2;
-  int rows;
-  int cols;
-  int inner;
-  int mode;
-  float factor;
+  /** The float argument of each queued op. */
+  float[] passFactors = new float[1];
 }

@@ -41,7 +41,7 @@ final class OpenClAttention {
     }
     int stride = spec.numHeads() * spec.headDim();
     PositionBias bias = spec.bias();
-    DeviceKernel kernel = ops.kernel();
+    LaunchArgs args = ops.args();
     int plan;
     int queries;
     switch (type) {
@@ -49,26 +49,26 @@ final class OpenClAttention {
         requirePrefill(type, md);
         int[] lens = md.encoderSeqLens();
         queries = AttentionMetadata.totalLength("opencl", lens);
-        rows(k, "k", queries, stride, kernel, true);
-        rows(v, "v", queries, stride, kernel, false);
+        rows(k, "k", queries, stride, args, true);
+        rows(v, "v", queries, stride, args, false);
         plan = plans.contiguous(md, "encoder", lens, lens, false, bias);
       }
       case DECODER -> {
         OpenClKvCache kv = requireCache(spec);
         queries = md.numDecoderTokens();
-        int kOffset = rows(k, "k", queries, stride, kernel, true);
-        int vOffset = rows(v, "v", queries, stride, kernel, false);
+        int kOffset = rows(k, "k", queries, stride, args, true);
+        int vOffset = rows(v, "v", queries, stride, args, false);
         writeCache(md, kv, spec.layer(), kOffset, vOffset, md.slotMapping(), queries, stride);
         if (md.prefill()) {
           AttentionMetadata.checkLengthsCover(
               "opencl", md.seqLens(), queries, "seqLens", "slotMapping");
-          kernel.in1 = kOffset;
-          kernel.in2 = vOffset;
+          args.in1 = kOffset;
+          args.in2 = vOffset;
           plan = plans.contiguous(md, "decoder", md.seqLens(), md.seqLens(), true, bias);
         } else {
           md.checkDecodeTables("opencl", false, kv.spec().blockSize(), kv.spec().numBlocks());
-          kernel.in1 = kv.layerBase(spec.layer());
-          kernel.in2 = kernel.in1;
+          args.in1 = kv.layerBase(spec.layer());
+          args.in2 = args.in1;
           plan = plans.paged(md, "self", md.seqLens(), md.blockTables(), md.blockSize(), bias);
         }
       }
@@ -83,11 +83,11 @@ final class OpenClAttention {
           int keys = md.numEncoderTokens();
           AttentionMetadata.checkLengthsCover(
               "opencl", md.encoderSeqLens(), keys, "encoderSeqLens", "crossSlotMapping");
-          int kOffset = rows(k, "k", keys, stride, kernel, true);
-          int vOffset = rows(v, "v", keys, stride, kernel, false);
+          int kOffset = rows(k, "k", keys, stride, args, true);
+          int vOffset = rows(v, "v", keys, stride, args, false);
           writeCache(md, kv, spec.layer(), kOffset, vOffset, md.crossSlotMapping(), keys, stride);
-          kernel.in1 = kOffset;
-          kernel.in2 = vOffset;
+          args.in1 = kOffset;
+          args.in2 = vOffset;
           plan = plans.contiguous(md, "cross", md.seqLens(), md.encoderSeqLens(), false, null);
         } else {
           if (k != null || v != null) {
@@ -97,8 +97,8 @@ final class OpenClAttention {
           }
           queries = md.numSequences();
           md.checkDecodeTables("opencl", true, kv.spec().blockSize(), kv.spec().numBlocks());
-          kernel.in1 = kv.layerBase(spec.layer());
-          kernel.in2 = kernel.in1;
+          args.in1 = kv.layerBase(spec.layer());
+          args.in2 = args.in1;
           plan =
               plans.paged(
                   md, "cross", md.crossSeqLens(), md.crossBlockTables(), md.blockSize(), null);
@@ -107,32 +107,31 @@ final class OpenClAttention {
       default -> throw new AssertionError(type);
     }
     String shape = "(" + queries + ", " + stride + ")";
-    kernel.in0 =
-        ClTensor.of(q, DataType.F32, "q").need((long) queries * stride, "q", shape).offset();
-    kernel.out =
+    args.in0 = ClTensor.of(q, DataType.F32, "q").need((long) queries * stride, "q", shape).offset();
+    args.out =
         ClTensor.of(out, DataType.F32, "out").need((long) queries * stride, "out", shape).offset();
-    kernel.cols = bias == null ? -1 : biasTable(bias, spec.numHeads());
-    kernel.rows = spec.numHeads();
-    kernel.inner = spec.headDim();
-    kernel.factor = spec.scale();
-    kernel.mode = plan;
+    args.cols = bias == null ? -1 : biasTable(bias, spec.numHeads());
+    args.rows = spec.numHeads();
+    args.inner = spec.headDim();
+    args.factor = spec.scale();
+    args.mode = plan;
     ops.launch(DeviceKernel.OP_ATTENTION, Math.multiplyExact(queries, spec.numHeads()));
   }
 
   /**
    * Checks a K or V tensor holds {@code count} rows and returns its offset; for ENCODER it also
-   * sets the kernel's k (in1) or v (in2) base, as the other types set theirs themselves.
+   * sets the launch's k (in1) or v (in2) base, as the other types set theirs themselves.
    */
   private static int rows(
-      DeviceTensor tensor, String role, int count, int stride, DeviceKernel kernel, boolean isK) {
+      DeviceTensor tensor, String role, int count, int stride, LaunchArgs args, boolean isK) {
     int offset =
         ClTensor.of(tensor, DataType.F32, role)
             .need((long) count * stride, role, "(" + count + ", " + stride + ")")
             .offset();
     if (isK) {
-      kernel.in1 = offset;
+      args.in1 = offset;
     } else {
-      kernel.in2 = offset;
+      args.in2 = offset;
     }
     return offset;
   }
@@ -151,12 +150,12 @@ final class OpenClAttention {
       return;
     }
     int slotOffset = plans.slots(md, slots, slots == md.slotMapping() ? "slots" : "crossSlots");
-    DeviceKernel kernel = ops.kernel();
-    kernel.in0 = kOffset;
-    kernel.in1 = vOffset;
-    kernel.in2 = slotOffset;
-    kernel.out = kv.layerBase(layer);
-    kernel.inner = stride;
+    LaunchArgs args = ops.args();
+    args.in0 = kOffset;
+    args.in1 = vOffset;
+    args.in2 = slotOffset;
+    args.out = kv.layerBase(layer);
+    args.inner = stride;
     ops.launch(DeviceKernel.OP_CACHE_WRITE, Math.multiplyExact(tokens, stride));
   }
 

@@ -45,6 +45,7 @@ final class OpenClBackend implements AttentionBackend {
 
   private final DeviceOps ops;
   private final DeviceKernel k;
+  private final LaunchArgs args;
   private final Gemm gemm;
   private final Arena floats = new Arena();
   private final Arena ints = new Arena();
@@ -69,6 +70,7 @@ final class OpenClBackend implements AttentionBackend {
   OpenClBackend(DeviceOps ops, Gemm gemm) {
     this.ops = ops;
     this.k = ops.kernel();
+    this.args = ops.args();
     this.gemm = gemm;
     this.plans = new AttentionPlans(ops);
     this.attention = new OpenClAttention(ops, plans);
@@ -304,10 +306,10 @@ final class OpenClBackend implements AttentionBackend {
     changed(weight);
     copy = reserve(DataType.F32, (long) outDim * inDim);
     copy.shapeAs(inDim);
-    k.in0 = weight.offset();
-    k.out = copy.offset();
-    k.rows = outDim;
-    k.cols = inDim;
+    args.in0 = weight.offset();
+    args.out = copy.offset();
+    args.rows = outDim;
+    args.cols = inDim;
     ops.launch(DeviceKernel.OP_TRANSPOSE, count((long) outDim * inDim));
     transposed.put(weight, copy);
     return copy;
@@ -324,12 +326,12 @@ final class OpenClBackend implements AttentionBackend {
     if (n == 0 || dim == 0) {
       return;
     }
-    k.in0 = idT.offset();
-    k.in1 = tableT.offset();
-    k.out = outT.offset();
-    k.inner = dim;
-    k.cols = (int) (tableT.length() / dim); // rows of the table: larger ids give NaN
-    k.factor = scale;
+    args.in0 = idT.offset();
+    args.in1 = tableT.offset();
+    args.out = outT.offset();
+    args.inner = dim;
+    args.cols = (int) (tableT.length() / dim); // rows of the table: larger ids give NaN
+    args.factor = scale;
     ops.launch(DeviceKernel.OP_EMBEDDING, count((long) n * dim));
   }
 
@@ -355,13 +357,13 @@ final class OpenClBackend implements AttentionBackend {
     if (n == 0 || outDim == 0) {
       return;
     }
-    k.in1 = transposedWeight(wt, outDim, inDim).offset();
-    k.in0 = xt.offset();
-    k.in2 = bt == null ? -1 : bt.offset();
-    k.out = yt.offset();
-    k.rows = n;
-    k.cols = outDim;
-    k.inner = inDim;
+    args.in1 = transposedWeight(wt, outDim, inDim).offset();
+    args.in0 = xt.offset();
+    args.in2 = bt == null ? -1 : bt.offset();
+    args.out = yt.offset();
+    args.rows = n;
+    args.cols = outDim;
+    args.inner = inDim;
     int colTiles = (outDim + 3) / 4;
     if (gemm == Gemm.STRIPS) {
       int strips = (outDim + DeviceKernel.STRIP - 1) / DeviceKernel.STRIP;
@@ -386,18 +388,18 @@ final class OpenClBackend implements AttentionBackend {
   private void binary(int op, DeviceTensor a, DeviceTensor b, long count, DeviceTensor out) {
     int c = count(count);
     String shape = "(" + c + ")";
-    k.in0 = floats(a, "a", c, shape).offset();
-    k.in1 = floats(b, "b", c, shape).offset();
-    k.out = output(out, "out", c, shape).offset();
+    args.in0 = floats(a, "a", c, shape).offset();
+    args.in1 = floats(b, "b", c, shape).offset();
+    args.out = output(out, "out", c, shape).offset();
     ops.launch(op, c);
   }
 
   @Override
   public void scale(DeviceTensor x, float factor, long count, DeviceTensor out) {
     int c = count(count);
-    k.in0 = floats(x, "x", c, "(" + c + ")").offset();
-    k.out = output(out, "out", c, "(" + c + ")").offset();
-    k.factor = factor;
+    args.in0 = floats(x, "x", c, "(" + c + ")").offset();
+    args.out = output(out, "out", c, "(" + c + ")").offset();
+    args.factor = factor;
     ops.launch(DeviceKernel.OP_SCALE, c);
   }
 
@@ -405,9 +407,9 @@ final class OpenClBackend implements AttentionBackend {
   public void activation(Activation kind, DeviceTensor x, long count, DeviceTensor out) {
     requireNonNull(kind, "kind is null");
     int c = count(count);
-    k.in0 = floats(x, "x", c, "(" + c + ")").offset();
-    k.out = output(out, "out", c, "(" + c + ")").offset();
-    k.mode =
+    args.in0 = floats(x, "x", c, "(" + c + ")").offset();
+    args.out = output(out, "out", c, "(" + c + ")").offset();
+    args.mode =
         switch (kind) {
           case RELU -> DeviceKernel.ACT_RELU;
           case GELU -> DeviceKernel.ACT_GELU;
@@ -438,16 +440,16 @@ final class OpenClBackend implements AttentionBackend {
     if (dt != null && (dt == xt || dt == ot)) {
       throw new IllegalArgumentException("opencl: delta must not alias the residual or out");
     }
-    k.in0 = xt.offset();
-    k.mode = dt == null ? -1 : dt.offset();
-    k.in1 = floats(weight, "weight", dim, "(" + dim + ")").offset();
+    args.in0 = xt.offset();
+    args.mode = dt == null ? -1 : dt.offset();
+    args.in1 = floats(weight, "weight", dim, "(" + dim + ")").offset();
     boolean layer = requireNonNull(kind, "kind is null") == Normalization.LAYER;
     if (layer) {
-      k.in2 = floats(bias, "bias", dim, "(" + dim + ")").offset();
+      args.in2 = floats(bias, "bias", dim, "(" + dim + ")").offset();
     }
-    k.out = ot.offset();
-    k.inner = dim;
-    k.factor = eps;
+    args.out = ot.offset();
+    args.inner = dim;
+    args.factor = eps;
     ops.launch(layer ? DeviceKernel.OP_LAYER_NORM : DeviceKernel.OP_RMS_NORM, dim == 0 ? 0 : n);
   }
 
@@ -466,14 +468,14 @@ final class OpenClBackend implements AttentionBackend {
     }
     int parts = Math.min(GREEDY_PARTS, vocab);
     ensureGreedyScratch(n * parts);
-    k.in0 = logitsAt;
-    k.in1 = greedyMaxSum.offset();
-    k.in2 = greedyIndex.offset();
-    k.inner = vocab;
-    k.cols = parts;
+    args.in0 = logitsAt;
+    args.in1 = greedyMaxSum.offset();
+    args.in2 = greedyIndex.offset();
+    args.inner = vocab;
+    args.cols = parts;
     ops.launchSpread(DeviceKernel.OP_GREEDY_PARTS, n * parts);
-    k.out = idsAt;
-    k.mode = logprobsAt;
+    args.out = idsAt;
+    args.mode = logprobsAt;
     ops.launch(DeviceKernel.OP_GREEDY_MERGE, n);
   }
 
@@ -516,12 +518,12 @@ final class OpenClBackend implements AttentionBackend {
     ensureSampleScratch(n);
     ops.writeFloats(sampleSettings.offset(), settings, 0, settings.length);
     ops.writeInts(sampleFlags.offset(), flags, 0, flags.length);
-    k.in0 = logitsAt;
-    k.in1 = sampleSettings.offset();
-    k.in2 = sampleFlags.offset();
-    k.inner = vocab;
-    k.out = idsAt;
-    k.cols = logprobsAt;
+    args.in0 = logitsAt;
+    args.in1 = sampleSettings.offset();
+    args.in2 = sampleFlags.offset();
+    args.inner = vocab;
+    args.out = idsAt;
+    args.cols = logprobsAt;
     ops.launchGroups(DeviceKernel.OP_SAMPLE, n);
   }
 

@@ -7,20 +7,24 @@ import dev.tandem.api.Availability;
 import dev.tandem.api.backend.AttentionBackend;
 import dev.tandem.api.backend.AttentionBackendProvider;
 import dev.tandem.api.backend.BackendConfig;
+import java.util.List;
 
 /**
  * The "opencl" backend: the whole model on one OpenCL device through Aparapi kernels written in
  * Java. Option {@code opencl.device}: a device index or name substring (default: the first GPU,
  * else the first CPU device); the system property {@code tandem.opencl.device} sets the default.
  * Option {@code opencl.gemm}: {@code tiles} or {@code strips}, the GEMM kernel of linear layers
- * (default: tiles on a GPU, strips on other devices; see {@link OpenClBackend.Gemm}). Priority 200
- * on a GPU, 50 on a CPU device, so {@code auto} prefers an OpenCL GPU to the cpu backend but not an
- * OpenCL CPU device such as PoCL.
+ * (default: tiles on a GPU, strips on other devices; see {@link OpenClBackend.Gemm}). Option {@code
+ * opencl.queue}: {@code true} runs a step's ops as the passes of few Aparapi launches, {@code
+ * false} launches each op on its own (default: true on a GPU, false on other devices; see {@link
+ * DeviceOps#launch}). Priority 200 on a GPU, 50 on a CPU device, so {@code auto} prefers an OpenCL
+ * GPU to the cpu backend but not an OpenCL CPU device such as PoCL.
  */
 public final class OpenClBackendProvider implements AttentionBackendProvider {
 
   static final String DEVICE_OPTION = "opencl.device";
   static final String GEMM_OPTION = "opencl.gemm";
+  static final String QUEUE_OPTION = "opencl.queue";
 
   private static final Object LOCK = new Object();
   private static Availability probed; // per JVM: probing builds the kernel once
@@ -63,7 +67,7 @@ public final class OpenClBackendProvider implements AttentionBackendProvider {
     if (choice.device() == null) {
       return Availability.unavailable(choice.problem());
     }
-    try (DeviceOps _ = new DeviceOps(choice.device())) {
+    try (DeviceOps _ = new DeviceOps(choice.device(), false)) {
       probedGpu = choice.device().getType() == Device.TYPE.GPU;
       return Availability.AVAILABLE;
     } catch (LinkageError | RuntimeException e) {
@@ -79,15 +83,19 @@ public final class OpenClBackendProvider implements AttentionBackendProvider {
   public AttentionBackend create(BackendConfig config) {
     requireNonNull(config, "config is null");
     for (String key : config.options().keySet()) {
-      if (key.startsWith("opencl.") && !key.equals(DEVICE_OPTION) && !key.equals(GEMM_OPTION)) {
+      if (key.startsWith("opencl.")
+          && !List.of(DEVICE_OPTION, GEMM_OPTION, QUEUE_OPTION).contains(key)) {
         throw new IllegalArgumentException(
             "opencl: unknown option "
                 + key
                 + "; the options are "
-                + DEVICE_OPTION
-                + ", "
-                + GEMM_OPTION);
+                + String.join(", ", DEVICE_OPTION, GEMM_OPTION, QUEUE_OPTION));
       }
+    }
+    String queue = config.option(QUEUE_OPTION, System.getProperty("tandem.opencl.queue", ""));
+    if (!queue.isEmpty() && !queue.equals("true") && !queue.equals("false")) {
+      throw new IllegalArgumentException(
+          "opencl: " + QUEUE_OPTION + "=" + queue + ": must be true or false");
     }
     String gemm = config.option(GEMM_OPTION, "");
     if (!gemm.isEmpty() && !gemm.equals("tiles") && !gemm.equals("strips")) {
@@ -100,9 +108,10 @@ public final class OpenClBackendProvider implements AttentionBackendProvider {
     if (choice.device() == null) {
       throw new IllegalStateException("opencl backend unavailable: " + choice.problem());
     }
+    boolean gpu = choice.device().getType() == Device.TYPE.GPU;
     DeviceOps ops;
     try {
-      ops = new DeviceOps(choice.device());
+      ops = new DeviceOps(choice.device(), queue.isEmpty() ? gpu : queue.equals("true"));
     } catch (RuntimeException e) {
       throw new IllegalStateException(
           "opencl backend unavailable: the kernel failed to build or run on "
@@ -111,7 +120,6 @@ public final class OpenClBackendProvider implements AttentionBackendProvider {
               + e.getMessage(),
           e);
     }
-    boolean gpu = choice.device().getType() == Device.TYPE.GPU;
     if (gemm.isEmpty()) {
       gemm = gpu ? "tiles" : "strips";
     }

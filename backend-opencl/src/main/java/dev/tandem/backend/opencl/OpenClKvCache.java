@@ -86,7 +86,7 @@ final class OpenClKvCache {
     ops.kernel().put(blocks);
     float[] stage = ops.bigStage(stagedFloats(n));
     launchBlocks(DeviceKernel.OP_BLOCKS_OUT, n);
-    ops.kernel().get(stage);
+    ops.get(stage);
     for (int layer = 0; layer < spec.numLayers(); layer++) {
       for (int i = 0; i < n; i++) {
         int dst = gpuToCpu.get(i).dst() * blockElements;
@@ -135,11 +135,11 @@ final class OpenClKvCache {
       pairs[2 * i] = srcToDst.get(i).src();
       pairs[2 * i + 1] = srcToDst.get(i).dst();
     }
-    DeviceKernel k = ops.kernel();
-    k.put(pairs);
-    k.rows = n;
-    k.inner = blockElements;
-    k.cols = spec.numBlocks();
+    ops.kernel().put(pairs);
+    LaunchArgs args = ops.args();
+    args.rows = n;
+    args.inner = blockElements;
+    args.cols = spec.numBlocks();
     ops.launch(
         DeviceKernel.OP_COPY_BLOCKS, Math.multiplyExact(spec.numLayers() * n, blockElements));
   }
@@ -154,10 +154,10 @@ final class OpenClKvCache {
   }
 
   private void launchBlocks(int op, int n) {
-    DeviceKernel k = ops.kernel();
-    k.rows = n;
-    k.inner = blockElements;
-    k.cols = spec.numBlocks();
+    LaunchArgs args = ops.args();
+    args.rows = n;
+    args.inner = blockElements;
+    args.cols = spec.numBlocks();
     ops.launch(op, stagedFloats(n));
   }
 }
