@@ -36,7 +36,7 @@ final class DeviceKernel extends DeviceGemm {
     } else if (op == OP_STAGE_OUT) {
       stageOut(at, gid);
     } else if (op == OP_STAGE_IN_INT) {
-      ints[out + gid] = intStage[gid];
+      ints[out + gid] = intStage[in0 + gid];
     } else if (op == OP_STAGE_OUT_INT) {
       intStage[gid] = ints[in0 + gid];
     } else if (op == OP_FILL) {

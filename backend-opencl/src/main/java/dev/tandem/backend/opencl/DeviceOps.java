@@ -38,13 +38,15 @@ import java.util.List;
  *
  * <p>{@link #launch} queues an op as a pass (see {@link DeviceState}); the queue runs as one
  * Aparapi execute when the host next reads a result ({@link #get}), changes an array the queued ops
- * may read (the staging arrays, {@code meta} from its start), or when it is full. Aparapi's
- * per-launch work (walking the kernel's fields, setting every argument, its two work-group queries)
- * is paid once per execute instead of once per op, and the ops of a decode step run without a round
- * trip through Java between them. After every execute the kernel must still be bound to the chosen
- * OpenCL device: Aparapi silently falls back to a Java thread pool when a launch fails (code it
- * cannot translate, a buffer the device refuses), and that is reported as an error instead of
- * running slowly in silence.
+ * may read (the float staging arrays, intStage when its room is used up, {@code meta} from its
+ * start), or when it is full: a greedy decode step is two executes, one ending with the chosen
+ * tokens' copy-out, one with their log-probabilities'. Aparapi's per-launch work (walking the
+ * kernel's fields, setting every argument, its two work-group queries) is paid once per execute
+ * instead of once per op, and the ops of a decode step run without a round trip through Java
+ * between them. After every execute the kernel must still be bound to the chosen OpenCL device:
+ * Aparapi silently falls back to a Java thread pool when a launch fails (code it cannot translate,
+ * a buffer the device refuses), and that is reported as an error instead of running slowly in
+ * silence.
  */
 final class DeviceOps implements AutoCloseable {
 
@@ -86,6 +88,13 @@ final class DeviceOps implements AutoCloseable {
   private int queued;
 
   private int queuedItems;
+
+  /** Whether a queued op reads meta (attention, cache writes). */
+  private boolean queuedReadsMeta;
+
+  /** Ints at the start of intStage that queued ops still read (each write appends). */
+  private int intStaged;
+
   private boolean disposed;
 
   DeviceOps(OpenCLDevice device, boolean queue) {
@@ -257,6 +266,7 @@ final class DeviceOps implements AutoCloseable {
     kernel.passFactors[queued] = args.factor;
     queued++;
     queuedItems = Math.max(queuedItems, count);
+    queuedReadsMeta |= op == DeviceState.OP_ATTENTION || op == DeviceState.OP_CACHE_WRITE;
   }
 
   /** Runs the queued ops, if any, and waits for them. */
@@ -280,6 +290,8 @@ final class DeviceOps implements AutoCloseable {
     int passes = queued;
     queued = 0;
     queuedItems = 0;
+    queuedReadsMeta = false;
+    intStaged = 0;
     kernel.put(kernel.passes).put(kernel.passFactors);
     kernel.execute(Range.create(device, global, group), passes);
     if (!kernel.isRunningCL()) {
@@ -370,10 +382,11 @@ final class DeviceOps implements AutoCloseable {
   /**
    * Makes sure meta holds {@code size} ints, keeping the first {@code keep}, for the caller to
    * write from {@code keep} on and put. Queued ops read only what meta held when they were queued:
-   * writing from the start (a new step's plans) runs them first; appending does not.
+   * writing from the start (a new step's plans) runs those that read meta first; appending does
+   * not.
    */
   int[] meta(int size, int keep) {
-    if (keep == 0) {
+    if (keep == 0 && queuedReadsMeta) {
       flush();
     }
     if (kernel.meta.length < size) {
@@ -421,14 +434,23 @@ final class DeviceOps implements AutoCloseable {
     }
   }
 
+  /**
+   * Copies ints to the device through intStage, after what earlier writes queued there: a step's
+   * writes (token ids, positions) share one execute.
+   */
   void writeInts(int offset, int[] src, int srcOffset, int length) {
     if (length == 0) {
       return;
     }
-    int[] stage = intStage(length);
-    System.arraycopy(src, srcOffset, stage, 0, length);
-    kernel.put(stage);
+    if (intStaged + length > kernel.intStage.length) {
+      intStage(length); // runs the queue, which empties intStage, and grows it if need be
+    }
+    int at = intStaged;
+    System.arraycopy(src, srcOffset, kernel.intStage, at, length);
+    kernel.put(kernel.intStage);
     args.out = offset;
+    args.in0 = at;
+    intStaged = at + length;
     launch(DeviceKernel.OP_STAGE_IN_INT, length);
   }
 
@@ -436,7 +458,9 @@ final class DeviceOps implements AutoCloseable {
     if (length == 0) {
       return;
     }
-    int[] stage = intStage(length);
+    // Queued ops that read intStage run before this copy overwrites it on the device, and the
+    // host array keeps what they need until the get: no run of the queue first, unless it grows.
+    int[] stage = kernel.intStage.length < length ? intStage(length) : kernel.intStage;
     args.in0 = offset;
     launch(DeviceKernel.OP_STAGE_OUT_INT, length);
     get(stage);
