@@ -5,7 +5,8 @@
 #   runtime.tar.xz   jlinked Java 25 runtime, stripped, xz-packed (the bundle must stay under
 #                    60 MiB), unpacked on the first run into runtime/
 #   lib/             the project's jars and their runtime dependencies; JCuda's natives slimmed to
-#                    libJCudaDriver, DJL tokenizers' and Aparapi's natives to linux-x86_64
+#                    libJCudaDriver, DJL tokenizers' and Aparapi's natives to linux-x86_64; the
+#                    JMH benchmarks' own jar and JMH (not the 54 MiB benchmarks.jar)
 #   opencl/          Debian's libOpenCL.so.1 (ICD loader), for the opencl backend
 #   test-classes/    test classes + resources of core, backend-cpu (the shared test kit), backend-cuda
 #                    (and backend-opencl if it has tests)
@@ -27,7 +28,7 @@ limit_mib=60
 cd "$root"
 echo "== building jars and test classes"
 # Modules whose tests the GPU run executes, and everything they need.
-projects=core,backend-cuda
+projects=core,backend-cuda,benchmarks
 [[ -d backend-opencl/src/test ]] && projects+=",backend-opencl"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -46,7 +47,8 @@ for jar in "$work"/deps/*.jar; do
   esac
   cp "$jar" "$bundle/lib/"
 done
-for module in api core backend-cpu backend-cuda backend-opencl block-manager-v1 block-manager-v2; do
+for module in api core backend-cpu backend-cuda backend-opencl block-manager-v1 block-manager-v2 \
+  benchmarks; do
   cp "$module"/target/tandem-"$module"-*.jar "$bundle/lib/" 2>/dev/null || true
 done
 rm -f "$bundle"/lib/*-tests.jar "$bundle"/lib/*-sources.jar

@@ -14,6 +14,7 @@
 #   2c. the engine under block pressure on each GPU backend (scripts/gpu/GpuPressure.java):
 #      numwords-t5 prompts with preemption by swap, outputs equal to an ample cache and to cpu
 #   3. OpenCL tests, when the bundle holds backend-opencl tests (hook for the OpenCL backend)
+#      and the cost of an op with the opencl op queue off and on (JMH OpenClQueueBenchmark)
 #   4. Tandem's benchmark (scripts/gpu/GpuBench.java over the engine's harness): t5-small and
 #      bart-base, 128 in / 128 out, greedy; GPU backends at B = 1, 32, 256; cpu at 2 and 16 threads
 #      with B = 1, 32
@@ -175,6 +176,13 @@ if ! skipped opencl && [[ -d "$bundle/test-classes/backend-opencl" ]]; then
   # GPU_CHECK_GPU_BACKENDS.
   junit opencl "$(allow 150)" dev.tandem.backend.opencl dev.tandem.core.backend
   status+=("opencl tests rc=$?")
+  if compgen -G "$bundle/lib/jmh-core-*.jar" >/dev/null; then
+    phase "3b. opencl: the cost of an op with the op queue off and on (JMH OpenClQueueBenchmark)"
+    timeout -k 5 "$(allow 90)" "${java[@]}" "${jvm_flags[@]}" -cp "$classpath" org.openjdk.jmh.Main \
+      OpenClQueueBenchmark -f 0 -wi 2 -i 3 -w 1 -r 1 > "$out/opencl-queue-jmh.txt" 2>&1
+    status+=("opencl queue benchmark rc=$?")
+    sed -n '/^Benchmark /,$p' "$out/opencl-queue-jmh.txt"
+  fi
 fi
 
 tandem_json="$out/tandem.jsonl"

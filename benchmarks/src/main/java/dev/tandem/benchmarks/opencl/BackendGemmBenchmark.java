@@ -1,13 +1,10 @@
 package dev.tandem.benchmarks.opencl;
 
 import dev.tandem.api.backend.AttentionBackend;
-import dev.tandem.api.backend.AttentionBackendProvider;
-import dev.tandem.api.backend.BackendConfig;
 import dev.tandem.api.backend.DataType;
 import dev.tandem.api.backend.DeviceTensor;
 import java.util.Map;
 import java.util.Random;
-import java.util.ServiceLoader;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -57,16 +54,7 @@ public class BackendGemmBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() {
-    AttentionBackendProvider provider =
-        ServiceLoader.load(AttentionBackendProvider.class).stream()
-            .map(ServiceLoader.Provider::get)
-            .filter(p -> p.name().equals(backend))
-            .findFirst()
-            .orElseThrow(() -> new IllegalStateException("no backend " + backend));
-    if (!provider.availability().available()) {
-      throw new IllegalStateException(backend + ": " + provider.availability().reason());
-    }
-    b = provider.create(new BackendConfig(0, Map.of()));
+    b = BenchBackends.open(backend, Map.of());
     String[] dims = shape.split("x");
     rows = Integer.parseInt(dims[0]);
     inDim = Integer.parseInt(dims[1]);
