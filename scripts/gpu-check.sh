@@ -15,6 +15,7 @@
 #      numwords-t5 prompts with preemption by swap, outputs equal to an ample cache and to cpu
 #   3. OpenCL tests, when the bundle holds backend-opencl tests (hook for the OpenCL backend)
 #      and the cost of an op with the opencl op queue off and on (JMH OpenClQueueBenchmark)
+#      and where an opencl step's time goes, op by op (option opencl.profile=true)
 #   4. Tandem's benchmark (scripts/gpu/GpuBench.java over the engine's harness): t5-small and
 #      bart-base, 128 in / 128 out, greedy; GPU backends at B = 1, 32, 256; cpu at 2 and 16 threads
 #      with B = 1, 32
@@ -183,6 +184,16 @@ if ! skipped opencl && [[ -d "$bundle/test-classes/backend-opencl" ]]; then
     status+=("opencl queue benchmark rc=$?")
     sed -n '/^Benchmark /,$p' "$out/opencl-queue-jmh.txt"
   fi
+  # Where an opencl step's time goes, op by op (each launched alone; includes warm-up and prefill).
+  for batch in 1 256; do
+    phase "3c. opencl profile: t5-small B = $batch, 128 in / 32 out, every op timed"
+    timeout -k 5 "$(allow 60)" "${java[@]}" "${jvm_flags[@]}" -Dtandem.backend.opencl.profile=true \
+      -cp "$classpath" dev.tandem.gpucheck.GpuBench --preset t5-small --backend opencl --threads 0 \
+      --batch "$batch" --input-len 128 --output-len 32 --json-out "$out/opencl-profile.jsonl" \
+      > "$out/opencl-profile-$batch.txt" 2>&1
+    status+=("opencl profile B=$batch rc=$?")
+    grep -A 22 '^opencl profile' "$out/opencl-profile-$batch.txt"
+  done
 fi
 
 tandem_json="$out/tandem.jsonl"

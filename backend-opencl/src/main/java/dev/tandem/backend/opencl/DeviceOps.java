@@ -81,6 +81,9 @@ final class DeviceOps implements AutoCloseable {
   /** Whether ops wait in a queue (else each runs when launched); see {@link #launch}. */
   private final boolean queue;
 
+  /** Time per op when profiling (then without the queue), else null. */
+  private final OpProfile profile;
+
   /** Largest global size of an execute of queued ops. */
   private final int maxGlobal;
 
@@ -97,9 +100,10 @@ final class DeviceOps implements AutoCloseable {
 
   private boolean disposed;
 
-  DeviceOps(OpenCLDevice device, boolean queue) {
+  DeviceOps(OpenCLDevice device, boolean queue, boolean profile) {
     this.device = device;
-    this.queue = queue;
+    this.queue = queue && !profile;
+    this.profile = profile ? new OpProfile() : null;
     this.localSize = Math.min(64, Math.max(1, device.getMaxWorkGroupSize()));
     this.computeUnits = Math.max(1, device.getMaxComputeUnits());
     this.cpuDevice = device.getType() == Device.TYPE.CPU;
@@ -293,7 +297,11 @@ final class DeviceOps implements AutoCloseable {
     queuedReadsMeta = false;
     intStaged = 0;
     kernel.put(kernel.passes).put(kernel.passFactors);
+    long start = System.nanoTime();
     kernel.execute(Range.create(device, global, group), passes);
+    if (profile != null) {
+      profile.add(kernel.passes[DeviceState.ARG_OP], System.nanoTime() - start);
+    }
     if (!kernel.isRunningCL()) {
       throw new IllegalStateException(
           "opencl: Aparapi could not run the kernel on "
@@ -504,10 +512,18 @@ final class DeviceOps implements AutoCloseable {
     }
   }
 
+  /** The profile's table so far, or null when not profiling. */
+  String profileTable() {
+    return profile == null ? null : profile.table();
+  }
+
   @Override
   public void close() {
     if (!disposed) {
       disposed = true;
+      if (profile != null) {
+        System.err.print(profile.table());
+      }
       kernel.dispose(); // safe: the constructor executed the kernel once (compile-then-dispose
       // without an execute crashes the JVM)
     }

@@ -77,6 +77,11 @@ final class OpenClBackend implements AttentionBackend {
     LOG.log(System.Logger.Level.DEBUG, "opencl backend: {0}", deviceName());
   }
 
+  /** Where the time went, with option opencl.profile=true; else null. */
+  String profileTable() {
+    return ops.profileTable();
+  }
+
   @Override
   public String name() {
     return "opencl";

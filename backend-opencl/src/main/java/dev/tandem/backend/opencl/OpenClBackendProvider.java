@@ -17,14 +17,17 @@ import java.util.List;
  * (default: tiles on a GPU, strips on other devices; see {@link OpenClBackend.Gemm}). Option {@code
  * opencl.queue}: {@code true} runs a step's ops as the passes of few Aparapi launches, {@code
  * false} launches each op on its own (default: true on a GPU, false on other devices; see {@link
- * DeviceOps#launch}). Priority 200 on a GPU, 50 on a CPU device, so {@code auto} prefers an OpenCL
- * GPU to the cpu backend but not an OpenCL CPU device such as PoCL.
+ * DeviceOps#launch}). Option {@code opencl.profile=true} (a diagnostic) launches every op alone,
+ * times it and prints where the time went when the backend closes ({@link OpProfile}). Priority 200
+ * on a GPU, 50 on a CPU device, so {@code auto} prefers an OpenCL GPU to the cpu backend but not an
+ * OpenCL CPU device such as PoCL.
  */
 public final class OpenClBackendProvider implements AttentionBackendProvider {
 
   static final String DEVICE_OPTION = "opencl.device";
   static final String GEMM_OPTION = "opencl.gemm";
   static final String QUEUE_OPTION = "opencl.queue";
+  static final String PROFILE_OPTION = "opencl.profile";
 
   private static final Object LOCK = new Object();
   private static Availability probed; // per JVM: probing builds the kernel once
@@ -67,7 +70,7 @@ public final class OpenClBackendProvider implements AttentionBackendProvider {
     if (choice.device() == null) {
       return Availability.unavailable(choice.problem());
     }
-    try (DeviceOps _ = new DeviceOps(choice.device(), false)) {
+    try (DeviceOps _ = new DeviceOps(choice.device(), false, false)) {
       probedGpu = choice.device().getType() == Device.TYPE.GPU;
       return Availability.AVAILABLE;
     } catch (LinkageError | RuntimeException e) {
@@ -84,19 +87,19 @@ public final class OpenClBackendProvider implements AttentionBackendProvider {
     requireNonNull(config, "config is null");
     for (String key : config.options().keySet()) {
       if (key.startsWith("opencl.")
-          && !List.of(DEVICE_OPTION, GEMM_OPTION, QUEUE_OPTION).contains(key)) {
+          && !List.of(DEVICE_OPTION, GEMM_OPTION, QUEUE_OPTION, PROFILE_OPTION).contains(key)) {
         throw new IllegalArgumentException(
             "opencl: unknown option "
                 + key
                 + "; the options are "
-                + String.join(", ", DEVICE_OPTION, GEMM_OPTION, QUEUE_OPTION));
+                + String.join(", ", DEVICE_OPTION, GEMM_OPTION, QUEUE_OPTION, PROFILE_OPTION));
       }
     }
-    String queue = config.option(QUEUE_OPTION, System.getProperty("tandem.opencl.queue", ""));
-    if (!queue.isEmpty() && !queue.equals("true") && !queue.equals("false")) {
-      throw new IllegalArgumentException(
-          "opencl: " + QUEUE_OPTION + "=" + queue + ": must be true or false");
-    }
+    String queue =
+        trueOrFalse(
+            QUEUE_OPTION,
+            config.option(QUEUE_OPTION, System.getProperty("tandem.opencl.queue", "")));
+    String profile = trueOrFalse(PROFILE_OPTION, config.option(PROFILE_OPTION, ""));
     String gemm = config.option(GEMM_OPTION, "");
     if (!gemm.isEmpty() && !gemm.equals("tiles") && !gemm.equals("strips")) {
       throw new IllegalArgumentException(
@@ -111,7 +114,11 @@ public final class OpenClBackendProvider implements AttentionBackendProvider {
     boolean gpu = choice.device().getType() == Device.TYPE.GPU;
     DeviceOps ops;
     try {
-      ops = new DeviceOps(choice.device(), queue.isEmpty() ? gpu : queue.equals("true"));
+      ops =
+          new DeviceOps(
+              choice.device(),
+              queue.isEmpty() ? gpu : queue.equals("true"),
+              profile.equals("true"));
     } catch (RuntimeException e) {
       throw new IllegalStateException(
           "opencl backend unavailable: the kernel failed to build or run on "
@@ -125,5 +132,14 @@ public final class OpenClBackendProvider implements AttentionBackendProvider {
     }
     return new OpenClBackend(
         ops, gemm.equals("tiles") ? OpenClBackend.Gemm.TILES : OpenClBackend.Gemm.STRIPS);
+  }
+
+  /** The value of a boolean option, or "" when unset. */
+  private static String trueOrFalse(String option, String value) {
+    if (!value.isEmpty() && !value.equals("true") && !value.equals("false")) {
+      throw new IllegalArgumentException(
+          "opencl: " + option + "=" + value + ": must be true or false");
+    }
+    return value;
   }
 }

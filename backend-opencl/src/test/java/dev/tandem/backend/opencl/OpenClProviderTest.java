@@ -72,6 +72,11 @@ class OpenClProviderTest {
     assertThrows(
         IllegalArgumentException.class,
         () -> provider.create(new BackendConfig(0, Map.of("opencl.gemm", "fast"))));
+    IllegalArgumentException queue =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> provider.create(new BackendConfig(0, Map.of("opencl.queue", "yes"))));
+    assertTrue(queue.getMessage().contains("true or false"), queue.getMessage());
     Backends.opencl(); // the rest needs a device
     IllegalStateException missing =
         assertThrows(
@@ -90,6 +95,23 @@ class OpenClProviderTest {
             provider.create(new BackendConfig(0, Map.of("opencl.device", "0")))) {
       assertTrue(byName.deviceName().contains(name), byName.deviceName());
       assertTrue(byIndex.deviceName().contains(name), byIndex.deviceName());
+    }
+  }
+
+  @Test
+  void profileTimesEveryOpByName() {
+    assertEquals(DeviceState.OP_SAMPLE + 1, OpProfile.ops(), "a name for every op code");
+    try (AttentionBackend b = Backends.opencl(Map.of("opencl.profile", "true"))) {
+      DeviceTensor x = b.upload(new float[] {1, 2, 3, 4});
+      b.add(x, x, 4, x);
+      float[] back = new float[4];
+      b.read(x, 0, back, 0, 4);
+      assertArrayEquals(new float[] {2, 4, 6, 8}, back);
+      String table = ((OpenClBackend) b).profileTable();
+      assertTrue(table.contains("\nadd ") && table.contains("\nstage-out "), table);
+    }
+    try (AttentionBackend b = Backends.opencl()) {
+      assertEquals(null, ((OpenClBackend) b).profileTable(), "off by default");
     }
   }
 
