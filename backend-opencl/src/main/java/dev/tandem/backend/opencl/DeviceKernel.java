@@ -333,18 +333,28 @@ final class DeviceKernel extends DeviceGemm {
     }
     int qo = passes[at + ARG_IN0] + query * stride + head * inner;
     int oo = passes[at + ARG_OUT] + query * stride + head * inner;
+    int kHead = passes[at + ARG_IN1] + head * inner;
+    int vHead = passes[at + ARG_IN2] + head * inner;
+    float scale = passFactors[at / PASS_INTS];
+    int biasTable = passes[at + ARG_COLS];
+    int biasHead = -1;
+    if (biasTable >= 0 && meta[plan + PLAN_BUCKETS] >= 0) {
+      biasHead = biasTable + head;
+    }
     float maxScore = -3.4e38f;
     for (int j = 0; j < keys; j++) {
-      maxScore = max(maxScore, score(at, plan, sequence, position, j, head, qo));
+      float s = score(plan, sequence, position, j, qo, kHead, stride, inner, scale, biasHead, rows);
+      maxScore = max(maxScore, s);
     }
     for (int d = 0; d < inner; d++) {
       mem[oo + d] = 0f;
     }
     float sum = 0f;
     for (int j = 0; j < keys; j++) {
-      float e = exp(score(at, plan, sequence, position, j, head, qo) - maxScore);
+      float s = score(plan, sequence, position, j, qo, kHead, stride, inner, scale, biasHead, rows);
+      float e = exp(s - maxScore);
       sum += e;
-      int vo = passes[at + ARG_IN2] + keyRow(plan, sequence, j) * stride + head * inner;
+      int vo = vHead + keyRow(plan, sequence, j) * stride;
       if (meta[plan + PLAN_PAGED] == 1) {
         for (int d = 0; d < inner; d++) {
           mem[oo + d] += e * vPool[vo + d];
@@ -364,12 +374,24 @@ final class DeviceKernel extends DeviceGemm {
     }
   }
 
-  /** Scaled q·k of key j plus the relative-position bias (when the plan has buckets). */
-  private float score(int at, int plan, int sequence, int position, int j, int head, int qo) {
-    int rows = passes[at + ARG_ROWS];
-    int inner = passes[at + ARG_INNER];
-    int cols = passes[at + ARG_COLS];
-    int ko = passes[at + ARG_IN1] + keyRow(plan, sequence, j) * rows * inner + head * inner;
+  /**
+   * Scaled q·k of key j plus the relative-position bias: q at qo, the head's K column at kHead in
+   * key rows of stride floats; biasHead = the head's entry of the bias table (−1 without bias),
+   * whose rows hold one value per head. Arguments, not pass reads: this runs once per key.
+   */
+  private float score(
+      int plan,
+      int sequence,
+      int position,
+      int j,
+      int qo,
+      int kHead,
+      int stride,
+      int inner,
+      float scale,
+      int biasHead,
+      int heads) {
+    int ko = kHead + keyRow(plan, sequence, j) * stride;
     float dot = 0f;
     if (meta[plan + PLAN_PAGED] == 1) {
       for (int d = 0; d < inner; d++) {
@@ -380,11 +402,10 @@ final class DeviceKernel extends DeviceGemm {
         dot += mem[qo + d] * mem[ko + d];
       }
     }
-    float s = dot * passFactors[at / PASS_INTS];
-    int buckets = meta[plan + PLAN_BUCKETS];
-    if (cols >= 0 && buckets >= 0) {
+    float s = dot * scale;
+    if (biasHead >= 0) {
       int distance = j - position + meta[plan + PLAN_MAX_KEYS] - 1;
-      s += mem[cols + meta[buckets + distance] * rows + head];
+      s += mem[biasHead + meta[meta[plan + PLAN_BUCKETS] + distance] * heads];
     }
     return s;
   }
