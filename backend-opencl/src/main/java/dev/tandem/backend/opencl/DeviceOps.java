@@ -36,17 +36,17 @@ import java.util.List;
  * only touched while pinned during a put, get or launch, and PoCL behaves like a discrete GPU (a
  * missing put or get shows on the CPU too).
  *
- * <p>{@link #launch} queues an op as a pass (see {@link DeviceState}); the queue runs as one
- * Aparapi execute when the host next reads a result ({@link #get}), changes an array the queued ops
- * may read (the float staging arrays, intStage when its room is used up, {@code meta} from its
- * start), or when it is full: a greedy decode step is two executes, one ending with the chosen
- * tokens' copy-out, one with their log-probabilities'. Aparapi's per-launch work (walking the
- * kernel's fields, setting every argument, its two work-group queries) is paid once per execute
- * instead of once per op, and the ops of a decode step run without a round trip through Java
- * between them. After every execute the kernel must still be bound to the chosen OpenCL device:
- * Aparapi silently falls back to a Java thread pool when a launch fails (code it cannot translate,
- * a buffer the device refuses), and that is reported as an error instead of running slowly in
- * silence.
+ * <p>With the queue on (option opencl.queue, the default on GPUs), {@link #launch} queues an op as
+ * a pass (see {@link DeviceState}); the queue runs as one Aparapi execute when the host next reads
+ * a result ({@link #get}), changes an array the queued ops may read (the float staging arrays,
+ * intStage when its room is used up, {@code meta} from its start), or when it is full: a greedy
+ * decode step is two executes, one ending with the chosen tokens' copy-out, one with their
+ * log-probabilities'. Aparapi's per-launch work (walking the kernel's fields, setting every
+ * argument, its two work-group queries) is paid once per execute instead of once per op, and the
+ * ops of a decode step run without a round trip through Java between them. After every execute the
+ * kernel must still be bound to the chosen OpenCL device: Aparapi silently falls back to a Java
+ * thread pool when a launch fails (code it cannot translate, a buffer the device refuses), and that
+ * is reported as an error instead of running slowly in silence.
  */
 final class DeviceOps implements AutoCloseable {
 
