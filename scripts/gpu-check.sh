@@ -184,15 +184,18 @@ if ! skipped opencl && [[ -d "$bundle/test-classes/backend-opencl" ]]; then
     status+=("opencl queue benchmark rc=$?")
     sed -n '/^Benchmark /,$p' "$out/opencl-queue-jmh.txt"
   fi
-  # Where an opencl step's time goes, op by op (each launched alone; includes warm-up and prefill).
-  for batch in 1 256; do
-    phase "3c. opencl profile: t5-small B = $batch, 128 in / 32 out, every op timed"
+  # Where an opencl step's time goes, op by op (each launched alone; includes warm-up and prefill),
+  # and at B = 256 both GPU GEMM kernels: register tiles (the default) and local-memory tiles.
+  for run in 1:tiles 256:tiles 256:local; do
+    batch="${run%%:*}" gemm="${run##*:}"
+    phase "3c. opencl profile: t5-small B = $batch, opencl.gemm=$gemm, 128 in / 32 out, every op timed"
     timeout -k 5 "$(allow 60)" "${java[@]}" "${jvm_flags[@]}" -Dtandem.backend.opencl.profile=true \
-      -cp "$classpath" dev.tandem.gpucheck.GpuBench --preset t5-small --backend opencl --threads 0 \
-      --batch "$batch" --input-len 128 --output-len 32 --json-out "$out/opencl-profile.jsonl" \
-      > "$out/opencl-profile-$batch.txt" 2>&1
-    status+=("opencl profile B=$batch rc=$?")
-    grep -A 22 '^opencl profile' "$out/opencl-profile-$batch.txt"
+      -Dtandem.backend.opencl.gemm="$gemm" -cp "$classpath" dev.tandem.gpucheck.GpuBench \
+      --preset t5-small --backend opencl --threads 0 --batch "$batch" --input-len 128 \
+      --output-len 32 --json-out "$out/opencl-profile.jsonl" > "$out/opencl-profile-$batch-$gemm.txt" 2>&1
+    status+=("opencl profile B=$batch $gemm rc=$?")
+    grep -A 22 '^opencl profile' "$out/opencl-profile-$batch-$gemm.txt"
+    grep '^tandem ' "$out/opencl-profile-$batch-$gemm.txt"
   done
 fi
 

@@ -7,6 +7,106 @@ package dev.tandem.backend.opencl;
  */
 abstract class DeviceGemm extends DeviceSampling {
 
+  /** Edge of the y tile one work-group of {@link #OP_GEMM_LOCAL} computes. */
+  static final int LOCAL_TILE = 32;
+
+  /** Work-items of an {@link #OP_GEMM_LOCAL} work-group: 8 × 8, each 4 × 4 values of y. */
+  static final int LOCAL_THREADS = 64;
+
+  /**
+   * x tile in local memory, k-major with a padded stride (LOCAL_TILE + 1) against bank conflicts.
+   */
+  @Local float[] tileX = new float[LOCAL_TILE * (LOCAL_TILE + 1)];
+
+  /** w tile in local memory, k-major. */
+  @Local float[] tileW = new float[LOCAL_TILE * LOCAL_TILE];
+
+  /** Work-items of an {@link #OP_GEMM_LOCAL} launch over y(rows, cols): a group per tile. */
+  static long localItems(int rows, int cols) {
+    long tiles =
+        (long) ((rows + LOCAL_TILE - 1) / LOCAL_TILE) * ((cols + LOCAL_TILE - 1) / LOCAL_TILE);
+    return tiles * LOCAL_THREADS;
+  }
+
+  /**
+   * y(rows, cols) = x(rows, inner) · w(inner, cols) (+ bias) as {@link #gemm4x4}, for a GPU's
+   * larger products: a work-group of {@link #LOCAL_THREADS} computes a {@link #LOCAL_TILE}² tile of
+   * y, staging 32 × 32 pieces of x and w in local memory, so each value read from global memory
+   * serves 32 outputs instead of 4. Work-item (ty, tx) owns rows ty + 8i and columns tx + 8j (i, j
+   * < 4): neighbours read neighbouring local floats. Work-groups take tiles in turn (a queued pass
+   * may have fewer groups than tiles), and every work-item of a group reaches every barrier.
+   */
+  void gemmLocal(int at) {
+    int rows = passes[at + ARG_ROWS];
+    int cols = passes[at + ARG_COLS];
+    int inner = passes[at + ARG_INNER];
+    int in0 = passes[at + ARG_IN0];
+    int in1 = passes[at + ARG_IN1];
+    int t = getLocalId();
+    int ty = t / 8;
+    int tx = t - ty * 8;
+    int tileCols = (cols + LOCAL_TILE - 1) / LOCAL_TILE;
+    int tiles = (rows + LOCAL_TILE - 1) / LOCAL_TILE * tileCols;
+    for (int tile = getGroupId(); tile < tiles; tile += getNumGroups()) {
+      int r0 = tile / tileCols * LOCAL_TILE;
+      int c0 = (tile - tile / tileCols * tileCols) * LOCAL_TILE;
+      float a00 = 0f, a01 = 0f, a02 = 0f, a03 = 0f;
+      float a10 = 0f, a11 = 0f, a12 = 0f, a13 = 0f;
+      float a20 = 0f, a21 = 0f, a22 = 0f, a23 = 0f;
+      float a30 = 0f, a31 = 0f, a32 = 0f, a33 = 0f;
+      for (int k0 = 0; k0 < inner; k0 += LOCAL_TILE) {
+        for (int e = t; e < LOCAL_TILE * LOCAL_TILE; e += LOCAL_THREADS) {
+          int hi = e / LOCAL_TILE; // x: row; w: k
+          int lo = e - hi * LOCAL_TILE; // x: k; w: column
+          float xv = 0f;
+          if (r0 + hi < rows && k0 + lo < inner) {
+            xv = mem[in0 + (r0 + hi) * inner + k0 + lo];
+          }
+          tileX[lo * (LOCAL_TILE + 1) + hi] = xv;
+          float wv = 0f;
+          if (k0 + hi < inner && c0 + lo < cols) {
+            wv = mem[in1 + (k0 + hi) * cols + c0 + lo];
+          }
+          tileW[hi * LOCAL_TILE + lo] = wv;
+        }
+        localBarrier();
+        for (int k = 0; k < LOCAL_TILE; k++) {
+          int xk = k * (LOCAL_TILE + 1) + ty;
+          int wk = k * LOCAL_TILE + tx;
+          float x0 = tileX[xk];
+          float x1 = tileX[xk + 8];
+          float x2 = tileX[xk + 16];
+          float x3 = tileX[xk + 24];
+          float w0 = tileW[wk];
+          float w1 = tileW[wk + 8];
+          float w2 = tileW[wk + 16];
+          float w3 = tileW[wk + 24];
+          a00 += x0 * w0;
+          a01 += x0 * w1;
+          a02 += x0 * w2;
+          a03 += x0 * w3;
+          a10 += x1 * w0;
+          a11 += x1 * w1;
+          a12 += x1 * w2;
+          a13 += x1 * w3;
+          a20 += x2 * w0;
+          a21 += x2 * w1;
+          a22 += x2 * w2;
+          a23 += x2 * w3;
+          a30 += x3 * w0;
+          a31 += x3 * w1;
+          a32 += x3 * w2;
+          a33 += x3 * w3;
+        }
+        localBarrier();
+      }
+      storeRow4(at, r0 + ty, c0 + tx, 8, a00, a01, a02, a03);
+      storeRow4(at, r0 + ty + 8, c0 + tx, 8, a10, a11, a12, a13);
+      storeRow4(at, r0 + ty + 16, c0 + tx, 8, a20, a21, a22, a23);
+      storeRow4(at, r0 + ty + 24, c0 + tx, 8, a30, a31, a32, a33);
+    }
+  }
+
   /**
    * y(rows, cols) = x(rows, inner) · w(inner, cols) (+ bias): in0 = x, in1 = w, the weight
    * transposed once by {@link #OP_TRANSPOSE}, in2 = bias or −1. For a GPU: each work-item owns a
@@ -171,7 +271,14 @@ abstract class DeviceGemm extends DeviceSampling {
   private void storeOne(int at, int row, int col, float value) {
     int cols = passes[at + ARG_COLS];
     if (col < cols) {
-      mem[passes[at + ARG_OUT] + row * cols + col] = value + bias(at, col);
+      // The bias inline rather than through bias(): called from gemmLocal too, bias() was emitted
+      // after this method by Aparapi's function ordering, and the program did not build.
+      int in2 = passes[at + ARG_IN2];
+      float b = 0f;
+      if (in2 >= 0) {
+        b = mem[in2 + col];
+      }
+      mem[passes[at + ARG_OUT] + row * cols + col] = value + b;
     }
   }
 

@@ -19,6 +19,8 @@ final class DeviceKernel extends DeviceGemm {
     int op = passes[at + ARG_OP];
     if (op == OP_SAMPLE) {
       sample(at); // its range is exactly one work-group per row: barriers inside
+    } else if (op == OP_GEMM_LOCAL) {
+      gemmLocal(at); // work-groups take tiles in turn: barriers inside
     } else {
       int count = passes[at + ARG_COUNT];
       for (int gid = getGlobalId(); gid < count; gid += getGlobalSize()) {

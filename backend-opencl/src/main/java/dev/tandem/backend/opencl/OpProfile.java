@@ -39,7 +39,8 @@ final class OpProfile {
     "transpose",
     "gemm-strips",
     "greedy-parts",
-    "sample"
+    "sample",
+    "gemm-local"
   };
 
   private final long[] nanos = new long[NAMES.length];

@@ -59,12 +59,14 @@ final class OpenClBackend implements AttentionBackend {
   private ClTensor sampleSettings; // (rows, SAMPLE_FLOATS): scratch of sample
   private ClTensor sampleFlags; // I32 (rows, SAMPLE_INTS): scratch of sample
 
-  /** The GEMM kernel {@link #linear} launches. */
+  /** The GEMM kernel {@link #linear} launches (below 4 rows: the 1×4 tile, but for STRIPS). */
   enum Gemm {
     /** Register tiles, one dot product per output: for GPUs. */
     TILES,
     /** Row-pair strips accumulated along k: for CPU devices, whose compilers vectorize them. */
-    STRIPS
+    STRIPS,
+    /** 32 × 32 tiles of y staged through local memory: for GPUs; not measured on one yet. */
+    LOCAL
   }
 
   OpenClBackend(DeviceOps ops, Gemm gemm) {
@@ -375,6 +377,8 @@ final class OpenClBackend implements AttentionBackend {
       ops.launchSpread(DeviceKernel.OP_GEMM_STRIPS, count((long) ((n + 1) / 2) * strips));
     } else if (n < GEMM_4X4_MIN_ROWS) {
       ops.launch(DeviceKernel.OP_GEMM_1X4, count((long) n * colTiles));
+    } else if (gemm == Gemm.LOCAL) {
+      ops.launch(DeviceKernel.OP_GEMM_LOCAL, count(DeviceGemm.localItems(n, outDim)));
     } else {
       ops.launch(DeviceKernel.OP_GEMM_4X4, count((long) ((n + 3) / 4) * colTiles));
     }

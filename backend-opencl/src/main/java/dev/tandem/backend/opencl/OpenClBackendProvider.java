@@ -8,19 +8,20 @@ import dev.tandem.api.backend.AttentionBackend;
 import dev.tandem.api.backend.AttentionBackendProvider;
 import dev.tandem.api.backend.BackendConfig;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * The "opencl" backend: the whole model on one OpenCL device through Aparapi kernels written in
  * Java. Option {@code opencl.device}: a device index or name substring (default: the first GPU,
  * else the first CPU device); the system property {@code tandem.opencl.device} sets the default.
- * Option {@code opencl.gemm}: {@code tiles} or {@code strips}, the GEMM kernel of linear layers
- * (default: tiles on a GPU, strips on other devices; see {@link OpenClBackend.Gemm}). Option {@code
- * opencl.queue}: {@code true} runs a step's ops as the passes of few Aparapi launches, {@code
- * false} launches each op on its own (default: true on a GPU, false on other devices; see {@link
- * DeviceOps#launch}). Option {@code opencl.profile=true} (a diagnostic) launches every op alone,
- * times it and prints where the time went when the backend closes ({@link OpProfile}). Priority 200
- * on a GPU, 50 on a CPU device, so {@code auto} prefers an OpenCL GPU to the cpu backend but not an
- * OpenCL CPU device such as PoCL.
+ * Option {@code opencl.gemm}: {@code tiles}, {@code strips} or {@code local}, the GEMM kernel of
+ * linear layers (default: tiles on a GPU, strips on other devices; see {@link OpenClBackend.Gemm}).
+ * Option {@code opencl.queue}: {@code true} runs a step's ops as the passes of few Aparapi
+ * launches, {@code false} launches each op on its own (default: true on a GPU, false on other
+ * devices; see {@link DeviceOps#launch}). Option {@code opencl.profile=true} (a diagnostic)
+ * launches every op alone, times it and prints where the time went when the backend closes ({@link
+ * OpProfile}). Priority 200 on a GPU, 50 on a CPU device, so {@code auto} prefers an OpenCL GPU to
+ * the cpu backend but not an OpenCL CPU device such as PoCL.
  */
 public final class OpenClBackendProvider implements AttentionBackendProvider {
 
@@ -101,9 +102,9 @@ public final class OpenClBackendProvider implements AttentionBackendProvider {
             config.option(QUEUE_OPTION, System.getProperty("tandem.opencl.queue", "")));
     String profile = trueOrFalse(PROFILE_OPTION, config.option(PROFILE_OPTION, ""));
     String gemm = config.option(GEMM_OPTION, "");
-    if (!gemm.isEmpty() && !gemm.equals("tiles") && !gemm.equals("strips")) {
+    if (!gemm.isEmpty() && !List.of("tiles", "strips", "local").contains(gemm)) {
       throw new IllegalArgumentException(
-          "opencl: " + GEMM_OPTION + "=" + gemm + ": must be tiles or strips");
+          "opencl: " + GEMM_OPTION + "=" + gemm + ": must be tiles, strips or local");
     }
     OpenClDevices.Choice choice =
         OpenClDevices.choose(
@@ -130,8 +131,20 @@ public final class OpenClBackendProvider implements AttentionBackendProvider {
     if (gemm.isEmpty()) {
       gemm = gpu ? "tiles" : "strips";
     }
-    return new OpenClBackend(
-        ops, gemm.equals("tiles") ? OpenClBackend.Gemm.TILES : OpenClBackend.Gemm.STRIPS);
+    if (gemm.equals("local") && ops.groupSize() != DeviceGemm.LOCAL_THREADS) {
+      ops.close();
+      throw new IllegalArgumentException(
+          "opencl: "
+              + GEMM_OPTION
+              + "=local needs work-groups of "
+              + DeviceGemm.LOCAL_THREADS
+              + " work-items; "
+              + OpenClDevices.describe(choice.device())
+              + " runs at most "
+              + ops.groupSize()
+              + "; use tiles or strips");
+    }
+    return new OpenClBackend(ops, OpenClBackend.Gemm.valueOf(gemm.toUpperCase(Locale.ROOT)));
   }
 
   /** The value of a boolean option, or "" when unset. */

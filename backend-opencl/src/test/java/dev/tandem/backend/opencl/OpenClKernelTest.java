@@ -22,20 +22,30 @@ class OpenClKernelTest extends KernelParityTest {
     return Backends.opencl();
   }
 
-  /** Both GEMM kernels (the GPU's tiles, the CPU device's strips) on whatever device runs here. */
-  @ParameterizedTest(name = "{0} M={1} K={2} N={3}")
+  /**
+   * Every GEMM kernel (the GPU's register and local-memory tiles, the CPU device's strips) on
+   * whatever device runs here, launched alone and queued.
+   */
+  @ParameterizedTest(name = "{0} queue={1} M={2} K={3} N={4}")
   @CsvSource({
-    "tiles, 1, 70, 33",
-    "tiles, 3, 64, 100",
-    "tiles, 33, 70, 257",
-    "tiles, 128, 512, 512",
-    "strips, 1, 70, 33",
-    "strips, 3, 64, 100",
-    "strips, 33, 70, 257",
-    "strips, 128, 512, 512"
+    "tiles, false, 1, 70, 33",
+    "tiles, false, 3, 64, 100",
+    "tiles, false, 33, 70, 257",
+    "tiles, false, 128, 512, 512",
+    "strips, false, 1, 70, 33",
+    "strips, false, 3, 64, 100",
+    "strips, false, 33, 70, 257",
+    "strips, false, 128, 512, 512",
+    "local, false, 3, 64, 100",
+    "local, false, 33, 70, 257",
+    "local, false, 128, 512, 512",
+    "local, true, 4, 31, 33",
+    "local, true, 33, 70, 257",
+    "local, true, 200, 96, 40"
   })
-  void gemmKernelsMatchCpu(String gemm, int m, int k, int n) {
-    try (AttentionBackend device = Backends.opencl(Map.of("opencl.gemm", gemm))) {
+  void gemmKernelsMatchCpu(String gemm, boolean queue, int m, int k, int n) {
+    try (AttentionBackend device =
+        Backends.opencl(Map.of("opencl.gemm", gemm, "opencl.queue", String.valueOf(queue)))) {
       Random random = new Random(m + k + n);
       float[] x = random(random, m * k, 1);
       float[] w = random(random, n * k, 0.05f);
