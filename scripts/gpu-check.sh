@@ -185,17 +185,19 @@ if ! skipped opencl && [[ -d "$bundle/test-classes/backend-opencl" ]]; then
     sed -n '/^Benchmark /,$p' "$out/opencl-queue-jmh.txt"
   fi
   # Where an opencl step's time goes, op by op (each launched alone; includes warm-up and prefill),
-  # and at B = 256 both GPU GEMM kernels: register tiles (the default) and local-memory tiles.
-  for run in 1:tiles 256:tiles 256:local; do
-    batch="${run%%:*}" gemm="${run##*:}"
-    phase "3c. opencl profile: t5-small B = $batch, opencl.gemm=$gemm, 128 in / 32 out, every op timed"
+  # and at B = 256 the default kernels beside the GPU variants not yet measured (local-memory GEMM
+  # tiles, a work-group per attention pair).
+  for run in 1:tiles:items 256:tiles:items 256:local:groups; do
+    IFS=: read -r batch gemm attention <<< "$run"
+    phase "3c. opencl profile: t5-small B = $batch, gemm=$gemm, attention=$attention, 128 in / 32 out"
     timeout -k 5 "$(allow 60)" "${java[@]}" "${jvm_flags[@]}" -Dtandem.backend.opencl.profile=true \
-      -Dtandem.backend.opencl.gemm="$gemm" -cp "$classpath" dev.tandem.gpucheck.GpuBench \
-      --preset t5-small --backend opencl --threads 0 --batch "$batch" --input-len 128 \
-      --output-len 32 --json-out "$out/opencl-profile.jsonl" > "$out/opencl-profile-$batch-$gemm.txt" 2>&1
-    status+=("opencl profile B=$batch $gemm rc=$?")
-    grep -A 22 '^opencl profile' "$out/opencl-profile-$batch-$gemm.txt"
-    grep '^tandem ' "$out/opencl-profile-$batch-$gemm.txt"
+      -Dtandem.backend.opencl.gemm="$gemm" -Dtandem.backend.opencl.attention="$attention" \
+      -cp "$classpath" dev.tandem.gpucheck.GpuBench --preset t5-small --backend opencl --threads 0 \
+      --batch "$batch" --input-len 128 --output-len 32 --json-out "$out/opencl-profile.jsonl" \
+      > "$out/opencl-profile-$batch-$gemm-$attention.txt" 2>&1
+    status+=("opencl profile B=$batch $gemm $attention rc=$?")
+    grep -A 22 '^opencl profile' "$out/opencl-profile-$batch-$gemm-$attention.txt"
+    grep '^tandem ' "$out/opencl-profile-$batch-$gemm-$attention.txt"
   done
 fi
 

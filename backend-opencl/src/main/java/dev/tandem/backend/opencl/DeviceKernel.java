@@ -2,16 +2,16 @@ package dev.tandem.backend.opencl;
 
 /**
  * Every device operation of the backend in one Aparapi kernel, over the arrays of {@link
- * DeviceState} (GEMMs in {@link DeviceGemm}, sampling in {@link DeviceSampling}). {@link #run()}
- * runs the op of the current pass with that pass's arguments, each work-item taking items gid, gid
- * + global size, … below the op's count. Code here is what Aparapi translates to OpenCL C:
- * primitive locals, array fields, Kernel math methods, no objects, no exceptions, and no writes to
- * scalar fields (Aparapi refuses them). So each op reads its arguments from {@code passes[at +
- * ARG_*]}, {@code at} being its pass's first int, inline: Aparapi orders the OpenCL functions by a
- * heuristic that put a shared accessor method after some of its callers, and the program did not
- * build.
+ * DeviceState} (GEMMs in {@link DeviceGemm}, attention in {@link DeviceAttention}, sampling in
+ * {@link DeviceSampling}). {@link #run()} runs the op of the current pass with that pass's
+ * arguments, each work-item taking items gid, gid + global size, … below the op's count. Code here
+ * is what Aparapi translates to OpenCL C: primitive locals, array fields, Kernel math methods, no
+ * objects, no exceptions, and no writes to scalar fields (Aparapi refuses them). So each op reads
+ * its arguments from {@code passes[at + ARG_*]}, {@code at} being its pass's first int, inline:
+ * Aparapi orders the OpenCL functions by a heuristic that put a shared accessor method after some
+ * of its callers, and the program did not build.
  */
-final class DeviceKernel extends DeviceGemm {
+final class DeviceKernel extends DeviceAttention {
 
   @Override
   public void run() {
@@ -21,6 +21,8 @@ final class DeviceKernel extends DeviceGemm {
       sample(at); // its range is exactly one work-group per row: barriers inside
     } else if (op == OP_GEMM_LOCAL) {
       gemmLocal(at); // work-groups take tiles in turn: barriers inside
+    } else if (op == OP_ATTENTION_GROUPS) {
+      attentionGroups(at); // work-groups take (query, head) pairs in turn: barriers inside
     } else {
       int count = passes[at + ARG_COUNT];
       for (int gid = getGlobalId(); gid < count; gid += getGlobalSize()) {
@@ -310,118 +312,6 @@ final class DeviceKernel extends DeviceGemm {
     int slot = meta[passes[at + ARG_IN2] + token];
     kPool[out + slot * inner + e] = mem[passes[at + ARG_IN0] + token * inner + e];
     vPool[out + slot * inner + e] = mem[passes[at + ARG_IN1] + token * inner + e];
-  }
-
-  /**
-   * One (query, head) of a planned attention call: scores over the keys the plan gives the query,
-   * plus T5's relative bias, softmax with the maximum subtracted, and the weighted sum of values.
-   * mode = plan offset in meta; in0 = q, out = out; rows = numHeads, inner = headDim; in1/in2 = k/v
-   * base (tensor offsets in mem, or the layer's first element in the pools when paged); cols = bias
-   * table offset in mem (or −1); factor = scale. Scores are recomputed in the second loop instead
-   * of stored: a work-item has no scratch array, and the K rows are still in cache.
-   */
-  private void attention(int at, int gid) {
-    int plan = passes[at + ARG_MODE];
-    int rows = passes[at + ARG_ROWS];
-    int inner = passes[at + ARG_INNER];
-    int query = gid / rows;
-    int head = gid - query * rows;
-    int stride = rows * inner;
-    int sequence = meta[meta[plan + PLAN_QUERY_SEQUENCE] + query];
-    int position = meta[meta[plan + PLAN_QUERY_POSITION] + query];
-    int keys = meta[meta[plan + PLAN_KEY_COUNT] + sequence];
-    if (meta[plan + PLAN_CAUSAL] == 1) {
-      keys = position + 1;
-    }
-    int qo = passes[at + ARG_IN0] + query * stride + head * inner;
-    int oo = passes[at + ARG_OUT] + query * stride + head * inner;
-    int kHead = passes[at + ARG_IN1] + head * inner;
-    int vHead = passes[at + ARG_IN2] + head * inner;
-    float scale = passFactors[at / PASS_INTS];
-    int biasTable = passes[at + ARG_COLS];
-    int biasHead = -1;
-    if (biasTable >= 0 && meta[plan + PLAN_BUCKETS] >= 0) {
-      biasHead = biasTable + head;
-    }
-    float maxScore = -3.4e38f;
-    for (int j = 0; j < keys; j++) {
-      float s = score(plan, sequence, position, j, qo, kHead, stride, inner, scale, biasHead, rows);
-      maxScore = max(maxScore, s);
-    }
-    for (int d = 0; d < inner; d++) {
-      mem[oo + d] = 0f;
-    }
-    float sum = 0f;
-    for (int j = 0; j < keys; j++) {
-      float s = score(plan, sequence, position, j, qo, kHead, stride, inner, scale, biasHead, rows);
-      float e = exp(s - maxScore);
-      sum += e;
-      int vo = vHead + keyRow(plan, sequence, j) * stride;
-      if (meta[plan + PLAN_PAGED] == 1) {
-        for (int d = 0; d < inner; d++) {
-          mem[oo + d] += e * vPool[vo + d];
-        }
-      } else {
-        for (int d = 0; d < inner; d++) {
-          mem[oo + d] += e * mem[vo + d];
-        }
-      }
-    }
-    if (keys > 0) {
-      // No keys (empty encoder input) leaves zeros, as the CPU backend does, instead of NaN.
-      float inv = 1f / sum;
-      for (int d = 0; d < inner; d++) {
-        mem[oo + d] = mem[oo + d] * inv;
-      }
-    }
-  }
-
-  /**
-   * Scaled q·k of key j plus the relative-position bias: q at qo, the head's K column at kHead in
-   * key rows of stride floats; biasHead = the head's entry of the bias table (−1 without bias),
-   * whose rows hold one value per head. Arguments, not pass reads: this runs once per key.
-   */
-  private float score(
-      int plan,
-      int sequence,
-      int position,
-      int j,
-      int qo,
-      int kHead,
-      int stride,
-      int inner,
-      float scale,
-      int biasHead,
-      int heads) {
-    int ko = kHead + keyRow(plan, sequence, j) * stride;
-    float dot = 0f;
-    if (meta[plan + PLAN_PAGED] == 1) {
-      for (int d = 0; d < inner; d++) {
-        dot += mem[qo + d] * kPool[ko + d];
-      }
-    } else {
-      for (int d = 0; d < inner; d++) {
-        dot += mem[qo + d] * mem[ko + d];
-      }
-    }
-    float s = dot * scale;
-    if (biasHead >= 0) {
-      int distance = j - position + meta[plan + PLAN_MAX_KEYS] - 1;
-      s += mem[biasHead + meta[meta[plan + PLAN_BUCKETS] + distance] * heads];
-    }
-    return s;
-  }
-
-  /** Row of key j of a sequence: consecutive rows, or the slot its block table names. */
-  private int keyRow(int plan, int sequence, int j) {
-    int start = meta[meta[plan + PLAN_KEY_START] + sequence];
-    int row = start + j;
-    if (meta[plan + PLAN_PAGED] == 1) {
-      int blockSize = meta[plan + PLAN_BLOCK_SIZE];
-      int block = j / blockSize;
-      row = meta[start + block] * blockSize + (j - block * blockSize);
-    }
-    return row;
   }
 
   /**

@@ -266,7 +266,7 @@ abstract class DeviceSampling extends DeviceState {
   }
 
   /** The largest v of the group; every work-item gets it. */
-  private float groupMax(float v) {
+  float groupMax(float v) {
     int lid = getLocalId();
     int size = getLocalSize();
     groupFloats[lid] = v;

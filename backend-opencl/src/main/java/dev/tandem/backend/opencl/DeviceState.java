@@ -47,6 +47,7 @@ abstract class DeviceState extends Kernel {
   static final int OP_GREEDY_PARTS = 24;
   static final int OP_SAMPLE = 25;
   static final int OP_GEMM_LOCAL = 26;
+  static final int OP_ATTENTION_GROUPS = 27;
 
   /** Columns of y a work-item of {@link #OP_GEMM_STRIPS} owns. */
   static final int STRIP = 64;

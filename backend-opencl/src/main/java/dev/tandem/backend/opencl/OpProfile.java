@@ -40,7 +40,8 @@ final class OpProfile {
     "gemm-strips",
     "greedy-parts",
     "sample",
-    "gemm-local"
+    "gemm-local",
+    "attention-groups"
   };
 
   private final long[] nanos = new long[NAMES.length];

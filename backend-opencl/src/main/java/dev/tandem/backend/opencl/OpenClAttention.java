@@ -11,17 +11,20 @@ import dev.tandem.api.backend.PositionBias;
  * One attention call as {@link AttentionType} and {@link AttentionMetadata} describe it: checks the
  * metadata against the tensors and the cache, writes new K/V into the paged cache, finds (or
  * builds) the step's plan of which keys each query sees, and launches one work-item per (query,
- * head). Prefill reads K/V from their tensors; decode reads the pools through block tables.
+ * head), or with {@code groups} one work-group (head dimensions up to twice its size). Prefill
+ * reads K/V from their tensors; decode reads the pools through block tables.
  */
 final class OpenClAttention {
 
   private final DeviceOps ops;
   private final AttentionPlans plans;
+  private final boolean groups;
   private OpenClKvCache cache;
 
-  OpenClAttention(DeviceOps ops, AttentionPlans plans) {
+  OpenClAttention(DeviceOps ops, AttentionPlans plans, boolean groups) {
     this.ops = ops;
     this.plans = plans;
+    this.groups = groups;
   }
 
   void useCache(OpenClKvCache cache) {
@@ -115,7 +118,13 @@ final class OpenClAttention {
     args.inner = spec.headDim();
     args.factor = spec.scale();
     args.mode = plan;
-    ops.launch(DeviceKernel.OP_ATTENTION, Math.multiplyExact(queries, spec.numHeads()));
+    int pairs = Math.multiplyExact(queries, spec.numHeads());
+    if (groups && spec.headDim() <= 2 * DeviceGemm.LOCAL_THREADS) {
+      ops.launch(
+          DeviceKernel.OP_ATTENTION_GROUPS, Math.multiplyExact(pairs, DeviceGemm.LOCAL_THREADS));
+    } else {
+      ops.launch(DeviceKernel.OP_ATTENTION, pairs);
+    }
   }
 
   /**

@@ -69,13 +69,13 @@ final class OpenClBackend implements AttentionBackend {
     LOCAL
   }
 
-  OpenClBackend(DeviceOps ops, Gemm gemm) {
+  OpenClBackend(DeviceOps ops, Gemm gemm, boolean attentionGroups) {
     this.ops = ops;
     this.k = ops.kernel();
     this.args = ops.args();
     this.gemm = gemm;
     this.plans = new AttentionPlans(ops);
-    this.attention = new OpenClAttention(ops, plans);
+    this.attention = new OpenClAttention(ops, plans, attentionGroups);
     LOG.log(System.Logger.Level.DEBUG, "opencl backend: {0}", deviceName());
   }
 

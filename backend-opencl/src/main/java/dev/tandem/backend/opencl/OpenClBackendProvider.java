@@ -20,8 +20,10 @@ import java.util.Locale;
  * launches, {@code false} launches each op on its own (default: true on a GPU, false on other
  * devices; see {@link DeviceOps#launch}). Option {@code opencl.profile=true} (a diagnostic)
  * launches every op alone, times it and prints where the time went when the backend closes ({@link
- * OpProfile}). Priority 200 on a GPU, 50 on a CPU device, so {@code auto} prefers an OpenCL GPU to
- * the cpu backend but not an OpenCL CPU device such as PoCL.
+ * OpProfile}). Option {@code opencl.attention}: {@code items} (default) runs a work-item per
+ * (query, head), {@code groups} a work-group, for GPUs (not yet measured on one). Priority 200 on a
+ * GPU, 50 on a CPU device, so {@code auto} prefers an OpenCL GPU to the cpu backend but not an
+ * OpenCL CPU device such as PoCL.
  */
 public final class OpenClBackendProvider implements AttentionBackendProvider {
 
@@ -29,6 +31,7 @@ public final class OpenClBackendProvider implements AttentionBackendProvider {
   static final String GEMM_OPTION = "opencl.gemm";
   static final String QUEUE_OPTION = "opencl.queue";
   static final String PROFILE_OPTION = "opencl.profile";
+  static final String ATTENTION_OPTION = "opencl.attention";
 
   private static final Object LOCK = new Object();
   private static Availability probed; // per JVM: probing builds the kernel once
@@ -88,12 +91,19 @@ public final class OpenClBackendProvider implements AttentionBackendProvider {
     requireNonNull(config, "config is null");
     for (String key : config.options().keySet()) {
       if (key.startsWith("opencl.")
-          && !List.of(DEVICE_OPTION, GEMM_OPTION, QUEUE_OPTION, PROFILE_OPTION).contains(key)) {
+          && !List.of(DEVICE_OPTION, GEMM_OPTION, QUEUE_OPTION, PROFILE_OPTION, ATTENTION_OPTION)
+              .contains(key)) {
         throw new IllegalArgumentException(
             "opencl: unknown option "
                 + key
                 + "; the options are "
-                + String.join(", ", DEVICE_OPTION, GEMM_OPTION, QUEUE_OPTION, PROFILE_OPTION));
+                + String.join(
+                    ", ",
+                    DEVICE_OPTION,
+                    GEMM_OPTION,
+                    QUEUE_OPTION,
+                    PROFILE_OPTION,
+                    ATTENTION_OPTION));
       }
     }
     String queue =
@@ -101,6 +111,11 @@ public final class OpenClBackendProvider implements AttentionBackendProvider {
             QUEUE_OPTION,
             config.option(QUEUE_OPTION, System.getProperty("tandem.opencl.queue", "")));
     String profile = trueOrFalse(PROFILE_OPTION, config.option(PROFILE_OPTION, ""));
+    String attention = config.option(ATTENTION_OPTION, "items");
+    if (!attention.equals("items") && !attention.equals("groups")) {
+      throw new IllegalArgumentException(
+          "opencl: " + ATTENTION_OPTION + "=" + attention + ": must be items or groups");
+    }
     String gemm = config.option(GEMM_OPTION, "");
     if (!gemm.isEmpty() && !List.of("tiles", "strips", "local").contains(gemm)) {
       throw new IllegalArgumentException(
@@ -131,20 +146,24 @@ public final class OpenClBackendProvider implements AttentionBackendProvider {
     if (gemm.isEmpty()) {
       gemm = gpu ? "tiles" : "strips";
     }
-    if (gemm.equals("local") && ops.groupSize() != DeviceGemm.LOCAL_THREADS) {
+    if ((gemm.equals("local") || attention.equals("groups"))
+        && ops.groupSize() != DeviceGemm.LOCAL_THREADS) {
       ops.close();
       throw new IllegalArgumentException(
           "opencl: "
               + GEMM_OPTION
-              + "=local needs work-groups of "
+              + "=local and "
+              + ATTENTION_OPTION
+              + "=groups need work-groups of "
               + DeviceGemm.LOCAL_THREADS
               + " work-items; "
               + OpenClDevices.describe(choice.device())
               + " runs at most "
               + ops.groupSize()
-              + "; use tiles or strips");
+              + "; use the defaults");
     }
-    return new OpenClBackend(ops, OpenClBackend.Gemm.valueOf(gemm.toUpperCase(Locale.ROOT)));
+    return new OpenClBackend(
+        ops, OpenClBackend.Gemm.valueOf(gemm.toUpperCase(Locale.ROOT)), attention.equals("groups"));
   }
 
   /** The value of a boolean option, or "" when unset. */

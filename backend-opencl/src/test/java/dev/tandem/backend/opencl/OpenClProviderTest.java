@@ -100,7 +100,7 @@ class OpenClProviderTest {
 
   @Test
   void profileTimesEveryOpByName() {
-    assertEquals(DeviceState.OP_GEMM_LOCAL + 1, OpProfile.ops(), "a name for every op code");
+    assertEquals(DeviceState.OP_ATTENTION_GROUPS + 1, OpProfile.ops(), "a name for every op code");
     try (AttentionBackend b = Backends.opencl(Map.of("opencl.profile", "true"))) {
       DeviceTensor x = b.upload(new float[] {1, 2, 3, 4});
       b.add(x, x, 4, x);
