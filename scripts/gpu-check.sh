@@ -196,7 +196,7 @@ if ! skipped opencl && [[ -d "$bundle/test-classes/backend-opencl" ]]; then
       --batch "$batch" --input-len 128 --output-len 32 --json-out "$out/opencl-profile.jsonl" \
       > "$out/opencl-profile-$batch-$gemm-$attention.txt" 2>&1
     status+=("opencl profile B=$batch $gemm $attention rc=$?")
-    grep -A 22 '^opencl profile' "$out/opencl-profile-$batch-$gemm-$attention.txt"
+    grep -A 22 '^opencl profile' "$out/opencl-profile-$batch-$gemm-$attention.txt" | grep -v '^tandem '
     grep '^tandem ' "$out/opencl-profile-$batch-$gemm-$attention.txt"
   done
 fi
