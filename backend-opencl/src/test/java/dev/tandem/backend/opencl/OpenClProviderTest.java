@@ -77,6 +77,11 @@ class OpenClProviderTest {
             IllegalArgumentException.class,
             () -> provider.create(new BackendConfig(0, Map.of("opencl.queue", "yes"))));
     assertTrue(queue.getMessage().contains("true or false"), queue.getMessage());
+    IllegalArgumentException attention =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> provider.create(new BackendConfig(0, Map.of("opencl.attention", "blocks"))));
+    assertTrue(attention.getMessage().contains("items or groups"), attention.getMessage());
     Backends.opencl(); // the rest needs a device
     IllegalStateException missing =
         assertThrows(
