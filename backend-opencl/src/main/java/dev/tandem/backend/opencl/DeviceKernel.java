@@ -86,13 +86,14 @@ final class DeviceKernel extends DeviceAttention {
     }
   }
 
-  /** mem[out + i] = stage (mode 0) or bigStage (mode 1) [i]. */
+  /** mem[out + i] = stage (mode 0) or bigStage (mode 1) [in0 + i]. */
   private void stageIn(int at, int gid) {
     int out = passes[at + ARG_OUT];
+    int in0 = passes[at + ARG_IN0];
     if (passes[at + ARG_MODE] == 0) {
-      mem[out + gid] = stage[gid];
+      mem[out + gid] = stage[in0 + gid];
     } else {
-      mem[out + gid] = bigStage[gid];
+      mem[out + gid] = bigStage[in0 + gid];
     }
   }
 

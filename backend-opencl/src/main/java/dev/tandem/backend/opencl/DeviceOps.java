@@ -38,8 +38,8 @@ import java.util.List;
  *
  * <p>With the queue on (option opencl.queue, the default on GPUs), {@link #launch} queues an op as
  * a pass (see {@link DeviceState}); the queue runs as one Aparapi execute when the host next reads
- * a result ({@link #get}), changes an array the queued ops may read (the float staging arrays,
- * intStage when its room is used up, {@code meta} from its start), or when it is full: a greedy
+ * a result ({@link #get}), changes an array the queued ops may read (the big staging array, the
+ * small ones when their room is used up, {@code meta} from its start), or when it is full: a greedy
  * decode step is two executes, one ending with the chosen tokens' copy-out, one with their
  * log-probabilities'. Aparapi's per-launch work (walking the kernel's fields, setting every
  * argument, its two work-group queries) is paid once per execute instead of once per op, and the
@@ -97,6 +97,9 @@ final class DeviceOps implements AutoCloseable {
 
   /** Ints at the start of intStage that queued ops still read (each write appends). */
   private int intStaged;
+
+  /** Floats at the start of the small stage that queued ops still read (as intStaged). */
+  private int floatStaged;
 
   private boolean disposed;
 
@@ -296,6 +299,7 @@ final class DeviceOps implements AutoCloseable {
     queuedItems = 0;
     queuedReadsMeta = false;
     intStaged = 0;
+    floatStaged = 0;
     kernel.put(kernel.passes).put(kernel.passFactors);
     long start = System.nanoTime();
     kernel.execute(Range.create(device, global, group), passes);
@@ -411,17 +415,28 @@ final class DeviceOps implements AutoCloseable {
 
   // ---- host <-> device copies through the staging arrays
 
+  /**
+   * Copies floats to the device through a staging array: small writes append in the small stage
+   * after what earlier writes queued there (as {@link #writeInts}); large ones run the queue first.
+   */
   void writeFloats(int offset, float[] src, int srcOffset, int length) {
     int done = 0;
     while (done < length) {
       int n = Math.min(length - done, length <= STAGE_FLOATS ? STAGE_FLOATS : BIG_STAGE_FLOATS);
       boolean small = n <= STAGE_FLOATS;
-      flush(); // queued ops may still read the staging array
+      if (!small || floatStaged + n > STAGE_FLOATS) {
+        flush(); // queued ops may still read the staging array
+      }
+      int at = small ? floatStaged : 0;
       float[] stage = small ? kernel.stage : bigStage(n);
-      System.arraycopy(src, srcOffset + done, stage, 0, n);
+      System.arraycopy(src, srcOffset + done, stage, at, n);
       kernel.put(stage);
       args.out = offset + done;
+      args.in0 = at;
       args.mode = small ? 0 : 1;
+      if (small) {
+        floatStaged = at + n;
+      }
       launch(DeviceKernel.OP_STAGE_IN, n);
       done += n;
     }
