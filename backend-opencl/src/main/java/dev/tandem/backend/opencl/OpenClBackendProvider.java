@@ -32,6 +32,8 @@ public final class OpenClBackendProvider implements AttentionBackendProvider {
   static final String QUEUE_OPTION = "opencl.queue";
   static final String PROFILE_OPTION = "opencl.profile";
   static final String ATTENTION_OPTION = "opencl.attention";
+  private static final List<String> OPTIONS =
+      List.of(DEVICE_OPTION, GEMM_OPTION, QUEUE_OPTION, PROFILE_OPTION, ATTENTION_OPTION);
 
   private static final Object LOCK = new Object();
   private static Availability probed; // per JVM: probing builds the kernel once
@@ -90,37 +92,21 @@ public final class OpenClBackendProvider implements AttentionBackendProvider {
   public AttentionBackend create(BackendConfig config) {
     requireNonNull(config, "config is null");
     for (String key : config.options().keySet()) {
-      if (key.startsWith("opencl.")
-          && !List.of(DEVICE_OPTION, GEMM_OPTION, QUEUE_OPTION, PROFILE_OPTION, ATTENTION_OPTION)
-              .contains(key)) {
+      if (key.startsWith("opencl.") && !OPTIONS.contains(key)) {
         throw new IllegalArgumentException(
-            "opencl: unknown option "
-                + key
-                + "; the options are "
-                + String.join(
-                    ", ",
-                    DEVICE_OPTION,
-                    GEMM_OPTION,
-                    QUEUE_OPTION,
-                    PROFILE_OPTION,
-                    ATTENTION_OPTION));
+            "opencl: unknown option " + key + "; the options are " + String.join(", ", OPTIONS));
       }
     }
     String queue =
-        trueOrFalse(
+        oneOf(
             QUEUE_OPTION,
-            config.option(QUEUE_OPTION, System.getProperty("tandem.opencl.queue", "")));
-    String profile = trueOrFalse(PROFILE_OPTION, config.option(PROFILE_OPTION, ""));
-    String attention = config.option(ATTENTION_OPTION, "items");
-    if (!attention.equals("items") && !attention.equals("groups")) {
-      throw new IllegalArgumentException(
-          "opencl: " + ATTENTION_OPTION + "=" + attention + ": must be items or groups");
-    }
-    String gemm = config.option(GEMM_OPTION, "");
-    if (!gemm.isEmpty() && !List.of("tiles", "strips", "local").contains(gemm)) {
-      throw new IllegalArgumentException(
-          "opencl: " + GEMM_OPTION + "=" + gemm + ": must be tiles, strips or local");
-    }
+            config.option(QUEUE_OPTION, System.getProperty("tandem.opencl.queue", "")),
+            "true",
+            "false");
+    String profile = oneOf(PROFILE_OPTION, config.option(PROFILE_OPTION, ""), "true", "false");
+    String attention =
+        oneOf(ATTENTION_OPTION, config.option(ATTENTION_OPTION, "items"), "items", "groups");
+    String gemm = oneOf(GEMM_OPTION, config.option(GEMM_OPTION, ""), "tiles", "strips", "local");
     OpenClDevices.Choice choice =
         OpenClDevices.choose(
             config.option(DEVICE_OPTION, System.getProperty("tandem.opencl.device")));
@@ -166,11 +152,19 @@ public final class OpenClBackendProvider implements AttentionBackendProvider {
         ops, OpenClBackend.Gemm.valueOf(gemm.toUpperCase(Locale.ROOT)), attention.equals("groups"));
   }
 
-  /** The value of a boolean option, or "" when unset. */
-  private static String trueOrFalse(String option, String value) {
-    if (!value.isEmpty() && !value.equals("true") && !value.equals("false")) {
+  /** The value of an option, one of {@code allowed} or "" when unset. */
+  private static String oneOf(String option, String value, String... allowed) {
+    if (!value.isEmpty() && !List.of(allowed).contains(value)) {
+      int last = allowed.length - 1;
       throw new IllegalArgumentException(
-          "opencl: " + option + "=" + value + ": must be true or false");
+          "opencl: "
+              + option
+              + "="
+              + value
+              + ": must be "
+              + String.join(", ", List.of(allowed).subList(0, last))
+              + " or "
+              + allowed[last]);
     }
     return value;
   }
