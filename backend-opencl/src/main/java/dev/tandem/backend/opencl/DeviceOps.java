@@ -92,7 +92,7 @@ final class DeviceOps implements AutoCloseable {
 
   private int queuedItems;
 
-  /** Whether a queued op reads meta (attention, cache writes). */
+  /** Whether a queued op reads meta. */
   private boolean queuedReadsMeta;
 
   /** Ints at the start of intStage that queued ops still read (each write appends). */
@@ -273,7 +273,7 @@ final class DeviceOps implements AutoCloseable {
     kernel.passFactors[queued] = args.factor;
     queued++;
     queuedItems = Math.max(queuedItems, count);
-    queuedReadsMeta |= op == DeviceState.OP_ATTENTION || op == DeviceState.OP_CACHE_WRITE;
+    queuedReadsMeta |= DeviceState.readsMeta(op);
   }
 
   /** Runs the queued ops, if any, and waits for them. */

@@ -50,6 +50,11 @@ abstract class DeviceState extends Kernel {
   static final int OP_GEMM_LOCAL = 26;
   static final int OP_ATTENTION_GROUPS = 27;
 
+  /** Whether op reads {@link #meta} (attention plans, slot mappings). */
+  static boolean readsMeta(int op) {
+    return op == OP_ATTENTION || op == OP_ATTENTION_GROUPS || op == OP_CACHE_WRITE;
+  }
+
   /** Columns of y a work-item of {@link #OP_GEMM_STRIPS} owns. */
   static final int STRIP = 64;
 
