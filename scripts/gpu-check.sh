@@ -24,13 +24,15 @@
 # Environment knobs: GPU_CHECK_SECONDS, GPU_CHECK_TEST_PACKAGES (comma-separated),
 # GPU_CHECK_GPU_BACKENDS (default "cuda"; add opencl), GPU_CHECK_GPU_BATCHES (1,32,256),
 # GPU_CHECK_CPU_BATCHES (1,32), GPU_CHECK_CPU_THREADS (16,2; empty: none), GPU_CHECK_MODELS (t5-small,bart-base),
-# GPU_CHECK_SKIP (comma-separated phases to skip: tests,pressure,opencl,bench,hf),
+# GPU_CHECK_SKIP (comma-separated phases to skip: tests,graphs,pressure,opencl,bench,hf),
 # GPU_CHECK_SAMPLING (flags for both benchmarks, e.g. "--temperature 1 --top-p 0.9" or
 # "--num-beams 4"; default greedy), GPU_CHECK_JAVA_FLAGS (extra JVM flags for Tandem's benchmark,
 # e.g. "-Dtandem.backend.cuda.device-sampling=false" to sample on the host, or
 # "-Dtandem.num-scheduler-steps=8" for multi-step scheduling, "-Dtandem.max-num-batched-tokens=40000"
 # to prefill a whole B = 256 batch in one step), GPU_CHECK_SCHEDULER_STEPS (the GPU
-# backends' benchmark once per value, e.g. "1,8": rows "cuda K=8" beside HuggingFace's cuda rows).
+# backends' benchmark once per value, e.g. "1,8": rows "cuda K=8" beside HuggingFace's cuda rows),
+# GPU_CHECK_CUDA_GRAPHS (default "false,true": the cuda benchmark without and with option
+# cuda.graphs; rows "cuda graphs").
 set -uo pipefail
 
 mode="${1:-}"
@@ -58,6 +60,7 @@ models="${GPU_CHECK_MODELS:-t5-small,bart-base}"
 gpu_backends="${GPU_CHECK_GPU_BACKENDS:-cuda}"
 gpu_batches="${GPU_CHECK_GPU_BATCHES:-1,32,256}"
 scheduler_steps="${GPU_CHECK_SCHEDULER_STEPS:-1}"
+cuda_graphs="${GPU_CHECK_CUDA_GRAPHS:-false,true}"
 cpu_batches="${GPU_CHECK_CPU_BATCHES:-1,32}"
 cpu_threads="${GPU_CHECK_CPU_THREADS-16,2}" # set but empty: no cpu runs
 read -r -a sampling <<< "${GPU_CHECK_SAMPLING:-}" # --temperature T --top-p P --top-k K | --num-beams N
@@ -123,7 +126,7 @@ junit() {
   local log="$out/tests-$name.txt" rc
   # -Xmx8g: the heap CI's tests get (a quarter of 24 GiB and more); one engine test sizes the cpu
   # KV cache from the free heap, which would be ~30 GiB of zeroing on a 128 GiB machine.
-  timeout -k 10 "$limit" "${java[@]}" "${jvm_flags[@]}" -Xmx8g -jar "$bundle/junit-platform-console-standalone.jar" \
+  timeout -k 10 "$limit" "${java[@]}" "${jvm_flags[@]}" "${junit_flags[@]}" -Xmx8g -jar "$bundle/junit-platform-console-standalone.jar" \
     execute --class-path "$test_classpath" "${selectors[@]}" --details=testfeed --disable-banner \
     --disable-ansi-colors --reports-dir "$out/junit-$name" > "$log" 2>&1
   rc=$?
@@ -138,6 +141,7 @@ junit() {
 }
 
 tests_rc=0
+junit_flags=() # extra JVM flags for the next junit run
 if ! skipped tests; then
   # The backend's own kernel tests first, with synchronous launches: a kernel fault is then
   # reported at the operation that launched it, not at some later call.
@@ -156,6 +160,15 @@ if ! skipped tests; then
     phase "2b. core tests over every available backend:$other_packages"
     junit core "$(allow 150)" $other_packages
     rc=$?; status+=("core tests rc=$rc"); (( rc != 0 )) && tests_rc=$rc
+  fi
+  if ! skipped graphs && [[ ",$gpu_backends," == *,cuda,* ]]; then
+    # Kernel launches recorded and replayed as CUDA graphs (option cuda.graphs, KernelStream):
+    # the model parity tests again, the graphs replaying every decode step after its second.
+    phase "2d. core model tests with cuda.graphs=true (-Dtandem.cuda.graphs=true)"
+    junit_flags=(-Dtandem.cuda.graphs=true)
+    junit graphs "$(allow 120)" dev.tandem.core.model
+    rc=$?; status+=("cuda graphs tests rc=$rc"); (( rc != 0 )) && tests_rc=$rc
+    junit_flags=()
   fi
 fi
 
@@ -257,11 +270,15 @@ hf() {
 if ! skipped bench; then
   for backend in ${gpu_backends//,/ }; do
     for steps in ${scheduler_steps//,/ }; do
-      phase "4a. Tandem $backend, num-scheduler-steps $steps: $models, B = $gpu_batches"
-      saved_flags=("${extra_java_flags[@]}")
-      extra_java_flags+=("-Dtandem.num-scheduler-steps=$steps")
-      bench "$backend" 0 "$gpu_batches"
-      extra_java_flags=("${saved_flags[@]}")
+      graph_runs=false
+      [[ "$backend" == cuda ]] && graph_runs="${cuda_graphs//,/ }"
+      for graphs in $graph_runs; do
+        phase "4a. Tandem $backend, num-scheduler-steps $steps, cuda.graphs $graphs: $models, B = $gpu_batches"
+        saved_flags=("${extra_java_flags[@]}")
+        extra_java_flags+=("-Dtandem.num-scheduler-steps=$steps" "-Dtandem.cuda.graphs=$graphs")
+        bench "$backend" 0 "$gpu_batches"
+        extra_java_flags=("${saved_flags[@]}")
+      done
     done
   done
 fi

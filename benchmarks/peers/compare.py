@@ -2,8 +2,9 @@
 """Joins Tandem's and HuggingFace's benchmark JSON lines into one comparison table.
 
 Rows are matched on (model, device, threads, batch, sampling); the ratio is Tandem tokens/s over HF's.
-Tandem rows run with multi-step scheduling (scheduler_steps K > 1) show as device "cuda K=8" and
-are compared with HuggingFace's row of the plain device.
+Tandem rows run with multi-step scheduling (scheduler_steps K > 1) show as device "cuda K=8", with
+CUDA graphs (cuda_graphs) as "cuda graphs"; both are compared with HuggingFace's row of the plain
+device.
   python3 benchmarks/peers/compare.py tandem.jsonl hf.jsonl [--markdown out.md]
 """
 import argparse
@@ -19,7 +20,8 @@ def load(path):
                 if line.startswith("{"):
                     r = json.loads(line)
                     steps = int(r.get("scheduler_steps") or 1)
-                    device = r["device"] + (f" K={steps}" if steps > 1 else "")
+                    device = (r["device"] + (f" K={steps}" if steps > 1 else "")
+                              + (" graphs" if r.get("cuda_graphs") else ""))
                     key = (r["model"], device, int(r.get("threads") or 0), int(r["batch"]),
                            r.get("sampling", "greedy"))
                     rows[key] = r
@@ -44,7 +46,7 @@ def main():
               "Tandem TTFT s", "HF TTFT s", "Tandem GPU GiB", "HF peak GiB"]
     lines = []
     for k in keys:
-        t, h = tandem.get(k, {}), hf.get((k[0], k[1].split(" K=")[0]) + k[2:], {})
+        t, h = tandem.get(k, {}), hf.get((k[0], k[1].split(" ")[0]) + k[2:], {})
         tt, ht = t.get("tokens_per_s"), h.get("tokens_per_s")
         ratio = tt / ht if tt and ht else None
         lines.append([k[0], k[1], str(k[2] or "-"), str(k[3]), k[4], fmt(tt, ".1f"), fmt(ht, ".1f"),

@@ -58,7 +58,8 @@ public final class GpuBench {
                 + " \"batch\": %d, \"sampling\": \"%s\", \"input_len\": %d, \"output_len\": %d,"
                 + " \"tokens\": %d,"
                 + " \"seconds\": %.4f, \"tokens_per_s\": %.1f, \"ttft_s\": %.4f,"
-                + " \"gpu_gib\": %s, \"backend_device\": \"%s\", \"scheduler_steps\": %s}",
+                + " \"gpu_gib\": %s, \"backend_device\": \"%s\", \"scheduler_steps\": %s,"
+                + " \"cuda_graphs\": %b}",
             preset,
             backend,
             threads,
@@ -72,7 +73,8 @@ public final class GpuBench {
             r.ttftSeconds(),
             Double.isNaN(r.gpuGib()) ? "null" : String.format(Locale.ROOT, "%.3f", r.gpuGib()),
             r.deviceName().replace("\"", "'"),
-            System.getProperty("tandem.num-scheduler-steps", "1"));
+            System.getProperty("tandem.num-scheduler-steps", "1"),
+            backend.equals("cuda") && Boolean.getBoolean("tandem.cuda.graphs"));
     System.out.println(
         String.format(
             Locale.ROOT,

@@ -3,7 +3,6 @@ package dev.tandem.backend.cuda;
 import dev.tandem.api.backend.AttentionSpec;
 import dev.tandem.api.backend.AttentionType;
 import dev.tandem.api.backend.PositionBias;
-import jcuda.driver.CUstream;
 
 /**
  * Runs one attention call: the cache writes its type implies, then the prefill (packed sequences)
@@ -27,9 +26,9 @@ final class CudaAttention {
   private static final int KEY_TILE = 32;
 
   private final CudaKernels kernels;
-  private final CUstream stream;
+  private final KernelStream stream;
 
-  CudaAttention(CudaKernels kernels, CUstream stream) {
+  CudaAttention(CudaKernels kernels, KernelStream stream) {
     this.kernels = kernels;
     this.stream = stream;
   }
@@ -152,14 +151,13 @@ final class CudaAttention {
     if (tokens == 0) {
       return;
     }
-    CudaKernels.launch(
+    stream.launch(
         kernels.writeKv,
         tokens,
         1,
         1,
         Math.min(256, (rowElems + 31) / 32 * 32),
         0,
-        stream,
         kernels
             .args()
             .ptr(k)
@@ -200,14 +198,13 @@ final class CudaAttention {
             .f32(spec.scale())
             .i32(causal ? 1 : 0);
     bias(args, spec.bias());
-    CudaKernels.launch(
+    stream.launch(
         kernels.prefillAttention,
         (maxQueries + PREFILL_QUERIES - 1) / PREFILL_QUERIES,
         spec.numHeads(),
         md.numSeqs,
         THREADS,
         sharedBytes,
-        stream,
         args);
   }
 
@@ -242,8 +239,7 @@ final class CudaAttention {
             .f32(spec.scale());
     bias(args, spec.bias());
     args.ptr(newK).ptr(newV).ptr(newK != null ? md.at(md.slots) : 0L);
-    CudaKernels.launch(
-        kernels.pagedDecodeAttention, md.numSeqs, spec.numHeads(), 1, THREADS, 0, stream, args);
+    stream.launch(kernels.pagedDecodeAttention, md.numSeqs, spec.numHeads(), 1, THREADS, 0, args);
   }
 
   private static void bias(KernelArgs args, PositionBias bias) {

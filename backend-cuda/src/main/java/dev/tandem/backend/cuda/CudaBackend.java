@@ -22,7 +22,6 @@ import jcuda.Pointer;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUfunction;
-import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 
 /**
@@ -39,7 +38,7 @@ final class CudaBackend implements AttentionBackend {
   private final CudaSettings settings;
   private final CUdevice device = new CUdevice();
   private final CUcontext context = new CUcontext();
-  private final CUstream stream = new CUstream();
+  private final KernelStream stream;
   private final CudaKernels kernels;
   private final String deviceName;
   private final Set<CudaTensor> live = Collections.newSetFromMap(new IdentityHashMap<>());
@@ -71,9 +70,8 @@ final class CudaBackend implements AttentionBackend {
               + cc % 10);
     }
     kernels = CudaKernels.load(settings.image());
+    stream = new KernelStream(settings.graphs());
     attention = new CudaAttention(kernels, stream);
-    // A blocking stream: the legacy default stream's synchronous copies order with it.
-    JCudaDriver.cuStreamCreate(stream, 0);
     copies = new StagedCopies(stream);
     int[] value = new int[1];
     JCudaDriver.cuDeviceGetAttribute(
@@ -149,7 +147,7 @@ final class CudaBackend implements AttentionBackend {
     // cuMemAlloc refuses 0 bytes; an empty tensor still gets a (tiny) address.
     long bytes = Math.max(1, length) * type.bytes();
     JCudaDriver.cuMemAlloc(pointer, bytes);
-    JCudaDriver.cuMemsetD32Async(pointer, 0, Math.max(1, length), stream);
+    JCudaDriver.cuMemsetD32Async(pointer, 0, Math.max(1, length), stream.ordered());
     CudaTensor tensor = new CudaTensor(this, type, length, pointer);
     live.add(tensor);
     return tensor;
@@ -208,6 +206,7 @@ final class CudaBackend implements AttentionBackend {
     CudaTensor t = own(tensor);
     enter();
     live.remove(t);
+    stream.ordered(); // recorded kernels that use the tensor enter the stream first
     JCudaDriver.cuMemFree(t.release());
   }
 
@@ -264,13 +263,13 @@ final class CudaBackend implements AttentionBackend {
   @Override
   public void swapOut(List<BlockMapping> gpuToCpu) {
     enter();
-    kvCache().swapOut(gpuToCpu, stream);
+    kvCache().swapOut(gpuToCpu, stream.ordered());
   }
 
   @Override
   public void swapIn(List<BlockMapping> cpuToGpu) {
     enter();
-    kvCache().swapIn(cpuToGpu, stream);
+    kvCache().swapIn(cpuToGpu, stream.ordered());
   }
 
   @Override
@@ -290,14 +289,13 @@ final class CudaBackend implements AttentionBackend {
     enter();
     DevicePointer devicePairs = blockPairs.ensure((long) pairs.length * Integer.BYTES, stream);
     copies.ints(devicePairs, pairs, 0, pairs.length);
-    CudaKernels.launch(
+    stream.launch(
         kernels.copyBlocks,
         srcToDst.size(),
         cache.numPools(),
         1,
         DenseOps.ELEMENTWISE_THREADS,
         0,
-        stream,
         kernels
             .args()
             .ptr(cache.base())
@@ -511,14 +509,13 @@ final class CudaBackend implements AttentionBackend {
     DevicePointer buckets = new DevicePointer();
     JCudaDriver.cuMemAlloc(buckets, (long) count * Integer.BYTES);
     try {
-      CudaKernels.launch(
+      stream.launch(
           kernels.t5BucketTable,
           DenseOps.ceilDiv(count, 256),
           1,
           1,
           256,
           0,
-          stream,
           kernels
               .args()
               .i32(relStart)
@@ -542,7 +539,7 @@ final class CudaBackend implements AttentionBackend {
       return;
     }
     JCudaDriver.cuCtxSetCurrent(context);
-    JCudaDriver.cuStreamSynchronize(stream);
+    stream.synchronize();
     for (CudaTensor t : live) {
       JCudaDriver.cuMemFree(t.release());
     }
@@ -553,14 +550,15 @@ final class CudaBackend implements AttentionBackend {
     blockPairs.close();
     samplingSettings.close();
     copies.close();
+    stream.close(); // its graphs first: they launch the modules' functions
     kernels.close();
-    JCudaDriver.cuStreamDestroy(stream);
     closed = true;
     JCudaDriver.cuDevicePrimaryCtxRelease(device);
   }
 
   private void closeKvCache() {
     if (kvCache != null) {
+      stream.ordered(); // recorded kernels that use the cache enter the stream first
       kvCache.close();
       kvCache = null;
     }

@@ -23,14 +23,14 @@ final class CudaKvCache implements AutoCloseable {
   private final long blockBytes;
   private final int numPools;
 
-  CudaKvCache(KvCacheSpec spec, CUstream stream) {
+  CudaKvCache(KvCacheSpec spec, KernelStream stream) {
     this.spec = spec;
     this.blockBytes = (long) spec.blockElements() * Float.BYTES;
     this.numPools = 2 * spec.numLayers();
     long deviceBytes = blockBytes * spec.numBlocks() * numPools;
     JCudaDriver.cuMemAlloc(device, deviceBytes);
     // Zeroed so that a slot read before it is written holds 0, not stale NaNs.
-    JCudaDriver.cuMemsetD32Async(device, 0, deviceBytes / Float.BYTES, stream);
+    JCudaDriver.cuMemsetD32Async(device, 0, deviceBytes / Float.BYTES, stream.ordered());
     hasHost = spec.numSwapBlocks() > 0;
     if (hasHost) {
       try {

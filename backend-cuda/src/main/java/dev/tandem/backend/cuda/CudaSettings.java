@@ -15,16 +15,23 @@ import java.util.TreeSet;
  *   <li>{@code cuda.kernels} (default fatbin): {@code fatbin} (SASS for sm_80 / sm_90, PTX for the
  *       rest) or {@code ptx} (always JIT-compile the compute_75 PTX);
  *   <li>{@code cuda.device-sampling} (default true): sampled rows drawn on the GPU ({@code
- *       sample.cu}); false reads their logits back and samples on the host, as other backends do.
+ *       sample.cu}); false reads their logits back and samples on the host, as other backends do;
+ *   <li>{@code cuda.graphs} (default false, or system property {@code tandem.cuda.graphs}, which
+ *       lets the test suites run with graphs): kernel launches recorded and replayed as CUDA graphs
+ *       ({@link KernelStream}).
  * </ul>
  *
  * Other {@code cuda.*} keys are rejected; keys of other backends are ignored.
  */
 record CudaSettings(
-    int deviceIndex, boolean tf32, CudaKernels.Image image, boolean deviceSampling) {
+    int deviceIndex,
+    boolean tf32,
+    CudaKernels.Image image,
+    boolean deviceSampling,
+    boolean graphs) {
 
   static final Set<String> KEYS =
-      Set.of("cuda.device", "cuda.tf32", "cuda.kernels", "cuda.device-sampling");
+      Set.of("cuda.device", "cuda.tf32", "cuda.kernels", "cuda.device-sampling", "cuda.graphs");
 
   static CudaSettings from(BackendConfig config) {
     for (String key : config.options().keySet()) {
@@ -56,7 +63,8 @@ record CudaSettings(
         index,
         flag(config, "cuda.tf32", "false"),
         image,
-        flag(config, "cuda.device-sampling", "true"));
+        flag(config, "cuda.device-sampling", "true"),
+        flag(config, "cuda.graphs", System.getProperty("tandem.cuda.graphs", "false")));
   }
 
   private static boolean flag(BackendConfig config, String key, String fallback) {

@@ -2,7 +2,6 @@ package dev.tandem.backend.cuda;
 
 import dev.tandem.api.backend.Activation;
 import jcuda.driver.CUfunction;
-import jcuda.driver.CUstream;
 
 /**
  * Launches the dense kernels (everything but attention and the KV cache) on the backend's stream,
@@ -22,12 +21,12 @@ final class DenseOps implements AutoCloseable {
   private static final int SPLIT_K_ALIGN = 8;
 
   private final CudaKernels kernels;
-  private final CUstream stream;
+  private final KernelStream stream;
   private final int multiprocessors;
   private final boolean tf32;
   private final DeviceBuffer splitWorkspace = new DeviceBuffer(); // split-K partial tiles
 
-  DenseOps(CudaKernels kernels, CUstream stream, int multiprocessors, boolean tf32) {
+  DenseOps(CudaKernels kernels, KernelStream stream, int multiprocessors, boolean tf32) {
     this.kernels = kernels;
     this.stream = stream;
     this.multiprocessors = multiprocessors;
@@ -53,11 +52,9 @@ final class DenseOps implements AutoCloseable {
     }
     KernelArgs args = kernels.args().ptr(x).ptr(w).ptr(b).ptr(y).i32(n).i32(outDim).i32(inDim);
     if (tf32 && n > GEMV_MAX_ROWS) {
-      CudaKernels.launch(
-          kernels.gemmTf32, ceilDiv(outDim, 64), ceilDiv(n, 64), 1, 128, 0, stream, args);
+      stream.launch(kernels.gemmTf32, ceilDiv(outDim, 64), ceilDiv(n, 64), 1, 128, 0, args);
     } else if (n <= GEMV_MAX_ROWS) {
-      CudaKernels.launch(
-          kernels.gemv, ceilDiv(outDim, GEMV_WARPS), 1, 1, GEMV_WARPS * 32, 0, stream, args);
+      stream.launch(kernels.gemv, ceilDiv(outDim, GEMV_WARPS), 1, 1, GEMV_WARPS * 32, 0, args);
     } else {
       // The largest tile that still fills every multiprocessor once; small batches get smaller
       // tiles (more blocks) because they are bound by reading the weight, not by arithmetic.
@@ -77,8 +74,7 @@ final class DenseOps implements AutoCloseable {
             case 64 -> kernels.gemm64;
             default -> kernels.gemm32;
           };
-      CudaKernels.launch(
-          function, ceilDiv(outDim, tile), ceilDiv(n, tile), 1, 256, 0, stream, args);
+      stream.launch(function, ceilDiv(outDim, tile), ceilDiv(n, tile), 1, 256, 0, args);
     }
   }
 
@@ -101,14 +97,13 @@ final class DenseOps implements AutoCloseable {
     splits = ceilDiv(inDim, kChunk);
     long count = (long) n * outDim;
     DevicePointer partial = splitWorkspace.ensure(splits * count * Float.BYTES, stream);
-    CudaKernels.launch(
+    stream.launch(
         kernels.gemm64SplitK,
         ceilDiv(outDim, 64),
         ceilDiv(n, 64),
         splits,
         256,
         0,
-        stream,
         kernels
             .args()
             .ptr(x)
@@ -209,12 +204,12 @@ final class DenseOps implements AutoCloseable {
   private void launchElementwise(CUfunction function, long count, KernelArgs args) {
     long blocks = (count + ELEMENTWISE_THREADS - 1) / ELEMENTWISE_THREADS;
     int grid = (int) Math.max(1, Math.min(blocks, 32L * multiprocessors));
-    CudaKernels.launch(function, grid, 1, 1, ELEMENTWISE_THREADS, 0, stream, args);
+    stream.launch(function, grid, 1, 1, ELEMENTWISE_THREADS, 0, args);
   }
 
   /** One block per row. */
   private void launchRows(CUfunction function, int rows, int threads, KernelArgs args) {
-    CudaKernels.launch(function, rows, 1, 1, threads, 0, stream, args);
+    stream.launch(function, rows, 1, 1, threads, 0, args);
   }
 
   /** Threads for a row-per-block kernel: a multiple of 32 covering the row, at most 1024. */

@@ -1,6 +1,5 @@
 package dev.tandem.backend.cuda;
 
-import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 
 /**
@@ -13,10 +12,10 @@ final class DeviceBuffer implements AutoCloseable {
   private long capacity;
 
   /** The buffer, at least {@code bytes} long; waits for the stream before replacing it. */
-  DevicePointer ensure(long bytes, CUstream stream) {
+  DevicePointer ensure(long bytes, KernelStream stream) {
     if (bytes > capacity) {
       if (capacity > 0) {
-        JCudaDriver.cuStreamSynchronize(stream); // kernels may still read the old buffer
+        stream.synchronize(); // kernels may still read the old buffer
         JCudaDriver.cuMemFree(pointer);
       }
       capacity = Math.max(bytes, 2 * capacity);

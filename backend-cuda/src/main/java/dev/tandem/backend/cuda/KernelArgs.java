@@ -80,4 +80,26 @@ final class KernelArgs {
   Pointer pointer() {
     return paramsByCount[count];
   }
+
+  /** The number of parameters in the list. */
+  int count() {
+    return count;
+  }
+
+  /** The list's {@link #count()} 8-byte slots, copied to {@code dst[at...]}. */
+  void copySlots(byte[] dst, int at) {
+    values.get(0, dst, at, count * SLOT);
+  }
+
+  /**
+   * Replaces the list with {@code count} slots copied by {@link #copySlots} to {@code src[at...]}.
+   */
+  KernelArgs load(byte[] src, int at, int count) {
+    if (count > MAX_ARGS) {
+      throw new IllegalArgumentException("more than " + MAX_ARGS + " kernel parameters");
+    }
+    values.put(0, src, at, count * SLOT);
+    this.count = count;
+    return this;
+  }
 }

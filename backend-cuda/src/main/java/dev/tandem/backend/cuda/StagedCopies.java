@@ -5,7 +5,6 @@ import java.nio.ByteOrder;
 import java.util.function.Consumer;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
-import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 
 /**
@@ -19,12 +18,12 @@ final class StagedCopies implements AutoCloseable {
   static final int BYTES = 16 << 20;
   private static final int ALIGN = 256;
 
-  private final CUstream stream;
+  private final KernelStream stream;
   private final Pointer staging = new Pointer();
   private final ByteBuffer buffer;
   private long used;
 
-  StagedCopies(CUstream stream) {
+  StagedCopies(KernelStream stream) {
     this.stream = stream;
     JCudaDriver.cuMemAllocHost(staging, BYTES);
     buffer = staging.getByteBuffer(0, BYTES).order(ByteOrder.nativeOrder());
@@ -62,15 +61,16 @@ final class StagedCopies implements AutoCloseable {
     long at = reserve(bytes);
     if (at >= 0) {
       fill.accept(slice(at, bytes));
-      JCudaDriver.cuMemcpyHtoDAsync(target, staging.withByteOffset(at), bytes, stream);
+      JCudaDriver.cuMemcpyHtoDAsync(target, staging.withByteOffset(at), bytes, stream.ordered());
     } else {
+      stream.ordered(); // the legacy stream's copy waits for what is in the stream
       JCudaDriver.cuMemcpyHtoD(target, direct, bytes);
     }
   }
 
   /** Waits for everything queued on the stream; the staging buffer is free again. */
   void synchronize() {
-    JCudaDriver.cuStreamSynchronize(stream);
+    stream.synchronize();
     used = 0;
   }
 

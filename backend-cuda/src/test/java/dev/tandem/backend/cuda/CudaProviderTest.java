@@ -51,10 +51,10 @@ class CudaProviderTest {
   @Test
   void optionsAreValidated() {
     assertEquals(
-        new CudaSettings(0, false, CudaKernels.Image.FATBIN, true),
+        new CudaSettings(0, false, CudaKernels.Image.FATBIN, true, false),
         CudaSettings.from(BackendConfig.defaults()));
     assertEquals(
-        new CudaSettings(1, true, CudaKernels.Image.PTX, false),
+        new CudaSettings(1, true, CudaKernels.Image.PTX, false, true),
         CudaSettings.from(
             new BackendConfig(
                 0,
@@ -67,6 +67,8 @@ class CudaProviderTest {
                     "ptx",
                     "cuda.device-sampling",
                     "false",
+                    "cuda.graphs",
+                    "true",
                     "opencl.x",
                     "ignored"))));
     IllegalArgumentException unknown =
