@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
 /**
  * {@code tandem bench}: the engine's end-to-end benchmark. NUM_PROMPTS requests of INPUT_LEN random
  * token ids are added at once, each generating exactly OUTPUT_LEN tokens (EOS ignored), at most
- * BATCH sequences per step; a warm-up run comes first.
+ * BATCH sequences per step; a warm-up run of the same workload comes first.
  */
 @Command(
     name = "bench",
