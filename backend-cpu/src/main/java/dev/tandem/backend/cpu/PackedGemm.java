@@ -84,9 +84,11 @@ final class PackedGemm {
               copyRows(x, k, r0, Math.min(ROWS, m - r0), kb, kc, xs, r0 * ROW_STRIDE);
             }
           });
+      // One chunk of panels per thread: every chunk sweeps all of x's row tiles, so more, smaller
+      // chunks would read x (m = 2048: 8 MiB) that many more times.
       pool.forRange(
           panelCount,
-          1,
+          (panelCount + pool.threads() - 1) / pool.threads(),
           (worker, start, end) -> {
             float[] panels = packedW[worker];
             float[] tile = tiles[worker];

@@ -9,7 +9,10 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * Splits a range of independent work units over a fixed set of daemon threads. The calling thread
- * runs the first chunk itself, so a pool of {@code n} threads keeps {@code n - 1} workers.
+ * works too, so a pool of {@code n} threads keeps {@code n - 1} workers. The range is cut into up
+ * to {@link #CHUNKS_PER_THREAD} chunks per thread, which the threads claim one after another until
+ * none is left: a thread that the machine holds up (another process, a hypervisor) leaves its share
+ * to the others instead of making them all wait for it.
  *
  * <p>A decode step is a hundred or more short parallel loops, so handing a loop to the workers must
  * cost far less than the loop. Workers therefore wait for the next loop by spinning for {@link
@@ -26,6 +29,9 @@ final class WorkerPool implements AutoCloseable {
     void run(int worker, int start, int end);
   }
 
+  /** Chunks per thread a range is cut into, at most. */
+  static final int CHUNKS_PER_THREAD = 4;
+
   /** How long a waiting thread spins before it parks. */
   private static final long SPIN_NANOS = TimeUnit.MICROSECONDS.toNanos(100);
 
@@ -41,27 +47,36 @@ final class WorkerPool implements AutoCloseable {
     final RangeTask task;
     final int units;
     final int chunks;
+    final int participants; // threads [0, participants) claim chunks
     final Thread caller;
-    final AtomicInteger remaining; // worker chunks not yet done
+    final AtomicInteger next = new AtomicInteger(); // the next chunk to claim
+    final AtomicInteger remaining; // chunks not yet done
     final AtomicReference<Throwable> failure = new AtomicReference<>();
 
-    Job(long generation, RangeTask task, int units, int chunks) {
+    Job(long generation, RangeTask task, int units, int chunks, int participants) {
       this.generation = generation;
       this.task = task;
       this.units = units;
       this.chunks = chunks;
+      this.participants = participants;
       this.caller = Thread.currentThread();
-      this.remaining = new AtomicInteger(chunks - 1);
+      this.remaining = new AtomicInteger(chunks);
     }
 
-    void run(int chunk) {
-      try {
-        task.run(
-            chunk,
-            (int) ((long) units * chunk / chunks),
-            (int) ((long) units * (chunk + 1) / chunks));
-      } catch (Throwable e) {
-        failure.compareAndSet(null, e);
+    /** Runs chunks on thread {@code worker} until none is left to claim. */
+    void claimChunks(int worker) {
+      for (int chunk = next.getAndIncrement(); chunk < chunks; chunk = next.getAndIncrement()) {
+        try {
+          task.run(
+              worker,
+              (int) ((long) units * chunk / chunks),
+              (int) ((long) units * (chunk + 1) / chunks));
+        } catch (Throwable e) {
+          failure.compareAndSet(null, e);
+        }
+        if (remaining.decrementAndGet() == 0 && Thread.currentThread() != caller) {
+          LockSupport.unpark(caller);
+        }
       }
     }
   }
@@ -70,7 +85,7 @@ final class WorkerPool implements AutoCloseable {
   private final Thread[] workers; // [0] unused: the caller runs chunk 0
   private final AtomicIntegerArray parked; // (worker) -> 1 while it parks
   private final AtomicBoolean busy = new AtomicBoolean();
-  private volatile Job job = new Job(0, (worker, start, end) -> {}, 0, 1);
+  private volatile Job job = new Job(0, (worker, start, end) -> {}, 0, 1, 1);
   private volatile boolean closed;
 
   WorkerPool(int threads) {
@@ -93,28 +108,31 @@ final class WorkerPool implements AutoCloseable {
   }
 
   /**
-   * Runs {@code task} over [0, units) in at most {@code threads} contiguous chunks, each of at
-   * least {@code minUnitsPerChunk} units (small jobs stay on the caller). Returns when all chunks
-   * are done; rethrows the first failure. A call made while another runs (from another thread, or
-   * from inside a task), or after close, runs on its caller alone.
+   * Runs {@code task} over [0, units) in at most {@code threads × CHUNKS_PER_THREAD} contiguous
+   * chunks, each of at least {@code minUnitsPerChunk} units (small jobs stay on the caller); a
+   * thread may run several chunks, one call each. Returns when all chunks are done; rethrows the
+   * first failure. A call made while another runs (from another thread, or from inside a task), or
+   * after close, runs on its caller alone.
    */
   void forRange(int units, int minUnitsPerChunk, RangeTask task) {
-    int chunks = Math.min(threads, Math.max(1, units / Math.max(1, minUnitsPerChunk)));
-    if (chunks == 1 || closed || !busy.compareAndSet(false, true)) {
+    int chunks =
+        Math.min(threads * CHUNKS_PER_THREAD, Math.max(1, units / Math.max(1, minUnitsPerChunk)));
+    int participants = Math.min(threads, chunks);
+    if (participants == 1 || closed || !busy.compareAndSet(false, true)) {
       task.run(0, 0, units);
       return;
     }
     try {
-      Job current = new Job(job.generation + 1, task, units, chunks);
+      Job current = new Job(job.generation + 1, task, units, chunks, participants);
       job = current;
       // After the volatile write: a worker that announced its park before it is unparked here,
       // one that announces it later sees the new job before it parks.
-      for (int w = 1; w < chunks; w++) {
+      for (int w = 1; w < participants; w++) {
         if (parked.get(w) == 1) {
           LockSupport.unpark(workers[w]);
         }
       }
-      current.run(0);
+      current.claimChunks(0);
       long start = System.nanoTime();
       while (current.remaining.get() > 0) {
         if (!spin(start)) {
@@ -144,11 +162,8 @@ final class WorkerPool implements AutoCloseable {
         return; // closed
       }
       seen = current.generation;
-      if (worker < current.chunks) {
-        current.run(worker);
-        if (current.remaining.decrementAndGet() == 0) {
-          LockSupport.unpark(current.caller);
-        }
+      if (worker < current.participants) {
+        current.claimChunks(worker);
       }
     }
   }

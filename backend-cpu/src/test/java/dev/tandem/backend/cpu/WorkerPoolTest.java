@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 
 class WorkerPoolTest {
@@ -40,9 +41,9 @@ class WorkerPoolTest {
   }
 
   @Test
-  void aWorkersFailureReachesTheCallerAndThePoolGoesOn() {
+  void aChunksFailureReachesTheCallerAndThePoolGoesOn() {
     try (WorkerPool pool = new WorkerPool(3)) {
-      IllegalArgumentException thrown = new IllegalArgumentException("chunk 2 failed");
+      IllegalArgumentException thrown = new IllegalArgumentException("a chunk failed");
       IllegalArgumentException e =
           assertThrows(
               IllegalArgumentException.class,
@@ -51,9 +52,7 @@ class WorkerPoolTest {
                       30,
                       1,
                       (worker, start, end) -> {
-                        if (worker == 2) {
-                          throw thrown;
-                        }
+                        throw thrown; // every chunk, whichever thread claims it
                       }));
       assertSame(thrown, e);
       AtomicInteger sum = new AtomicInteger();
@@ -63,11 +62,31 @@ class WorkerPoolTest {
   }
 
   @Test
+  void threadsClaimChunksUntilNoneIsLeft() {
+    try (WorkerPool pool = new WorkerPool(3)) {
+      int chunks = 3 * WorkerPool.CHUNKS_PER_THREAD;
+      java.util.Set<Integer> threads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+      AtomicInteger calls = new AtomicInteger();
+      pool.forRange(
+          chunks * 5,
+          5,
+          (worker, start, end) -> {
+            assertEquals(5, end - start);
+            threads.add(worker);
+            calls.incrementAndGet();
+            LockSupport.parkNanos(1_000_000); // long enough that every thread gets chunks
+          });
+      assertEquals(chunks, calls.get(), "one call per chunk, " + chunks + " chunks");
+      assertEquals(3, threads.size(), "the caller and both workers claimed chunks");
+    }
+  }
+
+  @Test
   void nestedAndClosedLoopsRunOnTheCaller() {
     WorkerPool pool = new WorkerPool(2);
     AtomicInteger inner = new AtomicInteger();
     pool.forRange(
-        8,
+        2,
         1,
         (worker, start, end) ->
             pool.forRange(
