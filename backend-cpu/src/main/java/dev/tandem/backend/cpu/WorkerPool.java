@@ -82,7 +82,7 @@ final class WorkerPool implements AutoCloseable {
   }
 
   private final int threads;
-  private final Thread[] workers; // [0] unused: the caller runs chunk 0
+  private final Thread[] workers; // [0] unused: the caller is thread 0
   private final AtomicIntegerArray parked; // (worker) -> 1 while it parks
   private final AtomicBoolean busy = new AtomicBoolean();
   private volatile Job job = new Job(0, (worker, start, end) -> {}, 0, 1, 1);
