@@ -96,7 +96,18 @@ final class KernelStream implements AutoCloseable {
         JCudaDriver.cuGraphLaunch(graph.exec(), stream);
         replays++;
       } else if (seenOnce.remove(pending) != null) {
-        capture();
+        try {
+          capture();
+        } catch (RuntimeException e) {
+          throw new IllegalStateException(
+              "cuda.graphs: capturing "
+                  + pending.size()
+                  + " kernel launches into a CUDA graph failed ("
+                  + e.getMessage()
+                  + "); without the option (cuda.graphs=false, the default) kernels launch one by"
+                  + " one",
+              e);
+        }
       } else {
         seenOnce.put(pending.copy(), Boolean.TRUE);
         pending.launchAll(stream, replayArgs);
