@@ -38,9 +38,10 @@ final class Gemm {
    * Rows from which packing w pays for itself: packing costs a pass over w per call, which the
    * faster kernel repays only over enough rows (measured per CPU-second on 2 Zen 3 cores: at 64
    * rows SkinnyGemm ran 1.2–1.6x faster, at 256 rows PackedGemm 1.05–1.7x except for the 32128-wide
-   * LM head).
+   * LM head; at 128 and 192 rows SkinnyGemm won 13 of 16 timings, and a t5-small B = 1 prefill, 128
+   * rows, took 106–182 ms against 122–174 ms with PackedGemm, median 121 against 148).
    */
-  static final int PACKED_MIN_ROWS = 128;
+  static final int PACKED_MIN_ROWS = 256;
 
   /**
    * Rows from which SkinnyGemm's 16-row x panels are full enough (measured: at 8 rows the

@@ -62,7 +62,8 @@ class CpuKernelsTest {
     "97, 1100, 130, true",
     "200, 600, 41, true",
     "131, 2100, 70, true",
-    "256, 1025, 300, false"
+    "256, 1025, 300, false",
+    "259, 70, 33, true"
   })
   void linearMatchesReference(int m, int k, int n, boolean withBias) {
     float[] x = random(random, m * k);
