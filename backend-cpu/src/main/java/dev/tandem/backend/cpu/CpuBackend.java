@@ -42,7 +42,7 @@ final class CpuBackend implements AttentionBackend {
     this.gemm = new Gemm(pool);
     this.elementwise = new Elementwise(pool);
     this.rowOps = new RowOps(pool);
-    this.attention = new AttentionOp(new Attention(pool));
+    this.attention = new AttentionOp(new Attention(pool), pool);
     LOG.log(System.Logger.Level.DEBUG, "cpu backend: {0}", deviceName());
   }
 

@@ -119,16 +119,15 @@ final class KvCache {
   }
 
   /**
-   * Writes {@code count} token rows of k and v, starting at row {@code firstRow}, into slots {@code
-   * slots[0..count)} of the layer's pools.
+   * Writes token rows [start, end) of k and v into slots {@code slots[start..end)} of the layer.
    */
-  void write(int layer, float[] k, float[] v, int firstRow, int[] slots, int count) {
+  void write(int layer, float[] k, float[] v, int[] slots, int start, int end) {
     float[] kPool = keys(layer);
     float[] vPool = values(layer);
-    for (int t = 0; t < count; t++) {
+    for (int t = start; t < end; t++) {
       int slot = slots[t];
       spec.checkSlot("cpu", slot, t);
-      int src = (firstRow + t) * rowStride;
+      int src = t * rowStride;
       System.arraycopy(k, src, kPool, slot * rowStride, rowStride);
       System.arraycopy(v, src, vPool, slot * rowStride, rowStride);
     }

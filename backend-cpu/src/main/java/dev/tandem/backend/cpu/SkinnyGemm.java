@@ -29,6 +29,12 @@ final class SkinnyGemm {
   /** Register tiles (ROWS w rows each) per thread below which splitting costs more. */
   private static final int MIN_TILES_PER_THREAD = 4;
 
+  /** k values per unit of packing work: 128 × PANEL floats. */
+  private static final int PACK_SLICE = 128;
+
+  /** Packing units per thread below which splitting costs more. */
+  private static final int MIN_SLICES_PER_THREAD = 2;
+
   private final WorkerPool pool;
   private final float[][] tiles; // (worker) -> (ROWS, PANEL): the register tile, stored
   private float[] packedX = new float[0]; // (panels, k, PANEL)
@@ -86,27 +92,46 @@ final class SkinnyGemm {
         });
   }
 
-  /** packedX[(p · k + kk) · PANEL + j] = x[p · PANEL + j][kk]; rows past m are zero. */
+  /**
+   * packedX[(p · k + kk) · PANEL + j] = x[p · PANEL + j][kk]; rows past m are zero. The threads
+   * split it in slices of {@link #PACK_SLICE} k values per panel: alone, the calling thread's
+   * packing was 2.6 % of a t5-small B = 32 decode step on 2 threads, time in which the others wait.
+   */
   private float[] packX(float[] x, int m, int k, int panels) {
     int size = panels * k * PANEL;
     if (packedX.length < size) {
       packedX = new float[size];
     }
     float[] xp = packedX;
-    for (int row = 0; row < panels * PANEL; row++) {
-      int at = (row / PANEL) * k * PANEL + row % PANEL;
-      if (row < m) {
-        int src = row * k;
-        for (int kk = 0; kk < k; kk++) {
-          xp[at + kk * PANEL] = x[src + kk];
-        }
-      } else {
-        for (int kk = 0; kk < k; kk++) {
-          xp[at + kk * PANEL] = 0f;
-        }
+    int slices = (k + PACK_SLICE - 1) / PACK_SLICE;
+    pool.forRange(
+        panels * slices,
+        MIN_SLICES_PER_THREAD,
+        (worker, start, end) -> {
+          for (int unit = start; unit < end; unit++) {
+            packSlice(x, m, k, unit / slices, (unit % slices) * PACK_SLICE, xp);
+          }
+        });
+    return xp;
+  }
+
+  /**
+   * Panel p's k values [k0, k0 + PACK_SLICE): k step by k step, so the writes are consecutive and
+   * each of the panel's PANEL source rows is read along its cache lines.
+   */
+  private static void packSlice(float[] x, int m, int k, int p, int k0, float[] xp) {
+    int k1 = Math.min(k, k0 + PACK_SLICE);
+    int row0 = p * PANEL;
+    int rows = Math.min(PANEL, m - row0);
+    for (int kk = k0; kk < k1; kk++) {
+      int at = (p * k + kk) * PANEL;
+      for (int j = 0; j < rows; j++) {
+        xp[at + j] = x[(row0 + j) * k + kk];
+      }
+      for (int j = rows; j < PANEL; j++) {
+        xp[at + j] = 0f;
       }
     }
-    return xp;
   }
 
   /**
