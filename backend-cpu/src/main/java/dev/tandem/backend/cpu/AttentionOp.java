@@ -151,14 +151,17 @@ final class AttentionOp {
   }
 
   private static void checkRows(float[] q, float[] out, int rows, int stride, String what) {
-    String shape = "(" + rows + " " + what + ", " + stride + ")";
-    need(q, (long) rows * stride, "q", shape);
-    need(out, (long) rows * stride, "out", shape);
+    long needed = (long) rows * stride;
+    if (needed > Math.min(q.length, out.length)) {
+      String shape = "(" + rows + " " + what + ", " + stride + ")";
+      need(q, needed, "q", shape);
+      need(out, needed, "out", shape);
+    }
   }
 
   private static float[] rows(DeviceTensor tensor, String role, int rows, int stride) {
     float[] data = CpuTensor.floats(tensor, role);
-    need(data, (long) rows * stride, role, "(" + rows + ", " + stride + ")");
+    need(data, rows, stride, role);
     return data;
   }
 
@@ -171,11 +174,7 @@ final class AttentionOp {
     int span = plan.distanceSpan();
     int maxKeys = plan.maxKeys();
     float[] table = CpuTensor.floats(bias.table(), "bias table");
-    need(
-        table,
-        (long) bias.numBuckets() * heads,
-        "bias table",
-        "(" + bias.numBuckets() + ", " + heads + ")");
+    need(table, bias.numBuckets(), heads, "bias table");
     if (biasByDistance.length < heads * span) {
       biasByDistance = new float[heads * span];
     }

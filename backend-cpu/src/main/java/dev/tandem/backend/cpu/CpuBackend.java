@@ -204,15 +204,33 @@ final class CpuBackend implements AttentionBackend {
     }
   }
 
-  private static void need(int[] data, long needed, String role, String shape) {
-    if (needed > data.length) {
+  /**
+   * As {@link #need(float[], long, String, String)} for a (rows, cols) operand; the shape is
+   * spelled out only when the check fails (every op checks its operands, so this runs ~100 times a
+   * decode step).
+   */
+  static void need(float[] data, long rows, long cols, String role) {
+    if (rows * cols > data.length) {
+      need(data, rows * cols, role, "(" + rows + ", " + cols + ")");
+    }
+  }
+
+  /** As {@link #need(float[], long, long, String)} for a vector of {@code length}. */
+  static void need(float[] data, long length, String role) {
+    if (length > data.length) {
+      need(data, length, role, "(" + length + ")");
+    }
+  }
+
+  private static void need(int[] data, long length, String role) {
+    if (length > data.length) {
       throw new IllegalArgumentException(
           "cpu: "
               + role
-              + " "
-              + shape
-              + " needs "
-              + needed
+              + " ("
+              + length
+              + ") needs "
+              + length
               + " ints, the tensor has "
               + data.length);
     }
@@ -239,8 +257,8 @@ final class CpuBackend implements AttentionBackend {
     int[] idArray = CpuTensor.ints(ids, "ids");
     float[] tableArray = CpuTensor.floats(table, "table");
     float[] outArray = CpuTensor.floats(out, "out");
-    need(idArray, n, "ids", "(" + n + ")");
-    need(outArray, (long) n * dim, "out", "(" + n + ", " + dim + ")");
+    need(idArray, n, "ids");
+    need(outArray, n, dim, "out");
     if (dim == 0 || n == 0) {
       return;
     }
@@ -266,12 +284,12 @@ final class CpuBackend implements AttentionBackend {
     float[] wa = CpuTensor.floats(weight, "weight");
     float[] ba = bias == null ? null : CpuTensor.floats(bias, "bias");
     float[] ya = CpuTensor.floats(y, "y");
-    need(xa, (long) n * inDim, "x", "(" + n + ", " + inDim + ")");
-    need(wa, (long) outDim * inDim, "weight", "(" + outDim + ", " + inDim + ")");
+    need(xa, n, inDim, "x");
+    need(wa, outDim, inDim, "weight");
     if (ba != null) {
-      need(ba, outDim, "bias", "(" + outDim + ")");
+      need(ba, outDim, "bias");
     }
-    need(ya, (long) n * outDim, "y", "(" + n + ", " + outDim + ")");
+    need(ya, n, outDim, "y");
     if (n == 0 || outDim == 0) {
       return;
     }
@@ -305,7 +323,7 @@ final class CpuBackend implements AttentionBackend {
 
   private static float[] operand(DeviceTensor tensor, String role, int count) {
     float[] data = CpuTensor.floats(tensor, role);
-    need(data, count, role, "(" + count + ")");
+    need(data, count, role);
     return data;
   }
 
@@ -346,7 +364,7 @@ final class CpuBackend implements AttentionBackend {
     }
     float[] la = operand(logits, "logits", count((long) n * vocab));
     int[] ia = CpuTensor.ints(ids, "ids");
-    need(ia, n, "ids", "(" + n + ")");
+    need(ia, n, "ids");
     float[] pa = operand(logprobs, "logprobs", n);
     rowOps.greedy(la, n, vocab, ia, pa);
   }

@@ -61,7 +61,9 @@ final class CpuTensor implements DeviceTensor {
 
   /** The cpu tensor behind {@code tensor}, checking that it is one and not freed. */
   static CpuTensor live(DeviceTensor tensor, String role) {
-    requireNonNull(tensor, role + " is null");
+    if (tensor == null) {
+      throw new NullPointerException(role + " is null"); // not requireNonNull: no message per call
+    }
     if (!(tensor instanceof CpuTensor t)) {
       throw new IllegalArgumentException(
           "cpu: " + role + " is a " + tensor.getClass().getName() + ", not a cpu tensor");
