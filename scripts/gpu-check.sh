@@ -32,7 +32,11 @@
 # to prefill a whole B = 256 batch in one step), GPU_CHECK_SCHEDULER_STEPS (the GPU
 # backends' benchmark once per value, e.g. "1,8": rows "cuda K=8" beside HuggingFace's cuda rows),
 # GPU_CHECK_CUDA_GRAPHS (default "false,true": the cuda benchmark without and with option
-# cuda.graphs; rows "cuda graphs").
+# cuda.graphs; rows "cuda graphs"), GPU_CHECK_CPU_JFR (default "16": the cpu thread counts whose
+# benchmark runs record JFR execution samples, $OUT/jfr-MODEL-tTHREADS-bBATCH.jfr; read them with
+# scripts/jfr-threads.py; empty: none).
+# At the end everything under $OUT but the log, the tables and the JSON rows is packed into
+# $OUT/results.tar.xz (the device tool brings back 8 files at most).
 set -uo pipefail
 
 mode="${1:-}"
@@ -63,6 +67,7 @@ scheduler_steps="${GPU_CHECK_SCHEDULER_STEPS:-1}"
 cuda_graphs="${GPU_CHECK_CUDA_GRAPHS:-false,true}"
 cpu_batches="${GPU_CHECK_CPU_BATCHES:-1,32}"
 cpu_threads="${GPU_CHECK_CPU_THREADS-16,2}" # set but empty: no cpu runs
+cpu_jfr=",${GPU_CHECK_CPU_JFR-16},"
 read -r -a sampling <<< "${GPU_CHECK_SAMPLING:-}" # --temperature T --top-p P --top-k K | --num-beams N
 packages="${GPU_CHECK_TEST_PACKAGES:-dev.tandem.backend.cuda,dev.tandem.core.backend,dev.tandem.core.model,dev.tandem.core.engine}"
 SECONDS=0
@@ -234,7 +239,11 @@ bench() {
         nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 > "$out/gpu-memory-samples.txt" &
         poller=$!
       fi
-      timeout -k 5 "$limit" "${java[@]}" "${jvm_flags[@]}" "${extra_java_flags[@]}" -cp "$classpath" dev.tandem.gpucheck.GpuBench \
+      local recording=()
+      if [[ "$backend" == cpu && "$cpu_jfr" == *",$threads,"* ]]; then
+        recording=("-XX:StartFlightRecording=filename=$out/jfr-$model-t$threads-b$batch.jfr,settings=$root/scripts/gpu/sampling.jfc")
+      fi
+      timeout -k 5 "$limit" "${java[@]}" "${jvm_flags[@]}" "${extra_java_flags[@]}" "${recording[@]}" -cp "$classpath" dev.tandem.gpucheck.GpuBench \
         --preset "$model" --backend "$backend" --threads "$threads" --batch "$batch" \
         --input-len 128 --output-len 128 "${sampling[@]}" --json-out "$tandem_json" \
         || echo "tandem $model $backend threads=$threads B=$batch failed (rc=$?)"
@@ -301,6 +310,10 @@ done
 phase "6. Tandem vs HuggingFace (tokens/s; ratio = Tandem / HF)"
 python3 "$bundle/hf/compare.py" "$tandem_json" "$hf_json" --markdown "$out/comparison.md" \
   | tee "$out/comparison.txt"
+# One archive for the rest: the device tool brings back at most 8 files.
+(cd "$out" && find . -mindepth 1 -maxdepth 1 ! -name gpu-check.log ! -name 'comparison.*' \
+  ! -name '*.jsonl' ! -name results.tar.xz -printf '%P\n' | tar -cJf results.tar.xz -T - --remove-files) \
+  || echo "could not pack $out into results.tar.xz"
 echo
 echo "GPU CHECK DONE in ${SECONDS}s: ${status[*]:-no tests run}; results in $out"
 exit "$tests_rc"
