@@ -18,13 +18,13 @@
 #      and where an opencl step's time goes, op by op (option opencl.profile=true)
 #   4. Tandem's benchmark (scripts/gpu/GpuBench.java over the engine's harness): t5-small and
 #      bart-base, 128 in / 128 out, greedy; GPU backends at B = 1, 32, 256; cpu at 2 and 16 threads
-#      with B = 1, 32
+#      with B = 1, 32 (4c: the decode GEMM shapes alone per thread count, time per call)
 #   5. HuggingFace generate() on the same workload (benchmarks/peers/hf_generate.py), same grid
 #   6. one comparison table (benchmarks/peers/compare.py), also as $OUT/comparison.md
 # Environment knobs: GPU_CHECK_SECONDS, GPU_CHECK_TEST_PACKAGES (comma-separated),
 # GPU_CHECK_GPU_BACKENDS (default "cuda"; add opencl), GPU_CHECK_GPU_BATCHES (1,32,256),
 # GPU_CHECK_CPU_BATCHES (1,32), GPU_CHECK_CPU_THREADS (16,2; empty: none), GPU_CHECK_MODELS (t5-small,bart-base),
-# GPU_CHECK_SKIP (comma-separated phases to skip: tests,graphs,pressure,opencl,bench,hf),
+# GPU_CHECK_SKIP (comma-separated phases to skip: tests,graphs,pressure,opencl,bench,gemm,hf),
 # GPU_CHECK_SAMPLING (flags for both benchmarks, e.g. "--temperature 1 --top-p 0.9" or
 # "--num-beams 4"; default greedy), GPU_CHECK_JAVA_FLAGS (extra JVM flags for Tandem's benchmark,
 # e.g. "-Dtandem.backend.cuda.device-sampling=false" to sample on the host, or
@@ -297,6 +297,15 @@ if ! skipped hf; then
 fi
 # CPU beside HuggingFace, thread count by thread count, so that each pair completes together.
 for threads in ${cpu_threads//,/ }; do
+  if ! skipped gemm; then
+    # A decode step's GEMM shapes alone, wall time per call: at B = 1 mostly what handing a loop
+    # to this many threads costs (GemmCpuTime, from the benchmarks jar; ~15 s).
+    phase "4c. cpu GEMMs per call, $threads threads (GemmCpuTime)"
+    timeout -k 5 "$(allow 40)" "${java[@]}" "${jvm_flags[@]}" -cp "$classpath" \
+      dev.tandem.benchmarks.cpu.GemmCpuTime --threads "$threads" --round-seconds 0.3 \
+      1x512x512 1x512x2048 1x2048x512 1x512x32128 32x512x512 32x512x2048 2>&1 \
+      | grep -v -e '^WARNING' | tee "$out/gemm-cpu-t$threads.txt"
+  fi
   if ! skipped bench; then
     phase "4b. Tandem cpu, $threads threads: $models, B = $cpu_batches"
     bench cpu "$threads" "$cpu_batches"

@@ -15,11 +15,13 @@ import java.util.Random;
 /**
  * GEMM throughput per CPU-second, for machines where other processes compete for the cores (JMH's
  * wall-clock rate then measures the competition). Runs the {@link GemmBenchmark} shapes on 2
- * threads and divides the work by the CPU time the calling thread and the backend's worker threads
- * ("tandem-cpu-*") consumed; twice that is what 2 uncontended cores would deliver.
+ * threads (or {@code --threads T}) and divides the work by the CPU time the calling thread and the
+ * backend's worker threads ("tandem-cpu-*") consumed; T times that is what T uncontended cores
+ * would deliver. Also prints the wall time per call, which for a decode step's small GEMVs is
+ * mostly the cost of handing a loop to T threads.
  *
  * <p>{@code java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar
- * dev.tandem.benchmarks.cpu.GemmCpuTime [MxKxN ...]}
+ * dev.tandem.benchmarks.cpu.GemmCpuTime [--threads T] [--round-seconds S] [MxKxN ...]}
  */
 public final class GemmCpuTime {
 
@@ -29,15 +31,29 @@ public final class GemmCpuTime {
   private GemmCpuTime() {}
 
   /**
-   * @param args shapes {@code MxKxN} to run (y(m, n) = x(m, k) · w(n, k)ᵀ); none: the {@link
-   *     GemmBenchmark} grid, m in {1, 32, 256} and k = n in {512, 1024, 2048}
+   * @param args {@code --threads T} (default 2), {@code --round-seconds S} (default 2; six rounds,
+   *     the first a warm-up, the best of the others reported), then shapes {@code MxKxN} to run
+   *     (y(m, n) = x(m, k) · w(n, k)ᵀ); none: the {@link GemmBenchmark} grid, m in {1, 32, 256} and
+   *     k = n in {512, 1024, 2048}
    */
   public static void main(String[] args) {
     List<int[]> shapes = new ArrayList<>();
-    for (String arg : args) {
+    int threadCount = 2;
+    double roundSeconds = 2;
+    for (int i = 0; i < args.length; i++) {
+      String arg = args[i];
+      if (arg.equals("--threads") && i + 1 < args.length) {
+        threadCount = Integer.parseInt(args[++i]);
+        continue;
+      }
+      if (arg.equals("--round-seconds") && i + 1 < args.length) {
+        roundSeconds = Double.parseDouble(args[++i]);
+        continue;
+      }
       String[] parts = arg.split("x");
       if (parts.length != 3) {
-        throw new IllegalArgumentException(arg + ": expected a shape MxKxN, e.g. 256x512x2048");
+        throw new IllegalArgumentException(
+            arg + ": expected --threads T, --round-seconds S or a shape MxKxN, e.g. 256x512x2048");
       }
       shapes.add(
           new int[] {
@@ -53,8 +69,11 @@ public final class GemmCpuTime {
     }
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     try (AttentionBackend backend =
-        new CpuBackendProvider().create(new BackendConfig(2, Map.of()))) {
-      System.out.println("m\tk\tn\tGFLOP/s (wall)\tGFLOP per CPU-second\t2 x that");
+        new CpuBackendProvider().create(new BackendConfig(threadCount, Map.of()))) {
+      long roundNanos = (long) (roundSeconds * 1e9);
+      System.out.printf(
+          "threads\tm\tk\tn\tus/call (wall)\tGFLOP/s (wall)\tGFLOP per CPU-second\t%d x that%n",
+          threadCount);
       Random random = new Random(1);
       for (int[] shape : shapes) {
         int m = shape[0];
@@ -66,12 +85,12 @@ public final class GemmCpuTime {
         double flop = 2.0 * m * k * n;
         double bestWall = 0;
         double bestCpu = 0;
-        // Five rounds of about two seconds each; the first warms the JIT up.
+        // Six rounds; the first warms the JIT up.
         for (int round = 0; round < 6; round++) {
           long cpu0 = cpuNanos(threads);
           long wall0 = System.nanoTime();
           int calls = 0;
-          while (System.nanoTime() - wall0 < 2_000_000_000L) {
+          while (System.nanoTime() - wall0 < roundNanos) {
             backend.linear(x, m, k, w, null, n, y);
             calls++;
           }
@@ -83,7 +102,15 @@ public final class GemmCpuTime {
           }
         }
         System.out.printf(
-            "%d\t%d\t%d\t%.1f\t%.1f\t%.1f%n", m, k, n, bestWall, bestCpu, 2 * bestCpu);
+            "%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f%n",
+            threadCount,
+            m,
+            k,
+            n,
+            flop / bestWall / 1e3, // bestWall is in flop per ns
+            bestWall,
+            bestCpu,
+            threadCount * bestCpu);
         backend.free(x);
         backend.free(w);
         backend.free(y);
