@@ -3,8 +3,9 @@
 
 Rows are matched on (model, device, threads, batch, sampling); the ratio is Tandem tokens/s over HF's.
 Tandem rows run with multi-step scheduling (scheduler_steps K > 1) show as device "cuda K=8", with
-CUDA graphs (cuda_graphs) as "cuda graphs"; both are compared with HuggingFace's row of the plain
-device.
+CUDA graphs (cuda_graphs) as "cuda graphs", with the lane-per-key decode attention
+(cuda_decode_attention "lanes") as "cuda lanes"; all are compared with HuggingFace's row of the
+plain device.
   python3 benchmarks/peers/compare.py tandem.jsonl hf.jsonl [--markdown out.md]
 """
 import argparse
@@ -21,7 +22,8 @@ def load(path):
                     r = json.loads(line)
                     steps = int(r.get("scheduler_steps") or 1)
                     device = (r["device"] + (f" K={steps}" if steps > 1 else "")
-                              + (" graphs" if r.get("cuda_graphs") else ""))
+                              + (" graphs" if r.get("cuda_graphs") else "")
+                              + (" lanes" if r.get("cuda_decode_attention") == "lanes" else ""))
                     key = (r["model"], device, int(r.get("threads") or 0), int(r["batch"]),
                            r.get("sampling", "greedy"))
                     rows[key] = r

@@ -59,7 +59,7 @@ public final class GpuBench {
                 + " \"tokens\": %d,"
                 + " \"seconds\": %.4f, \"tokens_per_s\": %.1f, \"ttft_s\": %.4f,"
                 + " \"gpu_gib\": %s, \"backend_device\": \"%s\", \"scheduler_steps\": %s,"
-                + " \"cuda_graphs\": %b}",
+                + " \"cuda_graphs\": %b, \"cuda_decode_attention\": %s}",
             preset,
             backend,
             threads,
@@ -74,7 +74,10 @@ public final class GpuBench {
             Double.isNaN(r.gpuGib()) ? "null" : String.format(Locale.ROOT, "%.3f", r.gpuGib()),
             r.deviceName().replace("\"", "'"),
             System.getProperty("tandem.num-scheduler-steps", "1"),
-            backend.equals("cuda") && Boolean.getBoolean("tandem.cuda.graphs"));
+            backend.equals("cuda") && Boolean.getBoolean("tandem.cuda.graphs"),
+            backend.equals("cuda")
+                ? "\"" + System.getProperty("tandem.cuda.decode-attention", "half-warps") + "\""
+                : "null");
     System.out.println(
         String.format(
             Locale.ROOT,

@@ -269,3 +269,163 @@ extern "C" __global__ void __launch_bounds__(ATTN_THREADS)
     out[(long long)seq * rowStride + head * headDim + d] = sum * inv;
   }
 }
+
+// The same decode attention for head dims of 64 and 128 (T5, BART, Marian, Whisper), with a
+// half-warp per key instead of a lane per key: the 16 lanes of a half-warp read a key row (and
+// then its value row) together, coalesced, each lane 4 * VEC consecutive dimensions, and sum their
+// partial dot products with shuffles. Each half-warp keeps 4 keys' rows in flight per step, so a
+// warp waits on 8 key rows and 8 value rows at once, where the lane-per-key kernel read each value
+// row after the previous one. Same arguments, grid and block as paged_decode_attention (headDim
+// must be 64 * VEC; q, out, the pools and newK / newV 16-byte aligned).
+#define HALF_WARP 16
+#define KEYS_PER_HALF_WARP 4
+#define HALF_WARPS (ATTN_THREADS / HALF_WARP)
+
+__device__ __forceinline__ float half_warp_sum(float v) {
+#pragma unroll
+  for (int o = HALF_WARP / 2; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+__device__ __forceinline__ float dot4(float4 a, float4 b) {
+  return a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w;
+}
+
+template <int VEC>
+__device__ __forceinline__ void paged_decode_half_warps(
+    const float* __restrict__ q, float* __restrict__ out, float* kPool, float* vPool,
+    const int* __restrict__ blockTables, int tableStride, const int* __restrict__ kvLens,
+    const int* __restrict__ queryLens, int blockSize, int numHeads, float scale, Bias bias,
+    const float* newK, const float* newV, const int* newSlots) {
+  constexpr int HEAD_DIM = 64 * VEC;
+  constexpr int STEP = 2 * KEYS_PER_HALF_WARP;  // keys per warp per step
+  __shared__ float partM[HALF_WARPS], partL[HALF_WARPS];
+  __shared__ __align__(16) float partAcc[HALF_WARPS][HEAD_DIM];
+  int seq = blockIdx.x, head = blockIdx.y;
+  int warp = threadIdx.x / WARP, warps = ATTN_THREADS / WARP;
+  int group = threadIdx.x / HALF_WARP, sub = threadIdx.x % HALF_WARP;
+  int half = group % 2;  // which half of its warp
+  int kvLen = kvLens[seq];
+  int qPos = queryLens[seq] - 1;
+  int rowStride = numHeads * HEAD_DIM;
+  long long qRow = (long long)seq * rowStride + head * HEAD_DIM;
+  const int* table = blockTables + (long long)seq * tableStride;
+  if (newK != nullptr && newSlots[seq] >= 0) {
+    long long dst = (long long)newSlots[seq] * rowStride + head * HEAD_DIM;
+    for (int d = threadIdx.x; d < HEAD_DIM; d += ATTN_THREADS) {
+      kPool[dst + d] = newK[qRow + d];
+      vPool[dst + d] = newV[qRow + d];
+    }
+  }
+  __syncthreads();
+
+  // This lane's dimensions: 4 at 4 * (sub + 16 * v) for v < VEC.
+  float4 qv[VEC];
+#pragma unroll
+  for (int v = 0; v < VEC; v++) {
+    qv[v] = *reinterpret_cast<const float4*>(q + qRow + 4 * (sub + HALF_WARP * v));
+  }
+  float m = -INFINITY, l = 0.0f;
+  float4 acc[VEC];
+#pragma unroll
+  for (int v = 0; v < VEC; v++) acc[v] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+
+  // Warp-uniform loop (the shuffles need both halves): warp w takes keys [base, base + 8), its
+  // half h the four from base + 4h.
+  for (int base = warp * STEP; base < kvLen; base += warps * STEP) {
+    float s[KEYS_PER_HALF_WARP];
+    float4 vals[KEYS_PER_HALF_WARP][VEC];
+#pragma unroll
+    for (int u = 0; u < KEYS_PER_HALF_WARP; u++) {
+      int key = base + half * KEYS_PER_HALF_WARP + u;
+      float partial = 0.0f;
+#pragma unroll
+      for (int v = 0; v < VEC; v++) vals[u][v] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+      if (key < kvLen) {
+        long long slot = (long long)table[key / blockSize] * blockSize + key % blockSize;
+        long long row = (slot * numHeads + head) * HEAD_DIM;
+#pragma unroll
+        for (int v = 0; v < VEC; v++) {
+          int d = 4 * (sub + HALF_WARP * v);
+          partial += dot4(qv[v], *reinterpret_cast<const float4*>(kPool + row + d));
+          vals[u][v] = *reinterpret_cast<const float4*>(vPool + row + d);
+        }
+      }
+      s[u] = partial;
+    }
+#pragma unroll
+    for (int u = 0; u < KEYS_PER_HALF_WARP; u++) {
+      int key = base + half * KEYS_PER_HALF_WARP + u;
+      float dot = half_warp_sum(s[u]);  // every lane of the warp takes part
+      s[u] = key < kvLen ? dot * scale + bias_value(bias, key - qPos, head, numHeads) : -INFINITY;
+    }
+    float stepMax = s[0];
+#pragma unroll
+    for (int u = 1; u < KEYS_PER_HALF_WARP; u++) stepMax = fmaxf(stepMax, s[u]);
+    if (stepMax == -INFINITY) continue;  // no key of this half-warp in range (no shuffles below)
+    float mNew = fmaxf(m, stepMax);
+    float correction = m == -INFINITY ? 0.0f : expf(m - mNew);
+    l *= correction;
+#pragma unroll
+    for (int v = 0; v < VEC; v++) {
+      acc[v].x *= correction;
+      acc[v].y *= correction;
+      acc[v].z *= correction;
+      acc[v].w *= correction;
+    }
+#pragma unroll
+    for (int u = 0; u < KEYS_PER_HALF_WARP; u++) {
+      float p = s[u] == -INFINITY ? 0.0f : expf(s[u] - mNew);
+      l += p;
+#pragma unroll
+      for (int v = 0; v < VEC; v++) {
+        acc[v].x += p * vals[u][v].x;
+        acc[v].y += p * vals[u][v].y;
+        acc[v].z += p * vals[u][v].z;
+        acc[v].w += p * vals[u][v].w;
+      }
+    }
+    m = mNew;
+  }
+
+  // Merge the half-warps' states: rescale each to the global maximum.
+  if (sub == 0) {
+    partM[group] = m;
+    partL[group] = l;
+  }
+#pragma unroll
+  for (int v = 0; v < VEC; v++) {
+    *reinterpret_cast<float4*>(&partAcc[group][4 * (sub + HALF_WARP * v)]) = acc[v];
+  }
+  __syncthreads();
+  float mAll = -INFINITY;
+  for (int g = 0; g < HALF_WARPS; g++) mAll = fmaxf(mAll, partM[g]);
+  float lAll = 0.0f;
+  for (int g = 0; g < HALF_WARPS; g++) {
+    if (partM[g] != -INFINITY) lAll += partL[g] * expf(partM[g] - mAll);
+  }
+  float inv = lAll > 0.0f ? 1.0f / lAll : 0.0f;
+  for (int d = threadIdx.x; d < HEAD_DIM; d += ATTN_THREADS) {
+    float sum = 0.0f;
+    for (int g = 0; g < HALF_WARPS; g++) {
+      if (partM[g] != -INFINITY) sum += partAcc[g][d] * expf(partM[g] - mAll);
+    }
+    out[qRow + d] = sum * inv;
+  }
+}
+
+#define PAGED_DECODE_HALF_WARPS(name, VEC)                                                      \
+  extern "C" __global__ void __launch_bounds__(ATTN_THREADS) name(                             \
+      const float* __restrict__ q, float* __restrict__ out, float* kPool, float* vPool,        \
+      const int* __restrict__ blockTables, int tableStride, const int* __restrict__ kvLens,    \
+      const int* __restrict__ queryLens, int blockSize, int numHeads, int headDim, float scale, \
+      const float* biasTable, int numBuckets, int maxDistance, int bidirectional,              \
+      const float* newK, const float* newV, const int* newSlots) {                             \
+    Bias bias{biasTable, numBuckets, maxDistance, bidirectional};                              \
+    paged_decode_half_warps<VEC>(q, out, kPool, vPool, blockTables, tableStride, kvLens,      \
+                                 queryLens, blockSize, numHeads, scale, bias, newK, newV,      \
+                                 newSlots);                                                    \
+  }
+
+PAGED_DECODE_HALF_WARPS(paged_decode_attention_64, 1)
+PAGED_DECODE_HALF_WARPS(paged_decode_attention_128, 2)

@@ -3,6 +3,7 @@ package dev.tandem.backend.cuda;
 import dev.tandem.api.backend.AttentionSpec;
 import dev.tandem.api.backend.AttentionType;
 import dev.tandem.api.backend.PositionBias;
+import jcuda.driver.CUfunction;
 
 /**
  * Runs one attention call: the cache writes its type implies, then the prefill (packed sequences)
@@ -27,10 +28,12 @@ final class CudaAttention {
 
   private final CudaKernels kernels;
   private final KernelStream stream;
+  private final boolean halfWarpDecode;
 
-  CudaAttention(CudaKernels kernels, KernelStream stream) {
+  CudaAttention(CudaKernels kernels, KernelStream stream, boolean halfWarpDecode) {
     this.kernels = kernels;
     this.stream = stream;
+    this.halfWarpDecode = halfWarpDecode;
   }
 
   void run(
@@ -239,7 +242,35 @@ final class CudaAttention {
             .f32(spec.scale());
     bias(args, spec.bias());
     args.ptr(newK).ptr(newV).ptr(newK != null ? md.at(md.slots) : 0L);
-    stream.launch(kernels.pagedDecodeAttention, md.numSeqs, spec.numHeads(), 1, THREADS, 0, args);
+    CUfunction kernel = decodeKernel(spec.headDim(), q, out, newK, newV, cache, spec.layer());
+    stream.launch(kernel, md.numSeqs, spec.numHeads(), 1, THREADS, 0, args);
+  }
+
+  /**
+   * A half-warp per key for head dims of 64 and 128 when its float4 reads are aligned (option
+   * cuda.decode-attention=half-warps, the default), else a lane per key.
+   */
+  private CUfunction decodeKernel(
+      int headDim,
+      CudaTensor q,
+      CudaTensor out,
+      CudaTensor newK,
+      CudaTensor newV,
+      CudaKvCache cache,
+      int layer) {
+    if (!halfWarpDecode || (headDim != 64 && headDim != 128)) {
+      return kernels.pagedDecodeAttention;
+    }
+    long addresses =
+        q.address()
+            | out.address()
+            | cache.pool(layer, false)
+            | cache.pool(layer, true)
+            | (newK == null ? 0 : newK.address() | newV.address());
+    if ((addresses & 15) != 0) {
+      return kernels.pagedDecodeAttention;
+    }
+    return headDim == 64 ? kernels.pagedDecodeAttention64 : kernels.pagedDecodeAttention128;
   }
 
   private static void bias(KernelArgs args, PositionBias bias) {

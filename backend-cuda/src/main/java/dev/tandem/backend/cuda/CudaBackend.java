@@ -71,7 +71,7 @@ final class CudaBackend implements AttentionBackend {
     }
     kernels = CudaKernels.load(settings.image());
     stream = new KernelStream(settings.graphs());
-    attention = new CudaAttention(kernels, stream);
+    attention = new CudaAttention(kernels, stream, settings.halfWarpDecode());
     copies = new StagedCopies(stream);
     int[] value = new int[1];
     JCudaDriver.cuDeviceGetAttribute(

@@ -63,6 +63,8 @@ final class CudaKernels implements AutoCloseable {
   // attention.cu
   final CUfunction prefillAttention;
   final CUfunction pagedDecodeAttention;
+  final CUfunction pagedDecodeAttention64;
+  final CUfunction pagedDecodeAttention128;
   final CUfunction t5BucketTable;
   // cache.cu
   final CUfunction writeKv;
@@ -94,6 +96,8 @@ final class CudaKernels implements AutoCloseable {
     CUmodule attention = module("attention");
     prefillAttention = function(attention, "prefill_attention");
     pagedDecodeAttention = function(attention, "paged_decode_attention");
+    pagedDecodeAttention64 = function(attention, "paged_decode_attention_64");
+    pagedDecodeAttention128 = function(attention, "paged_decode_attention_128");
     t5BucketTable = function(attention, "t5_bucket_table");
     CUmodule cache = module("cache");
     writeKv = function(cache, "write_kv");

@@ -18,7 +18,11 @@ import java.util.TreeSet;
  *       sample.cu}); false reads their logits back and samples on the host, as other backends do;
  *   <li>{@code cuda.graphs} (default false, or system property {@code tandem.cuda.graphs}, which
  *       lets the test suites run with graphs): kernel launches recorded and replayed as CUDA graphs
- *       ({@link KernelStream}).
+ *       ({@link KernelStream});
+ *   <li>{@code cuda.decode-attention} (default half-warps, or system property {@code
+ *       tandem.cuda.decode-attention}): {@code half-warps} reads each key and value row with 16
+ *       lanes together for head dims of 64 and 128 ({@code paged_decode_attention_64/128}), other
+ *       head dims and {@code lanes} use one lane per key ({@code paged_decode_attention}).
  * </ul>
  *
  * Other {@code cuda.*} keys are rejected; keys of other backends are ignored.
@@ -28,10 +32,17 @@ record CudaSettings(
     boolean tf32,
     CudaKernels.Image image,
     boolean deviceSampling,
-    boolean graphs) {
+    boolean graphs,
+    boolean halfWarpDecode) {
 
   static final Set<String> KEYS =
-      Set.of("cuda.device", "cuda.tf32", "cuda.kernels", "cuda.device-sampling", "cuda.graphs");
+      Set.of(
+          "cuda.device",
+          "cuda.tf32",
+          "cuda.kernels",
+          "cuda.device-sampling",
+          "cuda.graphs",
+          "cuda.decode-attention");
 
   static CudaSettings from(BackendConfig config) {
     for (String key : config.options().keySet()) {
@@ -59,12 +70,24 @@ record CudaSettings(
               throw new IllegalArgumentException(
                   "cuda.kernels=" + kernels + ": must be fatbin or ptx");
         };
+    String decode =
+        config
+            .option(
+                "cuda.decode-attention",
+                System.getProperty("tandem.cuda.decode-attention", "half-warps"))
+            .trim()
+            .toLowerCase(Locale.ROOT);
+    if (!decode.equals("half-warps") && !decode.equals("lanes")) {
+      throw new IllegalArgumentException(
+          "cuda.decode-attention=" + decode + ": must be half-warps or lanes");
+    }
     return new CudaSettings(
         index,
         flag(config, "cuda.tf32", "false"),
         image,
         flag(config, "cuda.device-sampling", "true"),
-        flag(config, "cuda.graphs", System.getProperty("tandem.cuda.graphs", "false")));
+        flag(config, "cuda.graphs", System.getProperty("tandem.cuda.graphs", "false")),
+        decode.equals("half-warps"));
   }
 
   private static boolean flag(BackendConfig config, String key, String fallback) {

@@ -51,10 +51,10 @@ class CudaProviderTest {
   @Test
   void optionsAreValidated() {
     assertEquals(
-        new CudaSettings(0, false, CudaKernels.Image.FATBIN, true, false),
+        new CudaSettings(0, false, CudaKernels.Image.FATBIN, true, false, true),
         CudaSettings.from(BackendConfig.defaults()));
     assertEquals(
-        new CudaSettings(1, true, CudaKernels.Image.PTX, false, true),
+        new CudaSettings(1, true, CudaKernels.Image.PTX, false, true, false),
         CudaSettings.from(
             new BackendConfig(
                 0,
@@ -69,6 +69,8 @@ class CudaProviderTest {
                     "false",
                     "cuda.graphs",
                     "true",
+                    "cuda.decode-attention",
+                    "Lanes",
                     "opencl.x",
                     "ignored"))));
     IllegalArgumentException unknown =
@@ -85,6 +87,12 @@ class CudaProviderTest {
     assertThrows(
         IllegalArgumentException.class,
         () -> CudaSettings.from(new BackendConfig(0, Map.of("cuda.device", "-1"))));
+    IllegalArgumentException decode =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                CudaSettings.from(new BackendConfig(0, Map.of("cuda.decode-attention", "warps"))));
+    assertTrue(decode.getMessage().contains("half-warps or lanes"), decode.getMessage());
   }
 
   @Test
