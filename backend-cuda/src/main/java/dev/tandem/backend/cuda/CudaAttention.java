@@ -258,19 +258,27 @@ final class CudaAttention {
       CudaTensor newV,
       CudaKvCache cache,
       int layer) {
-    if (!halfWarpDecode || (headDim != 64 && headDim != 128)) {
-      return kernels.pagedDecodeAttention;
-    }
     long addresses =
         q.address()
             | out.address()
             | cache.pool(layer, false)
             | cache.pool(layer, true)
             | (newK == null ? 0 : newK.address() | newV.address());
-    if ((addresses & 15) != 0) {
-      return kernels.pagedDecodeAttention;
-    }
-    return headDim == 64 ? kernels.pagedDecodeAttention64 : kernels.pagedDecodeAttention128;
+    return switch (halfWarpHeadDim(halfWarpDecode, headDim, addresses)) {
+      case 64 -> kernels.pagedDecodeAttention64;
+      case 128 -> kernels.pagedDecodeAttention128;
+      default -> kernels.pagedDecodeAttention;
+    };
+  }
+
+  /**
+   * The head dim of the half-warp decode kernel to use (64 or 128), or 0 for the lane-per-key
+   * kernel: when the option is off, the head dim is another, or one of the OR-ed {@code addresses}
+   * is not 16-byte aligned (the kernel reads float4s).
+   */
+  static int halfWarpHeadDim(boolean enabled, int headDim, long addresses) {
+    boolean fits = enabled && (headDim == 64 || headDim == 128) && (addresses & 15) == 0;
+    return fits ? headDim : 0;
   }
 
   private static void bias(KernelArgs args, PositionBias bias) {

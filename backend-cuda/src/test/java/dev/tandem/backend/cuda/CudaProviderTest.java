@@ -96,6 +96,16 @@ class CudaProviderTest {
   }
 
   @Test
+  void decodeAttentionTakesHalfWarpsOnlyForHeadDims64And128WhenAligned() {
+    assertEquals(64, CudaAttention.halfWarpHeadDim(true, 64, 0x1000));
+    assertEquals(128, CudaAttention.halfWarpHeadDim(true, 128, 0x7f00));
+    assertEquals(0, CudaAttention.halfWarpHeadDim(true, 32, 0x1000));
+    assertEquals(0, CudaAttention.halfWarpHeadDim(true, 40, 0x1000));
+    assertEquals(0, CudaAttention.halfWarpHeadDim(true, 64, 0x1004)); // not 16-byte aligned
+    assertEquals(0, CudaAttention.halfWarpHeadDim(false, 64, 0x1000)); // decode-attention=lanes
+  }
+
+  @Test
   void prefillMetadataPacksPrefixSumsAndSlots() {
     AttentionMetadata m =
         AttentionMetadata.prefill(
