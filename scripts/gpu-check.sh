@@ -32,9 +32,9 @@
 # to prefill a whole B = 256 batch in one step), GPU_CHECK_SCHEDULER_STEPS (the GPU
 # backends' benchmark once per value, e.g. "1,8": rows "cuda K=8" beside HuggingFace's cuda rows),
 # GPU_CHECK_CUDA_GRAPHS (default "false,true": the cuda benchmark without and with option
-# cuda.graphs; rows "cuda graphs"), GPU_CHECK_CUDA_DECODE (default "half-warps"; "lanes,half-warps"
-# runs the cuda benchmark with each decode attention kernel, option cuda.decode-attention; rows
-# "cuda lanes"), GPU_CHECK_CPU_JFR (default "16": the cpu thread counts whose
+# cuda.graphs; rows "cuda graphs"), GPU_CHECK_CUDA_KERNELS (default "new"; "old,new" runs the cuda
+# benchmark also with the kernels these replaced: cuda.decode-attention=lanes and cuda.gemm=plain,
+# rows "cuda lanes plain"), GPU_CHECK_CPU_JFR (default "16": the cpu thread counts whose
 # benchmark runs record JFR execution samples, $OUT/jfr-MODEL-tTHREADS-bBATCH.jfr; read them with
 # scripts/jfr-threads.py; empty: none).
 # At the end everything under $OUT but the log, the tables and the JSON rows is packed into
@@ -67,7 +67,7 @@ gpu_backends="${GPU_CHECK_GPU_BACKENDS:-cuda}"
 gpu_batches="${GPU_CHECK_GPU_BATCHES:-1,32,256}"
 scheduler_steps="${GPU_CHECK_SCHEDULER_STEPS:-1}"
 cuda_graphs="${GPU_CHECK_CUDA_GRAPHS:-false,true}"
-cuda_decode="${GPU_CHECK_CUDA_DECODE:-half-warps}"
+cuda_kernels="${GPU_CHECK_CUDA_KERNELS:-new}"
 cpu_batches="${GPU_CHECK_CPU_BATCHES:-1,32}"
 cpu_threads="${GPU_CHECK_CPU_THREADS-16,2}" # set but empty: no cpu runs
 cpu_jfr=",${GPU_CHECK_CPU_JFR-16},"
@@ -282,14 +282,14 @@ hf() {
 if ! skipped bench; then
   for backend in ${gpu_backends//,/ }; do
     for steps in ${scheduler_steps//,/ }; do
-      graph_runs=false decode_runs=half-warps
-      [[ "$backend" == cuda ]] && graph_runs="${cuda_graphs//,/ }" decode_runs="${cuda_decode//,/ }"
+      graph_runs=false kernel_runs=new
+      [[ "$backend" == cuda ]] && graph_runs="${cuda_graphs//,/ }" kernel_runs="${cuda_kernels//,/ }"
       for graphs in $graph_runs; do
-        for decode in $decode_runs; do
-          phase "4a. Tandem $backend, num-scheduler-steps $steps, cuda.graphs $graphs, decode attention $decode: $models, B = $gpu_batches"
+        for kernels in $kernel_runs; do
+          phase "4a. Tandem $backend, num-scheduler-steps $steps, cuda.graphs $graphs, $kernels kernels: $models, B = $gpu_batches"
           saved_flags=("${extra_java_flags[@]}")
-          extra_java_flags+=("-Dtandem.num-scheduler-steps=$steps" "-Dtandem.cuda.graphs=$graphs"
-            "-Dtandem.cuda.decode-attention=$decode")
+          extra_java_flags+=("-Dtandem.num-scheduler-steps=$steps" "-Dtandem.cuda.graphs=$graphs")
+          [[ "$kernels" == old ]] && extra_java_flags+=("-Dtandem.cuda.decode-attention=lanes" "-Dtandem.cuda.gemm=plain")
           bench "$backend" 0 "$gpu_batches"
           extra_java_flags=("${saved_flags[@]}")
         done

@@ -59,7 +59,7 @@ public final class GpuBench {
                 + " \"tokens\": %d,"
                 + " \"seconds\": %.4f, \"tokens_per_s\": %.1f, \"ttft_s\": %.4f,"
                 + " \"gpu_gib\": %s, \"backend_device\": \"%s\", \"scheduler_steps\": %s,"
-                + " \"cuda_graphs\": %b, \"cuda_decode_attention\": %s}",
+                + " \"cuda_graphs\": %b, \"cuda_decode_attention\": %s, \"cuda_gemm\": %s}",
             preset,
             backend,
             threads,
@@ -75,9 +75,8 @@ public final class GpuBench {
             r.deviceName().replace("\"", "'"),
             System.getProperty("tandem.num-scheduler-steps", "1"),
             backend.equals("cuda") && Boolean.getBoolean("tandem.cuda.graphs"),
-            backend.equals("cuda")
-                ? "\"" + System.getProperty("tandem.cuda.decode-attention", "half-warps") + "\""
-                : "null");
+            cudaProperty(backend, "decode-attention", "half-warps"),
+            cudaProperty(backend, "gemm", "staged"));
     System.out.println(
         String.format(
             Locale.ROOT,
@@ -110,4 +109,11 @@ public final class GpuBench {
       double gpuGib,
       String deviceName,
       String detail) {}
+
+  /** A cuda backend option's system property (tandem.cuda.NAME) as a JSON string, else null. */
+  private static String cudaProperty(String backend, String name, String fallback) {
+    return backend.equals("cuda")
+        ? "\"" + System.getProperty("tandem.cuda." + name, fallback) + "\""
+        : "null";
+  }
 }

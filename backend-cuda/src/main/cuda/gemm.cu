@@ -3,9 +3,10 @@
 // Three kernels, chosen per call by the host (CudaLinear):
 //  - gemv_nt: M <= 8 (decode at small batch). Memory-bound on w, so one warp streams one row of w
 //    with float4 loads and reuses it for every row of x.
-//  - gemm_nt_<BM>x<BN>: tiled SGEMM, shared-memory tiles of BK = 8 along K, each thread
-//    accumulating a TM x TN register block; 128x128 for large M, 64x64 and 32x32 to keep enough
-//    blocks in flight when M or N is small.
+//  - gemm_nt_<BM>x<BN>[_staged]: tiled SGEMM, shared-memory tiles of BK = 8 (staged 64x64 and
+//    32x32: 16) along K, each thread accumulating a TM x TN register block; 128x128 for large M, 64x64 and 32x32 to
+//    keep enough blocks in flight when M or N is small. The staged ones fetch the next tiles while
+//    computing on the current ones.
 //  - gemm_nt_64x64_splitk + splitk_reduce: when even 32x32 tiles cannot fill the GPU (decode
 //    batches: M = 32..256 against N = 512..2048), the 64x64 tiles split K into gridDim.z chunks,
 //    each writing its partial tile to a workspace, and the reduce adds them in a fixed order
@@ -60,38 +61,61 @@ extern "C" __global__ void gemv_nt(const float* __restrict__ x, const float* __r
   }
 }
 
-// Loads a (ROWS x BK) tile of a K-contiguous matrix into shared memory transposed, as
-// tile[k][row], so the compute loop reads TM (TN) consecutive rows with one vector load.
+// One thread's share of a (ROWS x BK) tile of a K-contiguous matrix: fetched from global memory
+// into registers, then stored into shared memory transposed, as tile[k][row], so the compute loop
+// reads TM (TN) consecutive rows with one vector load.
 template <int ROWS, int BK, int THREADS>
-__device__ __forceinline__ void load_tile_transposed(const float* __restrict__ src, int rows,
-                                                     int K, int kEnd, int row0, int k0,
-                                                     bool vec4, float (*tile)[ROWS + 4]) {
-  constexpr int QUADS = ROWS * BK / 4;
-  for (int q = threadIdx.x; q < QUADS; q += THREADS) {
-    int r = q / (BK / 4);
-    int c = (q % (BK / 4)) * 4;
-    int gr = row0 + r, gc = k0 + c;
-    float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-    if (gr < rows) {
-      const float* p = src + (long long)gr * K + gc;
-      if (vec4 && gc + 3 < kEnd) {
-        v = *reinterpret_cast<const float4*>(p);
-      } else {
-        if (gc < kEnd) v.x = p[0];
-        if (gc + 1 < kEnd) v.y = p[1];
-        if (gc + 2 < kEnd) v.z = p[2];
-        if (gc + 3 < kEnd) v.w = p[3];
+struct TileStage {
+  static constexpr int QUADS = ROWS * BK / 4;
+  static constexpr int PER_THREAD = (QUADS + THREADS - 1) / THREADS;
+  float4 v[PER_THREAD];
+
+  __device__ __forceinline__ void fetch(const float* __restrict__ src, int rows, int K, int kEnd,
+                                        int row0, int k0, bool vec4) {
+#pragma unroll
+    for (int i = 0; i < PER_THREAD; i++) {
+      int q = threadIdx.x + i * THREADS;
+      int r = q / (BK / 4);
+      int c = (q % (BK / 4)) * 4;
+      int gr = row0 + r, gc = k0 + c;
+      float4 f = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+      if (q < QUADS && gr < rows) {
+        const float* p = src + (long long)gr * K + gc;
+        if (vec4 && gc + 3 < kEnd) {
+          f = *reinterpret_cast<const float4*>(p);
+        } else {
+          if (gc < kEnd) f.x = p[0];
+          if (gc + 1 < kEnd) f.y = p[1];
+          if (gc + 2 < kEnd) f.z = p[2];
+          if (gc + 3 < kEnd) f.w = p[3];
+        }
+      }
+      v[i] = f;
+    }
+  }
+
+  __device__ __forceinline__ void store(float (*tile)[ROWS + 4]) const {
+#pragma unroll
+    for (int i = 0; i < PER_THREAD; i++) {
+      int q = threadIdx.x + i * THREADS;
+      if (q < QUADS) {
+        int r = q / (BK / 4);
+        int c = (q % (BK / 4)) * 4;
+        tile[c][r] = v[i].x;
+        tile[c + 1][r] = v[i].y;
+        tile[c + 2][r] = v[i].z;
+        tile[c + 3][r] = v[i].w;
       }
     }
-    tile[c][r] = v.x;
-    tile[c + 1][r] = v.y;
-    tile[c + 2][r] = v.z;
-    tile[c + 3][r] = v.w;
   }
-}
+};
 
 // y tile = x · wᵀ over k in [kBegin, kEnd) (+ bias when not null); K is the rows' stride.
-template <int BM, int BN, int BK, int TM, int TN>
+// STAGED: the next tiles' global loads are issued before the current tiles' arithmetic, so their
+// latency hides behind it (a block of these small decode GEMMs has few warps to switch to);
+// otherwise they are issued after it. Either way every output sums its k terms in increasing k
+// order, so both give the same bits.
+template <int BM, int BN, int BK, int TM, int TN, bool STAGED>
 __device__ __forceinline__ void gemm_nt_tiled(const float* __restrict__ x,
                                               const float* __restrict__ w,
                                               const float* __restrict__ bias,
@@ -110,10 +134,19 @@ __device__ __forceinline__ void gemm_nt_tiled(const float* __restrict__ x,
 #pragma unroll
     for (int j = 0; j < TN; j++) acc[i][j] = 0.0f;
 
+  TileStage<BM, BK, THREADS> xStage;
+  TileStage<BN, BK, THREADS> wStage;
+  xStage.fetch(x, M, K, kEnd, m0, kBegin, vec4);
+  wStage.fetch(w, N, K, kEnd, n0, kBegin, vec4);
   for (int k0 = kBegin; k0 < kEnd; k0 += BK) {
-    load_tile_transposed<BM, BK, THREADS>(x, M, K, kEnd, m0, k0, vec4, xs);
-    load_tile_transposed<BN, BK, THREADS>(w, N, K, kEnd, n0, k0, vec4, ws);
+    xStage.store(xs);
+    wStage.store(ws);
     __syncthreads();
+    bool more = k0 + BK < kEnd;
+    if (STAGED && more) {
+      xStage.fetch(x, M, K, kEnd, m0, k0 + BK, vec4);
+      wStage.fetch(w, N, K, kEnd, n0, k0 + BK, vec4);
+    }
 #pragma unroll
     for (int k = 0; k < BK; k++) {
       float a[TM], b[TN];
@@ -128,6 +161,10 @@ __device__ __forceinline__ void gemm_nt_tiled(const float* __restrict__ x,
         for (int j = 0; j < TN; j++) acc[i][j] += a[i] * b[j];
     }
     __syncthreads();
+    if (!STAGED && more) {
+      xStage.fetch(x, M, K, kEnd, m0, k0 + BK, vec4);
+      wStage.fetch(w, N, K, kEnd, n0, k0 + BK, vec4);
+    }
   }
 #pragma unroll
   for (int i = 0; i < TM; i++) {
@@ -141,23 +178,22 @@ __device__ __forceinline__ void gemm_nt_tiled(const float* __restrict__ x,
   }
 }
 
-extern "C" __global__ void __launch_bounds__(256)
-    gemm_nt_128x128(const float* x, const float* w, const float* bias, float* y, int M, int N,
-                    int K) {
-  gemm_nt_tiled<128, 128, 8, 8, 8>(x, w, bias, y, M, N, K, 0, K);
-}
+// Entry points: <name> (BK = 8, loads after the arithmetic, as measured on the H100) and
+// <name>_staged (loads ahead of it, BK = STAGED_BK; option cuda.gemm=staged, the default), at two
+// blocks per multiprocessor at least (128x128 staged with BK = 16 would need more registers).
+#define GEMM_NT(name, BM, BN, TM, TN, STAGED_BK)                                               \
+  extern "C" __global__ void __launch_bounds__(256)                                            \
+      name(const float* x, const float* w, const float* bias, float* y, int M, int N, int K) { \
+    gemm_nt_tiled<BM, BN, 8, TM, TN, false>(x, w, bias, y, M, N, K, 0, K);                     \
+  }                                                                                            \
+  extern "C" __global__ void __launch_bounds__(256, 2) name##_staged(                          \
+      const float* x, const float* w, const float* bias, float* y, int M, int N, int K) {      \
+    gemm_nt_tiled<BM, BN, STAGED_BK, TM, TN, true>(x, w, bias, y, M, N, K, 0, K);              \
+  }
 
-extern "C" __global__ void __launch_bounds__(256)
-    gemm_nt_64x64(const float* x, const float* w, const float* bias, float* y, int M, int N,
-                  int K) {
-  gemm_nt_tiled<64, 64, 8, 4, 4>(x, w, bias, y, M, N, K, 0, K);
-}
-
-extern "C" __global__ void __launch_bounds__(256)
-    gemm_nt_32x32(const float* x, const float* w, const float* bias, float* y, int M, int N,
-                  int K) {
-  gemm_nt_tiled<32, 32, 8, 2, 2>(x, w, bias, y, M, N, K, 0, K);
-}
+GEMM_NT(gemm_nt_128x128, 128, 128, 8, 8, 8)
+GEMM_NT(gemm_nt_64x64, 64, 64, 4, 4, 16)
+GEMM_NT(gemm_nt_32x32, 32, 32, 2, 2, 16)
 
 // Split K: block (x, y, z) computes its 64x64 tile over K chunk z of kChunk (a multiple of 8)
 // into partial + z * M * N, without the bias.
@@ -166,8 +202,17 @@ extern "C" __global__ void __launch_bounds__(256)
                          int kChunk) {
   int kBegin = blockIdx.z * kChunk;
   int kEnd = min(K, kBegin + kChunk);
-  gemm_nt_tiled<64, 64, 8, 4, 4>(x, w, nullptr, partial + (long long)blockIdx.z * M * N, M, N,
-                                 K, kBegin, kEnd);
+  gemm_nt_tiled<64, 64, 8, 4, 4, false>(x, w, nullptr, partial + (long long)blockIdx.z * M * N,
+                                        M, N, K, kBegin, kEnd);
+}
+
+extern "C" __global__ void __launch_bounds__(256)
+    gemm_nt_64x64_splitk_staged(const float* x, const float* w, float* partial, int M, int N,
+                                int K, int kChunk) {
+  int kBegin = blockIdx.z * kChunk;
+  int kEnd = min(K, kBegin + kChunk);
+  gemm_nt_tiled<64, 64, 16, 4, 4, true>(x, w, nullptr, partial + (long long)blockIdx.z * M * N,
+                                        M, N, K, kBegin, kEnd);
 }
 
 // y[i] = sum over z = 0..splits-1 of partial[z * M * N + i], in that order, + bias[i % N].

@@ -77,7 +77,13 @@ final class CudaBackend implements AttentionBackend {
     JCudaDriver.cuDeviceGetAttribute(
         value, jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device);
     int multiprocessors = value[0];
-    dense = new DenseOps(kernels, stream, multiprocessors, settings.tf32());
+    dense =
+        new DenseOps(
+            kernels,
+            stream,
+            multiprocessors,
+            settings.tf32(),
+            settings.stagedGemm() ? kernels.stagedTiles : kernels.plainTiles);
     byte[] name = new byte[256];
     JCudaDriver.cuDeviceGetName(name, name.length, device);
     long[] total = new long[1];

@@ -54,11 +54,9 @@ final class CudaKernels implements AutoCloseable {
   final CUfunction sample;
   // gemm.cu
   final CUfunction gemv;
-  final CUfunction gemm128;
-  final CUfunction gemm64;
-  final CUfunction gemm32;
+  final Tiles plainTiles;
+  final Tiles stagedTiles;
   final CUfunction gemmTf32;
-  final CUfunction gemm64SplitK;
   final CUfunction splitKReduce;
   // attention.cu
   final CUfunction prefillAttention;
@@ -87,11 +85,9 @@ final class CudaKernels implements AutoCloseable {
     sample = function(module("sample"), "sample_f32");
     CUmodule gemm = module("gemm");
     gemv = function(gemm, "gemv_nt");
-    gemm128 = function(gemm, "gemm_nt_128x128");
-    gemm64 = function(gemm, "gemm_nt_64x64");
-    gemm32 = function(gemm, "gemm_nt_32x32");
+    plainTiles = tiles(gemm, "");
+    stagedTiles = tiles(gemm, "_staged");
     gemmTf32 = function(gemm, "gemm_nt_tf32");
-    gemm64SplitK = function(gemm, "gemm_nt_64x64_splitk");
     splitKReduce = function(gemm, "splitk_reduce");
     CUmodule attention = module("attention");
     prefillAttention = function(attention, "prefill_attention");
@@ -102,6 +98,20 @@ final class CudaKernels implements AutoCloseable {
     CUmodule cache = module("cache");
     writeKv = function(cache, "write_kv");
     copyBlocks = function(cache, "copy_blocks");
+  }
+
+  /**
+   * One set of the tiled SGEMM kernels (gemm.cu): {@code plain} fetches a tile's operands after the
+   * previous tile's arithmetic, {@code staged} before it (option cuda.gemm).
+   */
+  record Tiles(CUfunction gemm128, CUfunction gemm64, CUfunction gemm32, CUfunction gemm64SplitK) {}
+
+  private Tiles tiles(CUmodule gemm, String suffix) {
+    return new Tiles(
+        function(gemm, "gemm_nt_128x128" + suffix),
+        function(gemm, "gemm_nt_64x64" + suffix),
+        function(gemm, "gemm_nt_32x32" + suffix),
+        function(gemm, "gemm_nt_64x64_splitk" + suffix));
   }
 
   /** Loads every module into the current context; unloads what was loaded if one fails. */

@@ -22,7 +22,10 @@ import java.util.TreeSet;
  *   <li>{@code cuda.decode-attention} (default half-warps, or system property {@code
  *       tandem.cuda.decode-attention}): {@code half-warps} reads each key and value row with 16
  *       lanes together for head dims of 64 and 128 ({@code paged_decode_attention_64/128}), other
- *       head dims and {@code lanes} use one lane per key ({@code paged_decode_attention}).
+ *       head dims and {@code lanes} use one lane per key ({@code paged_decode_attention});
+ *   <li>{@code cuda.gemm} (default staged, or system property {@code tandem.cuda.gemm}): the tiled
+ *       SGEMM kernels fetch a tile's operands before the previous tile's arithmetic ({@code
+ *       staged}) or after it ({@code plain}); the same bits either way.
  * </ul>
  *
  * Other {@code cuda.*} keys are rejected; keys of other backends are ignored.
@@ -33,7 +36,8 @@ record CudaSettings(
     CudaKernels.Image image,
     boolean deviceSampling,
     boolean graphs,
-    boolean halfWarpDecode) {
+    boolean halfWarpDecode,
+    boolean stagedGemm) {
 
   static final Set<String> KEYS =
       Set.of(
@@ -42,7 +46,8 @@ record CudaSettings(
           "cuda.kernels",
           "cuda.device-sampling",
           "cuda.graphs",
-          "cuda.decode-attention");
+          "cuda.decode-attention",
+          "cuda.gemm");
 
   static CudaSettings from(BackendConfig config) {
     for (String key : config.options().keySet()) {
@@ -70,24 +75,33 @@ record CudaSettings(
               throw new IllegalArgumentException(
                   "cuda.kernels=" + kernels + ": must be fatbin or ptx");
         };
-    String decode =
-        config
-            .option(
-                "cuda.decode-attention",
-                System.getProperty("tandem.cuda.decode-attention", "half-warps"))
-            .trim()
-            .toLowerCase(Locale.ROOT);
-    if (!decode.equals("half-warps") && !decode.equals("lanes")) {
-      throw new IllegalArgumentException(
-          "cuda.decode-attention=" + decode + ": must be half-warps or lanes");
-    }
+    String decode = choice(config, "cuda.decode-attention", "half-warps", "lanes");
+    String gemm = choice(config, "cuda.gemm", "staged", "plain");
     return new CudaSettings(
         index,
         flag(config, "cuda.tf32", "false"),
         image,
         flag(config, "cuda.device-sampling", "true"),
         flag(config, "cuda.graphs", System.getProperty("tandem.cuda.graphs", "false")),
-        decode.equals("half-warps"));
+        decode.equals("half-warps"),
+        gemm.equals("staged"));
+  }
+
+  /**
+   * The value of option {@code key}, else of system property {@code "tandem." + key}, else {@code
+   * preferred}; it must be {@code preferred} or {@code other}.
+   */
+  private static String choice(BackendConfig config, String key, String preferred, String other) {
+    String value =
+        config
+            .option(key, System.getProperty("tandem." + key, preferred))
+            .trim()
+            .toLowerCase(Locale.ROOT);
+    if (!value.equals(preferred) && !value.equals(other)) {
+      throw new IllegalArgumentException(
+          key + "=" + value + ": must be " + preferred + " or " + other);
+    }
+    return value;
   }
 
   private static boolean flag(BackendConfig config, String key, String fallback) {

@@ -14,23 +14,30 @@ final class DenseOps implements AutoCloseable {
   private static final int GEMV_MAX_ROWS = 8;
   private static final int GEMV_WARPS = 8;
 
-  /** Fewest K values per split-K chunk: 8 of the tile loop's BK = 8 steps. */
+  /** Fewest K values per split-K chunk: 8 of the plain tile loop's BK = 8 steps. */
   private static final int SPLIT_MIN_K = 64;
 
-  /** Split-K chunks start at multiples of the tile loop's BK (and of 4, for vector loads). */
+  /** Split-K chunks start at multiples of 8 (of 4 at least, for the tiles' vector loads). */
   private static final int SPLIT_K_ALIGN = 8;
 
   private final CudaKernels kernels;
   private final KernelStream stream;
   private final int multiprocessors;
   private final boolean tf32;
+  private final CudaKernels.Tiles tiles;
   private final DeviceBuffer splitWorkspace = new DeviceBuffer(); // split-K partial tiles
 
-  DenseOps(CudaKernels kernels, KernelStream stream, int multiprocessors, boolean tf32) {
+  DenseOps(
+      CudaKernels kernels,
+      KernelStream stream,
+      int multiprocessors,
+      boolean tf32,
+      CudaKernels.Tiles tiles) {
     this.kernels = kernels;
     this.stream = stream;
     this.multiprocessors = multiprocessors;
     this.tf32 = tf32;
+    this.tiles = tiles;
   }
 
   /** out(n, dim) = table[ids[i]] * scale. */
@@ -70,9 +77,9 @@ final class DenseOps implements AutoCloseable {
       }
       CUfunction function =
           switch (tile) {
-            case 128 -> kernels.gemm128;
-            case 64 -> kernels.gemm64;
-            default -> kernels.gemm32;
+            case 128 -> tiles.gemm128();
+            case 64 -> tiles.gemm64();
+            default -> tiles.gemm32();
           };
       stream.launch(function, ceilDiv(outDim, tile), ceilDiv(n, tile), 1, 256, 0, args);
     }
@@ -98,7 +105,7 @@ final class DenseOps implements AutoCloseable {
     long count = (long) n * outDim;
     DevicePointer partial = splitWorkspace.ensure(splits * count * Float.BYTES, stream);
     stream.launch(
-        kernels.gemm64SplitK,
+        tiles.gemm64SplitK(),
         ceilDiv(outDim, 64),
         ceilDiv(n, 64),
         splits,

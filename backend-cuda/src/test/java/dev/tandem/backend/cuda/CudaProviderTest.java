@@ -51,10 +51,10 @@ class CudaProviderTest {
   @Test
   void optionsAreValidated() {
     assertEquals(
-        new CudaSettings(0, false, CudaKernels.Image.FATBIN, true, false, true),
+        new CudaSettings(0, false, CudaKernels.Image.FATBIN, true, false, true, true),
         CudaSettings.from(BackendConfig.defaults()));
     assertEquals(
-        new CudaSettings(1, true, CudaKernels.Image.PTX, false, true, false),
+        new CudaSettings(1, true, CudaKernels.Image.PTX, false, true, false, false),
         CudaSettings.from(
             new BackendConfig(
                 0,
@@ -71,6 +71,8 @@ class CudaProviderTest {
                     "true",
                     "cuda.decode-attention",
                     "Lanes",
+                    "cuda.gemm",
+                    "plain",
                     "opencl.x",
                     "ignored"))));
     IllegalArgumentException unknown =
@@ -93,6 +95,12 @@ class CudaProviderTest {
             () ->
                 CudaSettings.from(new BackendConfig(0, Map.of("cuda.decode-attention", "warps"))));
     assertTrue(decode.getMessage().contains("half-warps or lanes"), decode.getMessage());
+    IllegalArgumentException gemm =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> CudaSettings.from(new BackendConfig(0, Map.of("cuda.gemm", "fast"))));
+    assertTrue(
+        gemm.getMessage().contains("cuda.gemm=fast: must be staged or plain"), gemm.getMessage());
   }
 
   @Test
