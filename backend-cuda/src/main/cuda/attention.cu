@@ -102,6 +102,28 @@ __device__ __forceinline__ void state_store(const SoftmaxState& st, int headDim,
   }
 }
 
+// Merges the block's `parts` partial online-softmax states (maxima partM, denominators partL,
+// accumulators partAcc[part * ld + d], in shared memory) into dst[0 .. headDim): each state is
+// rescaled to the overall maximum. Every thread of the block takes part, after a __syncthreads.
+__device__ __forceinline__ void merge_states(const float* partM, const float* partL,
+                                             const float* partAcc, int ld, int parts, int headDim,
+                                             float* __restrict__ dst) {
+  float m = -INFINITY;
+  for (int p = 0; p < parts; p++) m = fmaxf(m, partM[p]);
+  float l = 0.0f;
+  for (int p = 0; p < parts; p++) {
+    if (partM[p] != -INFINITY) l += partL[p] * expf(partM[p] - m);
+  }
+  float inv = l > 0.0f ? 1.0f / l : 0.0f;
+  for (int d = threadIdx.x; d < headDim; d += blockDim.x) {
+    float sum = 0.0f;
+    for (int p = 0; p < parts; p++) {
+      if (partM[p] != -INFINITY) sum += partAcc[p * ld + d] * expf(partM[p] - m);
+    }
+    dst[d] = sum * inv;
+  }
+}
+
 // Prefill attention over packed sequences: sequence s has queries q[qStarts[s] .. qStarts[s+1])
 // and keys/values k, v[kStarts[s] .. kStarts[s+1]); rows hold numHeads * headDim values.
 // causal: key j is visible to query i when j <= i (positions inside the sequence).
@@ -254,20 +276,8 @@ extern "C" __global__ void __launch_bounds__(ATTN_THREADS)
     if (d < headDim) partAcc[warp][d] = st.acc[i];
   }
   __syncthreads();
-  float m = -INFINITY;
-  for (int w = 0; w < warps; w++) m = fmaxf(m, partM[w]);
-  float l = 0.0f;
-  for (int w = 0; w < warps; w++) {
-    if (partM[w] != -INFINITY) l += partL[w] * expf(partM[w] - m);
-  }
-  float inv = l > 0.0f ? 1.0f / l : 0.0f;
-  for (int d = threadIdx.x; d < headDim; d += ATTN_THREADS) {
-    float sum = 0.0f;
-    for (int w = 0; w < warps; w++) {
-      if (partM[w] != -INFINITY) sum += partAcc[w][d] * expf(partM[w] - m);
-    }
-    out[(long long)seq * rowStride + head * headDim + d] = sum * inv;
-  }
+  merge_states(partM, partL, &partAcc[0][0], MAX_HEAD_DIM, warps, headDim,
+               out + (long long)seq * rowStride + head * headDim);
 }
 
 // The same decode attention for head dims of 64 and 128 (T5, BART, Marian, Whisper), with a
@@ -398,20 +408,7 @@ __device__ __forceinline__ void paged_decode_half_warps(
     *reinterpret_cast<float4*>(&partAcc[group][4 * (sub + HALF_WARP * v)]) = acc[v];
   }
   __syncthreads();
-  float mAll = -INFINITY;
-  for (int g = 0; g < HALF_WARPS; g++) mAll = fmaxf(mAll, partM[g]);
-  float lAll = 0.0f;
-  for (int g = 0; g < HALF_WARPS; g++) {
-    if (partM[g] != -INFINITY) lAll += partL[g] * expf(partM[g] - mAll);
-  }
-  float inv = lAll > 0.0f ? 1.0f / lAll : 0.0f;
-  for (int d = threadIdx.x; d < HEAD_DIM; d += ATTN_THREADS) {
-    float sum = 0.0f;
-    for (int g = 0; g < HALF_WARPS; g++) {
-      if (partM[g] != -INFINITY) sum += partAcc[g][d] * expf(partM[g] - mAll);
-    }
-    out[qRow + d] = sum * inv;
-  }
+  merge_states(partM, partL, &partAcc[0][0], HEAD_DIM, HALF_WARPS, HEAD_DIM, out + qRow);
 }
 
 #define PAGED_DECODE_HALF_WARPS(name, VEC)                                                      \

@@ -61,6 +61,18 @@ extern "C" __global__ void gemv_nt(const float* __restrict__ x, const float* __r
   }
 }
 
+// Row values [gc, gc + 4) at p (= row + gc), zero from kEnd on; one 128-bit load when the row
+// stride allows (vec4) and all four are in range.
+__device__ __forceinline__ float4 load4(const float* __restrict__ p, int gc, int kEnd, bool vec4) {
+  if (vec4 && gc + 3 < kEnd) return *reinterpret_cast<const float4*>(p);
+  float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+  if (gc < kEnd) v.x = p[0];
+  if (gc + 1 < kEnd) v.y = p[1];
+  if (gc + 2 < kEnd) v.z = p[2];
+  if (gc + 3 < kEnd) v.w = p[3];
+  return v;
+}
+
 // One thread's share of a (ROWS x BK) tile of a K-contiguous matrix: fetched from global memory
 // into registers, then stored into shared memory transposed, as tile[k][row], so the compute loop
 // reads TM (TN) consecutive rows with one vector load.
@@ -78,19 +90,8 @@ struct TileStage {
       int r = q / (BK / 4);
       int c = (q % (BK / 4)) * 4;
       int gr = row0 + r, gc = k0 + c;
-      float4 f = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-      if (q < QUADS && gr < rows) {
-        const float* p = src + (long long)gr * K + gc;
-        if (vec4 && gc + 3 < kEnd) {
-          f = *reinterpret_cast<const float4*>(p);
-        } else {
-          if (gc < kEnd) f.x = p[0];
-          if (gc + 1 < kEnd) f.y = p[1];
-          if (gc + 2 < kEnd) f.z = p[2];
-          if (gc + 3 < kEnd) f.w = p[3];
-        }
-      }
-      v[i] = f;
+      v[i] = q < QUADS && gr < rows ? load4(src + (long long)gr * K + gc, gc, kEnd, vec4)
+                                    : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
     }
   }
 
@@ -260,18 +261,8 @@ extern "C" __global__ void __launch_bounds__(128)
       for (int operand = 0; operand < 2; operand++) {
         const float* src = operand == 0 ? x : w;
         int gr = (operand == 0 ? m0 : n0) + r, rows = operand == 0 ? M : N;
-        float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-        if (gr < rows) {
-          const float* p = src + (long long)gr * K + gc;
-          if (vec4 && gc + 3 < K) {
-            v = *reinterpret_cast<const float4*>(p);
-          } else {
-            if (gc < K) v.x = p[0];
-            if (gc + 1 < K) v.y = p[1];
-            if (gc + 2 < K) v.z = p[2];
-            if (gc + 3 < K) v.w = p[3];
-          }
-        }
+        float4 v = gr < rows ? load4(src + (long long)gr * K + gc, gc, K, vec4)
+                             : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
         float* dst = (operand == 0 ? xs : ws) + r * TC_LD + c;
         dst[0] = v.x;
         dst[1] = v.y;
