@@ -163,6 +163,16 @@ if ! skipped tests; then
     junit kernels "$(allow 100)" $kernel_packages
     rc=$?; status+=("kernel tests rc=$rc"); (( rc != 0 )) && tests_rc=$rc
     unset CUDA_LAUNCH_BLOCKING
+    # Kernels not yet measured on a GPU that fail their tests here: the benchmarks fall back to the
+    # kernels they replaced, so that the run still gives valid figures (and says so).
+    if grep -q "CudaAttentionTest > .*:: FAILED" "$out/tests-kernels.txt"; then
+      echo "FALLBACK: cuda decode attention failed its tests; benchmarks use cuda.decode-attention=lanes"
+      extra_java_flags+=(-Dtandem.cuda.decode-attention=lanes)
+    fi
+    if grep -q "CudaKernelTest > linearMatchesCpu.*:: FAILED" "$out/tests-kernels.txt"; then
+      echo "FALLBACK: cuda linear failed its tests; benchmarks use cuda.gemm=plain"
+      extra_java_flags+=(-Dtandem.cuda.gemm=plain)
+    fi
   fi
   if [[ -n "$other_packages" ]]; then
     phase "2b. core tests over every available backend:$other_packages"
