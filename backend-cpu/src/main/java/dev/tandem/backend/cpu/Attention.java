@@ -13,7 +13,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class Attention {
 
-  private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Float> SPECIES = Simd.SPECIES;
   private static final int LANES = SPECIES.length();
 
   /**

@@ -16,7 +16,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
-import jdk.incubator.vector.FloatVector;
 
 /**
  * The backend facade: checks every call's shapes against its tensors (so a kernel never reads out
@@ -53,13 +52,7 @@ final class CpuBackend implements AttentionBackend {
 
   @Override
   public String deviceName() {
-    return "CPU, "
-        + pool.threads()
-        + " threads, Vector API "
-        + FloatVector.SPECIES_PREFERRED.vectorBitSize()
-        + "-bit ("
-        + FloatVector.SPECIES_PREFERRED.length()
-        + " float lanes)";
+    return "CPU, " + pool.threads() + " threads, Vector API " + Simd.describe();
   }
 
   @Override

@@ -37,16 +37,7 @@ public final class CpuBackendProvider implements AttentionBackendProvider {
       return Availability.unavailable(
           "the JDK Vector API is not enabled: start java with --add-modules jdk.incubator.vector");
     }
-    try {
-      int lanes = VectorProbe.floatLanes();
-      if (lanes < 2) {
-        return Availability.unavailable(
-            "the JDK Vector API has no SIMD float vectors on this CPU (" + lanes + " lane)");
-      }
-      return Availability.AVAILABLE;
-    } catch (LinkageError e) {
-      return Availability.unavailable("the JDK Vector API failed to initialize: " + e);
-    }
+    return VectorProbe.RESULT;
   }
 
   @Override
@@ -59,10 +50,26 @@ public final class CpuBackendProvider implements AttentionBackendProvider {
     return new CpuBackend(config.resolvedThreads());
   }
 
-  /** Touches the Vector API only when called, so a missing module fails here and not at load. */
+  /**
+   * Touches the Vector API only when first asked, so a missing module fails there and not at load;
+   * once, so that a failed {@link Simd} initialization is reported with its own message.
+   */
   private static final class VectorProbe {
-    static int floatLanes() {
-      return jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
+    static final Availability RESULT = probe();
+
+    private static Availability probe() {
+      try {
+        int lanes = Simd.SPECIES.length();
+        if (lanes < 2) {
+          return Availability.unavailable(
+              "the JDK Vector API has no SIMD float vectors on this CPU (" + lanes + " lane)");
+        }
+        return Availability.AVAILABLE;
+      } catch (ExceptionInInitializerError e) {
+        return Availability.unavailable(e.getCause().getMessage());
+      } catch (LinkageError e) {
+        return Availability.unavailable("the JDK Vector API failed to initialize: " + e);
+      }
     }
   }
 }

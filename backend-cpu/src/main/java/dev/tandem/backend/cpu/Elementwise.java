@@ -7,7 +7,7 @@ import jdk.incubator.vector.VectorSpecies;
 /** Element-wise kernels: add, multiply, scale and the activations, split over the pool. */
 final class Elementwise {
 
-  private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Float> SPECIES = Simd.SPECIES;
   private static final int LANES = SPECIES.length();
 
   /** Elements per thread below which one thread is faster (memory-bound, microsecond work). */

@@ -16,7 +16,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class Gemm {
 
-  private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Float> SPECIES = Simd.SPECIES;
   private static final int LANES = SPECIES.length();
 
   /** x rows per register tile: 4 x vectors are loaded per k step and reused for every w row. */

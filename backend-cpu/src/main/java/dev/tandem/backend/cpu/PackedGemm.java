@@ -19,7 +19,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class PackedGemm {
 
-  private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Float> SPECIES = Simd.SPECIES;
   private static final int LANES = SPECIES.length();
 
   /** x rows per register tile. */

@@ -15,7 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class PrefillAttention {
 
-  private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Float> SPECIES = Simd.SPECIES;
   private static final int LANES = SPECIES.length();
 
   /** Queries per block: 4 × 2 accumulator vectors plus the loads fit AVX2's 16 registers. */

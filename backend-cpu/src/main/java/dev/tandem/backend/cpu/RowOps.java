@@ -7,7 +7,7 @@ import jdk.incubator.vector.VectorSpecies;
 /** Row-wise kernels over (n, dim) matrices: embedding gather, RMS and layer norm, greedy choice. */
 final class RowOps {
 
-  private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Float> SPECIES = Simd.SPECIES;
   private static final int LANES = SPECIES.length();
 
   /** Floats summed in vector lanes before the partial sum goes to a double. */

@@ -1,6 +1,5 @@
 package dev.tandem.backend.cpu;
 
-import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -16,7 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class SkinnyGemm {
 
-  private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Float> SPECIES = Simd.SPECIES;
 
   /** x rows per packed panel: the width of the register tile. */
   private static final int PANEL = PackedGemm.PANEL;

@@ -63,7 +63,7 @@ final class VectorMath {
    * slower, measured).
    */
   static int gelu(float[] x, float[] out, int from, int to) {
-    VectorSpecies<Float> species = FloatVector.SPECIES_PREFERRED;
+    VectorSpecies<Float> species = Simd.SPECIES;
     int i = from;
     for (int bound = from + species.loopBound(to - from); i < bound; i += species.length()) {
       FloatVector v = FloatVector.fromArray(species, x, i);

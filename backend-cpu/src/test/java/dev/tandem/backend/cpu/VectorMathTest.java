@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 
 class VectorMathTest {
 
-  private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Float> SPECIES = Simd.SPECIES;
 
   @Test
   void matchesMathExpOverTheNonPositiveFloats() {
