@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Builds scripts/cuda-emu into a libcuda.so.1 that runs Tandem's CUDA kernels on the CPU:
+#
+#   scripts/cuda-emu/build.sh [OUT_DIR]        (default backend-cuda/target/cuda-emu)
+#
+# then run anything that uses the cuda backend with LD_LIBRARY_PATH=OUT_DIR (see
+# scripts/cuda-emu-test.sh). Each .cu file compiles unchanged as C++ against emu.h, except that
+# `extern __shared__ T name[];` becomes a pointer to the launch's dynamic shared memory; the kernel
+# names come from the committed PTX (.entry lines). Needs g++ (C++17).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+out="${1:-$root/backend-cuda/target/cuda-emu}"
+cuda="$root/backend-cuda/src/main/cuda"
+ptx="$root/backend-cuda/src/main/resources/dev/tandem/backend/cuda/kernels"
+CXX="${CXX:-g++}"
+mkdir -p "$out/src"
+cp "$cuda/common.cuh" "$out/src/"
+objects=()
+for cu in "$cuda"/*.cu; do
+  name="$(basename "$cu" .cu)"
+  src="$out/src/$name.cpp"
+  sed -E 's/extern __shared__ ([A-Za-z0-9_]+) ([A-Za-z0-9_]+)\[\];/\1* \2 = (\1*)::emu::dynamic_shared();/' \
+    "$cu" > "$src"
+  {
+    echo
+    echo '#include "registry.h"'
+    grep -oE '^\.visible \.entry [A-Za-z0-9_]+' "$ptx/$name.ptx" | awk '{print $3}' \
+      | while read -r kernel; do echo "static emu::Registration reg_$kernel(\"$kernel\", &$kernel);"; done
+  } >> "$src"
+  objects+=("$out/src/$name.o")
+  # As sm_90 (the device it reports): the TF32 kernel's body is compiled, against mma.h here.
+  "$CXX" -std=c++17 -O2 -fPIC -w -D__CUDA_ARCH__=900 -include "$here/emu.h" -I "$here" \
+    -c "$src" -o "$out/src/$name.o" &
+done
+for file in runtime driver; do
+  objects+=("$out/src/$file.o")
+  "$CXX" -std=c++17 -O2 -fPIC -Wall -U_FORTIFY_SOURCE -I "$here" -c "$here/$file.cpp" -o "$out/src/$file.o" &
+done
+wait
+"$CXX" -shared -o "$out/libcuda.so.1" -Wl,-soname,libcuda.so.1 "${objects[@]}"
+echo "$out/libcuda.so.1: $(grep -c 'emu::Registration' "$out"/src/*.cpp | awk -F: '{s += $2} END {print s}') kernels"

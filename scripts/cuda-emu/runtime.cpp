@@ -1,0 +1,235 @@
+// Runs a grid on the CPU: blocks one after another, the threads of a block as fibers on the calling
+// thread, switched at __syncthreads and at warp shuffles. A fiber is started once on its own stack
+// and then runs thread after thread, block after block, launch after launch; a switch saves the
+// callee-saved registers and swaps stack pointers (x86-64 only; swapcontext made two system calls
+// per switch and dominated the run time), and the scheduler resumes only threads whose barrier
+// has been released. A barrier some threads never reach fails the launch, as a trap
+// does; the fibers it leaves inside a kernel are started afresh next time. Launches from several
+// host threads take turns.
+#include "runtime.h"
+
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#if !defined(__x86_64__)
+#error "the CUDA emulator's context switch is written for x86-64"
+#endif
+
+// emu_switch(save, to): pushes the callee-saved registers, stores the stack pointer in *save,
+// loads `to` as the stack pointer, pops the registers saved there and returns on that stack.
+extern "C" void emu_switch(void** save, void* to);
+asm(R"(
+  .text
+  .p2align 4
+  .type emu_switch, @function
+emu_switch:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+  .size emu_switch, .-emu_switch
+)");
+
+namespace emu {
+
+uint3 block_idx;
+dim3 block_dim, grid_dim;
+
+namespace {
+
+constexpr size_t STACK_BYTES = 256 * 1024;
+
+struct Barrier;
+
+struct Fiber {
+  std::unique_ptr<char[]> stack{new char[STACK_BYTES]};
+  void* sp = nullptr;  // saved stack pointer while switched out
+  const Barrier* waitingOn = nullptr;  // until its generation passes waitGeneration
+  unsigned waitGeneration = 0;
+  uint3 idx;
+  int warp = 0;
+  bool started = false;  // has a context inside fiber_main's loop to resume
+  bool done = false;     // has finished this block's thread
+};
+
+// A barrier over the live threads of a block or of a warp: generation counting, so a thread that
+// leaves it may arrive at the next one before the slow ones have woken.
+struct Barrier {
+  int live = 0, arrived = 0;
+  unsigned generation = 0;
+
+  void release_if_complete() {
+    if (arrived > 0 && arrived == live) {
+      arrived = 0;
+      generation++;
+    }
+  }
+};
+
+struct Warp {
+  Barrier barrier;
+  uint64_t slots[32];
+};
+
+std::mutex launches;
+std::vector<std::unique_ptr<Fiber>> fibers;  // the block's threads: [0, threads)
+std::vector<Warp> warps;
+Barrier block;
+Fiber* current = nullptr;
+void* schedulerSp = nullptr;
+const std::function<void()>* body = nullptr;
+std::vector<unsigned char> shared;
+unsigned long long events = 0;  // arrivals and exits: progress
+std::string failure;
+
+void yield() { emu_switch(&current->sp, schedulerSp); }
+
+void wait(Barrier& b) {
+  unsigned generation = b.generation;
+  b.arrived++;
+  events++;
+  b.release_if_complete();
+  if (b.generation != generation) return;
+  current->waitingOn = &b;
+  current->waitGeneration = generation;
+  while (b.generation == generation) yield();  // resumed once the generation has passed
+  current->waitingOn = nullptr;
+}
+
+void exit_current() {
+  current->done = true;
+  events++;
+  block.live--;
+  block.release_if_complete();
+  Barrier& w = warps[current->warp].barrier;
+  w.live--;
+  w.release_if_complete();
+}
+
+[[noreturn]] void fiber_main() {
+  for (;;) {
+    (*body)();
+    exit_current();
+    yield();  // resumed for the next block's thread
+  }
+}
+
+// Runs fiber f until it waits or ends; a fiber not yet started gets a stack whose saved registers
+// are zeros and whose return address is fiber_main, 16-byte aligned as at a call.
+void run(Fiber& f) {
+  current = &f;
+  if (!f.started) {
+    f.started = true;
+    uintptr_t top = ((uintptr_t)f.stack.get() + STACK_BYTES) & ~(uintptr_t)15;
+    void** sp = (void**)(top - 16);
+    *sp = (void*)&fiber_main;
+    for (int r = 0; r < 6; r++) *--sp = nullptr;
+    f.sp = sp;
+  }
+  emu_switch(&schedulerSp, f.sp);
+}
+
+// After a failed block: fibers stopped inside the kernel start afresh next time.
+std::string fail(const std::string& why, int threads) {
+  for (int i = 0; i < threads; i++) {
+    if (!fibers[i]->done) fibers[i]->started = false;
+  }
+  return why;
+}
+
+}  // namespace
+
+const uint3& thread_idx() { return current->idx; }
+
+void syncthreads() { wait(block); }
+
+uint64_t shuffle(uint64_t mine, int src) {
+  Warp& w = warps[current->warp];
+  w.slots[lane()] = mine;
+  wait(w.barrier);
+  uint64_t value = w.slots[src];
+  wait(w.barrier);
+  return value;
+}
+
+void trap() {
+  if (failure.empty()) failure = "__trap() in a kernel";
+  yield();  // never resumed: fail() has the fiber start afresh
+  std::abort();
+}
+
+void* dynamic_shared() { return shared.data(); }
+
+std::string run_grid(dim3 gridDim3, dim3 blockDim3, size_t sharedBytes,
+                     const std::function<void()>& kernel) {
+  std::lock_guard<std::mutex> turn(launches);
+  grid_dim = gridDim3;
+  block_dim = blockDim3;
+  body = &kernel;
+  failure.clear();
+  int threads = (int)(blockDim3.x * blockDim3.y * blockDim3.z);
+  if (threads <= 0 || threads > 1024) return "block of " + std::to_string(threads) + " threads";
+  while ((int)fibers.size() < threads) fibers.emplace_back(new Fiber());
+  warps.assign((threads + 31) / 32, Warp{});
+  for (unsigned z = 0; z < gridDim3.z; z++) {
+    for (unsigned y = 0; y < gridDim3.y; y++) {
+      for (unsigned x = 0; x < gridDim3.x; x++) {
+        block_idx = uint3{x, y, z};
+        // Uninitialized shared memory reads as NaN, as garbage would on a GPU.
+        shared.assign(sharedBytes, 0xff);
+        block = Barrier{};
+        block.live = threads;
+        for (size_t w = 0; w < warps.size(); w++) {
+          warps[w].barrier = Barrier{};
+          warps[w].barrier.live = std::min(32, threads - (int)w * 32);
+        }
+        for (int i = 0; i < threads; i++) {
+          Fiber& f = *fibers[i];
+          f.idx = uint3{i % blockDim3.x, (i / blockDim3.x) % blockDim3.y,
+                        i / (blockDim3.x * blockDim3.y)};
+          f.warp = i / 32;
+          f.done = false;
+          f.waitingOn = nullptr;
+        }
+        int live = threads;
+        while (live > 0) {
+          unsigned long long before = events;
+          live = 0;
+          for (int i = 0; i < threads; i++) {
+            Fiber& f = *fibers[i];
+            if (f.done) continue;
+            if (f.waitingOn != nullptr && f.waitingOn->generation == f.waitGeneration) {
+              live++;
+              continue;
+            }
+            run(f);
+            if (!failure.empty()) return fail(failure, threads);
+            if (!f.done) live++;
+          }
+          if (live > 0 && events == before) {
+            return fail("deadlock in block (" + std::to_string(x) + ", " + std::to_string(y) +
+                            ", " + std::to_string(z) + "): " + std::to_string(live) +
+                            " threads wait at a barrier or shuffle the others never reach",
+                        threads);
+          }
+        }
+      }
+    }
+  }
+  return "";
+}
+
+}  // namespace emu

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs the cuda backend's tests on the CPU, through the CUDA emulator (scripts/cuda-emu): the real
+# kernel sources and the real Java backend (JCuda, launches, graphs, swap through "pinned" memory),
+# with libcuda.so.1 replaced. It checks what the kernels and the launches compute, not speed and
+# not what only a GPU shows (memory-model races across blocks, register or shared-memory limits,
+# nvcc's code); scripts/gpu-check.sh on an NVIDIA machine remains the real test.
+#
+#   scripts/cuda-emu/test.sh [MAVEN_ARGS...]
+#
+# Runs backend-cuda's tests and core's cuda parity tests (fixtures, tiny families, paged cache
+# operations; with -Dtandem.cuda.graphs=true a second time), skipping every other test. Needs g++.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+emu="$root/backend-cuda/target/cuda-emu"
+scripts/cuda-emu/build.sh "$emu"
+export LD_LIBRARY_PATH="$emu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export CUDA_EMU_MEMORY_MB="${CUDA_EMU_MEMORY_MB:-2048}"
+tests='Cuda*Test,LaunchListTest,FixtureParityTest,TinyFamiliesTest,PagedCacheOperationsTest'
+run() {
+  ./mvnw -B test -pl core -am -Dtest="$tests" -Dsurefire.failIfNoSpecifiedTests=false \
+    -Dtandem.extra-test-runs.skip=true "$@"
+}
+echo "== cuda tests on the CPU emulator"
+run "$@"
+echo "== again with cuda.graphs=true"
+tests='FixtureParityTest' run "-Dtandem.jvm.flags=--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Dai.djl.offline=true -Dguice_bytecode_gen_option=DISABLED -Dtandem.cuda.graphs=true" "$@"
