@@ -4,7 +4,10 @@
 // graph that cuGraphLaunch replays. Calls a capturing thread may not make (synchronous copies,
 // allocations, synchronizing the captured stream) fail and invalidate the capture, as they do on
 // a GPU. Environment: CUDA_EMU_MEMORY_MB (device memory, default 2048), CUDA_EMU_SMS
-// (multiprocessors, default 132, an H100's), CUDA_EMU_TRACE=1 (print each launch).
+// (multiprocessors, default 132, an H100's), CUDA_EMU_TRACE=1 (print each launch),
+// CUDA_EMU_TRACE also prints copies, memsets and graph work; CUDA_EMU_STATS=1 (print at exit how many kernels ran directly and from graphs, and how many
+// graphs were captured and launched).
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -44,6 +47,19 @@ constexpr CUresult SUCCESS = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, NOT_FOUND 
                    LAUNCH_FAILED = 719, CAPTURE_UNSUPPORTED = 900, CAPTURE_INVALIDATED = 901;
 
 std::mutex lock;
+
+struct Stats {
+  std::atomic<long long> direct{0}, replayed{0}, captures{0}, graphLaunches{0};
+  ~Stats() {
+    const char* on = std::getenv("CUDA_EMU_STATS");
+    if (on == nullptr || *on == '\0' || *on == '0') return;
+    std::fprintf(stderr,
+                 "cuda-emu: kernels run %lld directly, %lld from graphs; graphs captured %lld, "
+                 "launched %lld\n",
+                 direct.load(), replayed.load(), captures.load(), graphLaunches.load());
+  }
+} stats;
+thread_local bool replaying = false;
 std::map<std::string, emu::Binder>& kernels() {
   static std::map<std::string, emu::Binder> all;
   return all;
@@ -57,6 +73,10 @@ thread_local CUresult launchFailure = 0;  // set by a failed kernel, returned by
 size_t env(const char* name, size_t fallback) {
   const char* v = std::getenv(name);
   return v != nullptr && *v != '\0' ? std::strtoull(v, nullptr, 10) : fallback;
+}
+void trace(const char* what, size_t count, const char* unit = "bytes") {
+  static const bool on = env("CUDA_EMU_TRACE", 0) != 0;
+  if (on) std::fprintf(stderr, "cuda-emu: %s %zu %s\n", what, count, unit);
 }
 size_t total_memory() { return env("CUDA_EMU_MEMORY_MB", 2048) << 20; }
 
@@ -183,22 +203,27 @@ CUresult cuMemFreeHost(void* pointer) {
   return SUCCESS;
 }
 CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void* src, size_t bytes) {
+  trace("copy to device", bytes);
   if (unsafe_during_capture()) return CAPTURE_UNSUPPORTED;
   std::memcpy((void*)dst, src, bytes);
   return SUCCESS;
 }
 CUresult cuMemcpyDtoH_v2(void* dst, CUdeviceptr src, size_t bytes) {
+  trace("copy to host", bytes);
   if (unsafe_during_capture()) return CAPTURE_UNSUPPORTED;
   std::memcpy(dst, (const void*)src, bytes);
   return SUCCESS;
 }
 CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void* src, size_t bytes, CUstream stream) {
+  trace("async copy to device", bytes);
   return submit(stream, [=] { std::memcpy((void*)dst, src, bytes); });
 }
 CUresult cuMemcpyDtoHAsync_v2(void* dst, CUdeviceptr src, size_t bytes, CUstream stream) {
+  trace("async copy to host", bytes);
   return submit(stream, [=] { std::memcpy(dst, (const void*)src, bytes); });
 }
 CUresult cuMemsetD32Async(CUdeviceptr dst, unsigned value, size_t count, CUstream stream) {
+  trace("memset", count * 4);
   return submit(stream, [=] {
     unsigned* p = (unsigned*)dst;
     for (size_t i = 0; i < count; i++) p[i] = value;
@@ -239,6 +264,7 @@ CUresult cuStreamEndCapture(CUstream stream, CUgraph* graph) {
     *graph = nullptr;
     return CAPTURE_INVALIDATED;
   }
+  stats.captures++;
   *graph = new Graph{std::move(stream->captured)};
   stream->captured.clear();
   return SUCCESS;
@@ -250,7 +276,11 @@ CUresult cuGraphInstantiateWithFlags(CUgraphExec* exec, CUgraph graph, unsigned 
 CUresult cuGraphLaunch(CUgraphExec exec, CUstream stream) {
   if (stream != nullptr && stream->capturing) return CAPTURE_UNSUPPORTED;
   launchFailure = SUCCESS;
+  stats.graphLaunches++;
+  trace("graph launch:", exec->work.size(), "kernels and copies");
+  replaying = true;
   for (emu::Call& work : exec->work) work();
+  replaying = false;
   return launchFailure;
 }
 CUresult cuGraphDestroy(CUgraph graph) {
@@ -295,6 +325,7 @@ CUresult cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz, uns
       std::fprintf(stderr, "cuda-emu: %s (%u, %u, %u) x (%u, %u, %u)\n", name.c_str(), gx, gy, gz,
                    bx, by, bz);
     }
+    (replaying ? stats.replayed : stats.direct)++;
     std::string why = emu::run_grid(dim3{gx, gy, gz}, dim3{bx, by, bz}, sharedBytes, call);
     if (!why.empty()) {
       std::fprintf(stderr, "cuda-emu: kernel %s failed: %s\n", name.c_str(), why.c_str());
