@@ -5,6 +5,8 @@
 // allocations, synchronizing the captured stream) fail and invalidate the capture, as they do on
 // a GPU. Environment: CUDA_EMU_MEMORY_MB (device memory, default 2048), CUDA_EMU_SMS
 // (multiprocessors, default 132, an H100's), CUDA_EMU_TRACE=1 (print each launch),
+// CUDA_EMU_KERNELS=none (launches do nothing and memory starts zeroed: what remains of a step is
+// the host's work, for profiling it without a GPU; the outputs are then meaningless);
 // CUDA_EMU_TRACE also prints copies, memsets and graph work; CUDA_EMU_STATS=1 (print at exit how many kernels ran directly and from graphs, and how many
 // graphs were captured and launched).
 #include <atomic>
@@ -77,6 +79,13 @@ size_t env(const char* name, size_t fallback) {
 void trace(const char* what, size_t count, const char* unit = "bytes") {
   static const bool on = env("CUDA_EMU_TRACE", 0) != 0;
   if (on) std::fprintf(stderr, "cuda-emu: %s %zu %s\n", what, count, unit);
+}
+bool kernels_run() {
+  static const bool run = [] {
+    const char* v = std::getenv("CUDA_EMU_KERNELS");
+    return v == nullptr || std::strcmp(v, "none") != 0;
+  }();
+  return run;
 }
 size_t total_memory() { return env("CUDA_EMU_MEMORY_MB", 2048) << 20; }
 
@@ -175,9 +184,14 @@ CUresult cuMemAlloc_v2(CUdeviceptr* pointer, size_t bytes) {
   if (bytes == 0) return INVALID_VALUE;
   std::lock_guard<std::mutex> guard(lock);
   if (allocated + bytes > total_memory()) return OUT_OF_MEMORY;
-  void* p = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
+  void* p;
+  if (kernels_run()) {
+    p = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
+    if (p != nullptr) std::memset(p, 0xff, bytes);  // reads before writes see NaN, as on a GPU
+  } else {
+    p = std::calloc(1, bytes);  // zeros, and pages not touched stay unmapped
+  }
   if (p == nullptr) return OUT_OF_MEMORY;
-  std::memset(p, 0xff, bytes);  // reads before writes see NaN, as garbage would on a GPU
   allocations[p] = bytes;
   allocated += bytes;
   *pointer = (CUdeviceptr)p;
@@ -326,6 +340,7 @@ CUresult cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz, uns
                    bx, by, bz);
     }
     (replaying ? stats.replayed : stats.direct)++;
+    if (!kernels_run()) return;
     std::string why = emu::run_grid(dim3{gx, gy, gz}, dim3{bx, by, bz}, sharedBytes, call);
     if (!why.empty()) {
       std::fprintf(stderr, "cuda-emu: kernel %s failed: %s\n", name.c_str(), why.c_str());
