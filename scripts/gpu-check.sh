@@ -18,13 +18,14 @@
 #      and where an opencl step's time goes, op by op (option opencl.profile=true)
 #   4. Tandem's benchmark (scripts/gpu/GpuBench.java over the engine's harness): t5-small and
 #      bart-base, 128 in / 128 out, greedy; GPU backends at B = 1, 32, 256; cpu at 2 and 16 threads
-#      with B = 1, 32 (4c: the decode GEMM shapes alone per thread count, time per call)
+#      with B = 1, 32 (4c: the decode GEMM shapes alone per thread count, time per call; 4d: the
+#      same on the GPU per SGEMM variant, time per call and TFLOP/s)
 #   5. HuggingFace generate() on the same workload (benchmarks/peers/hf_generate.py), same grid
 #   6. one comparison table (benchmarks/peers/compare.py), also as $OUT/comparison.md
 # Environment knobs: GPU_CHECK_SECONDS, GPU_CHECK_TEST_PACKAGES (comma-separated),
 # GPU_CHECK_GPU_BACKENDS (default "cuda"; add opencl), GPU_CHECK_GPU_BATCHES (1,32,256),
 # GPU_CHECK_CPU_BATCHES (1,32), GPU_CHECK_CPU_THREADS (16,2; empty: none), GPU_CHECK_MODELS (t5-small,bart-base),
-# GPU_CHECK_SKIP (comma-separated phases to skip: tests,graphs,pressure,opencl,bench,gemm,hf),
+# GPU_CHECK_SKIP (comma-separated phases to skip: tests,graphs,pressure,opencl,bench,gemm,devgemm,hf),
 # GPU_CHECK_SAMPLING (flags for both benchmarks, e.g. "--temperature 1 --top-p 0.9" or
 # "--num-beams 4"; default greedy), GPU_CHECK_JAVA_FLAGS (extra JVM flags for Tandem's benchmark,
 # e.g. "-Dtandem.backend.cuda.device-sampling=false" to sample on the host, or
@@ -309,6 +310,18 @@ if ! skipped bench; then
         done
       done
     done
+  done
+fi
+if ! skipped devgemm && [[ ",$gpu_backends," == *,cuda,* ]]; then
+  # The decode steps' GEMM shapes alone on the GPU, per SGEMM variant: how far each is from the
+  # device's peak (GemmDeviceTime; t5-small and bart-base at B = 256, 32, 1, and one prefill).
+  for variant in cuda.gemm=staged cuda.gemm=plain cuda.tf32=true; do
+    phase "4d. cuda GEMMs per call, $variant (GemmDeviceTime)"
+    timeout -k 5 "$(allow 40)" "${java[@]}" "${jvm_flags[@]}" -cp "$classpath" \
+      dev.tandem.benchmarks.GemmDeviceTime --backend cuda --option "$variant" --round-seconds 0.1 \
+      256x512x512 256x512x2048 256x2048x512 256x512x32128 256x768x768 256x768x3072 256x3072x768 \
+      256x768x50265 32x512x512 32x512x2048 32x768x3072 1x512x512 1x768x50265 16384x512x512 2>&1 \
+      | grep -v -e '^WARNING' | tee "$out/gemm-cuda-${variant//[.=]/-}.txt"
   done
 fi
 if ! skipped hf; then

@@ -62,7 +62,7 @@ public class GemmBenchmark {
     y = backend.allocate(DataType.F32, (long) m * kn);
   }
 
-  static float[] randomFloats(Random random, int n) {
+  public static float[] randomFloats(Random random, int n) {
     float[] a = new float[n];
     for (int i = 0; i < n; i++) {
       a[i] = (float) random.nextGaussian();

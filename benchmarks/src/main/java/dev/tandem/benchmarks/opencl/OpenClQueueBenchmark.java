@@ -3,6 +3,7 @@ package dev.tandem.benchmarks.opencl;
 import dev.tandem.api.backend.AttentionBackend;
 import dev.tandem.api.backend.DataType;
 import dev.tandem.api.backend.DeviceTensor;
+import dev.tandem.benchmarks.BenchBackends;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;

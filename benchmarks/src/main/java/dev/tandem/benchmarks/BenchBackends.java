@@ -1,4 +1,4 @@
-package dev.tandem.benchmarks.opencl;
+package dev.tandem.benchmarks;
 
 import dev.tandem.api.backend.AttentionBackend;
 import dev.tandem.api.backend.AttentionBackendProvider;
@@ -7,11 +7,11 @@ import java.util.Map;
 import java.util.ServiceLoader;
 
 /** Opens a backend by name for a benchmark, or says why it cannot. */
-final class BenchBackends {
+public final class BenchBackends {
 
   private BenchBackends() {}
 
-  static AttentionBackend open(String name, Map<String, String> options) {
+  public static AttentionBackend open(String name, Map<String, String> options) {
     AttentionBackendProvider provider =
         ServiceLoader.load(AttentionBackendProvider.class).stream()
             .map(ServiceLoader.Provider::get)
