@@ -37,7 +37,9 @@
 # benchmark also with the kernels these replaced: cuda.decode-attention=lanes and cuda.gemm=plain,
 # rows "cuda lanes plain"), GPU_CHECK_CPU_JFR (default "16": the cpu thread counts whose
 # benchmark runs record JFR execution samples, $OUT/jfr-MODEL-tTHREADS-bBATCH.jfr; read them with
-# scripts/jfr-threads.py; empty: none).
+# scripts/jfr-threads.py; empty: none), GPU_CHECK_CPU_VECTOR_BITS (default "preferred": the CPU's
+# widest; e.g. "preferred,256" runs the cpu benchmark again with -Dtandem.cpu.vector-bits=256,
+# rows "cpu 256-bit", to see whether AVX-512 pays on that machine).
 # At the end everything under $OUT but the log, the tables and the JSON rows is packed into
 # $OUT/results.tar.xz (the device tool brings back 8 files at most).
 set -uo pipefail
@@ -72,6 +74,7 @@ cuda_kernels="${GPU_CHECK_CUDA_KERNELS:-new}"
 cpu_batches="${GPU_CHECK_CPU_BATCHES:-1,32}"
 cpu_threads="${GPU_CHECK_CPU_THREADS-16,2}" # set but empty: no cpu runs
 cpu_jfr=",${GPU_CHECK_CPU_JFR-16},"
+cpu_vector_bits="${GPU_CHECK_CPU_VECTOR_BITS:-preferred}"
 read -r -a sampling <<< "${GPU_CHECK_SAMPLING:-}" # --temperature T --top-p P --top-k K | --num-beams N
 packages="${GPU_CHECK_TEST_PACKAGES:-dev.tandem.backend.cuda,dev.tandem.core.backend,dev.tandem.core.model,dev.tandem.core.engine}"
 SECONDS=0
@@ -340,8 +343,13 @@ for threads in ${cpu_threads//,/ }; do
       | grep -v -e '^WARNING' | tee "$out/gemm-cpu-t$threads.txt"
   fi
   if ! skipped bench; then
-    phase "4b. Tandem cpu, $threads threads: $models, B = $cpu_batches"
-    bench cpu "$threads" "$cpu_batches"
+    for bits in ${cpu_vector_bits//,/ }; do
+      phase "4b. Tandem cpu, $threads threads, $bits-bit vectors: $models, B = $cpu_batches"
+      saved_flags=("${extra_java_flags[@]}")
+      [[ "$bits" != preferred ]] && extra_java_flags+=("-Dtandem.cpu.vector-bits=$bits")
+      bench cpu "$threads" "$cpu_batches"
+      extra_java_flags=("${saved_flags[@]}")
+    done
   fi
   if ! skipped hf; then
     phase "5b. HuggingFace cpu, $threads threads: $models, B = $cpu_batches"

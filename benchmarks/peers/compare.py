@@ -5,7 +5,8 @@ Rows are matched on (model, device, threads, batch, sampling); the ratio is Tand
 Tandem rows run with multi-step scheduling (scheduler_steps K > 1) show as device "cuda K=8", with
 CUDA graphs (cuda_graphs) as "cuda graphs", with the lane-per-key decode attention
 (cuda_decode_attention "lanes") as "cuda lanes", with the plain SGEMM tiles (cuda_gemm "plain") as
-"cuda plain"; all are compared with HuggingFace's row of the plain device.
+"cuda plain", cpu rows with -Dtandem.cpu.vector-bits=B (cpu_vector_bits) as "cpu B-bit"; all are
+compared with HuggingFace's row of the plain device.
   python3 benchmarks/peers/compare.py tandem.jsonl hf.jsonl [--markdown out.md]
 """
 import argparse
@@ -24,7 +25,8 @@ def load(path):
                     device = (r["device"] + (f" K={steps}" if steps > 1 else "")
                               + (" graphs" if r.get("cuda_graphs") else "")
                               + (" lanes" if r.get("cuda_decode_attention") == "lanes" else "")
-                              + (" plain" if r.get("cuda_gemm") == "plain" else ""))
+                              + (" plain" if r.get("cuda_gemm") == "plain" else "")
+                              + (f" {r['cpu_vector_bits']}-bit" if r.get("cpu_vector_bits") else ""))
                     key = (r["model"], device, int(r.get("threads") or 0), int(r["batch"]),
                            r.get("sampling", "greedy"))
                     rows[key] = r

@@ -59,7 +59,8 @@ public final class GpuBench {
                 + " \"tokens\": %d,"
                 + " \"seconds\": %.4f, \"tokens_per_s\": %.1f, \"ttft_s\": %.4f,"
                 + " \"gpu_gib\": %s, \"backend_device\": \"%s\", \"scheduler_steps\": %s,"
-                + " \"cuda_graphs\": %b, \"cuda_decode_attention\": %s, \"cuda_gemm\": %s}",
+                + " \"cuda_graphs\": %b, \"cuda_decode_attention\": %s, \"cuda_gemm\": %s,"
+                + " \"cpu_vector_bits\": %s}",
             preset,
             backend,
             threads,
@@ -76,7 +77,10 @@ public final class GpuBench {
             System.getProperty("tandem.num-scheduler-steps", "1"),
             backend.equals("cuda") && Boolean.getBoolean("tandem.cuda.graphs"),
             cudaProperty(backend, "decode-attention", "half-warps"),
-            cudaProperty(backend, "gemm", "staged"));
+            cudaProperty(backend, "gemm", "staged"),
+            backend.equals("cpu") && System.getProperty("tandem.cpu.vector-bits") != null
+                ? System.getProperty("tandem.cpu.vector-bits")
+                : "null");
     System.out.println(
         String.format(
             Locale.ROOT,
