@@ -79,9 +79,11 @@ struct Barrier {
   }
 };
 
+// Lane values of a shuffle, in two buffers taken in turn: a lane that has passed shuffle n's
+// barrier may write shuffle n + 1's value while slower lanes still read shuffle n's.
 struct Warp {
   Barrier barrier;
-  uint64_t slots[32];
+  uint64_t slots[2][32];
 };
 
 std::mutex launches;
@@ -158,11 +160,10 @@ void syncthreads() { wait(block); }
 
 uint64_t shuffle(uint64_t mine, int src) {
   Warp& w = warps[current->warp];
-  w.slots[lane()] = mine;
+  uint64_t* slots = w.slots[w.barrier.generation & 1];
+  slots[lane()] = mine;
   wait(w.barrier);
-  uint64_t value = w.slots[src];
-  wait(w.barrier);
-  return value;
+  return slots[src];
 }
 
 void trap() {
