@@ -1,8 +1,6 @@
 package dev.tandem.benchmarks;
 
 import dev.tandem.api.backend.AttentionBackend;
-import dev.tandem.api.backend.DataType;
-import dev.tandem.api.backend.DeviceTensor;
 import dev.tandem.benchmarks.cpu.GemmBenchmark;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -43,15 +41,7 @@ public final class GemmDeviceTime {
       } else if (arg.equals("--round-seconds") && i + 1 < args.length) {
         roundSeconds = Double.parseDouble(args[++i]);
       } else {
-        String[] parts = arg.split("x");
-        if (parts.length != 3) {
-          throw new IllegalArgumentException(
-              arg + ": expected --backend B, --option k=v, --round-seconds S or a shape MxKxN");
-        }
-        shapes.add(
-            new int[] {
-              Integer.parseInt(parts[0]), Integer.parseInt(parts[1]), Integer.parseInt(parts[2])
-            });
+        shapes.add(GemmBenchmark.parseShape(arg, "--backend B, --option k=v, --round-seconds S"));
       }
     }
     if (shapes.isEmpty()) {
@@ -66,9 +56,7 @@ public final class GemmDeviceTime {
         int m = shape[0];
         int k = shape[1];
         int n = shape[2];
-        DeviceTensor x = backend.upload(GemmBenchmark.randomFloats(random, m * k));
-        DeviceTensor w = backend.upload(GemmBenchmark.randomFloats(random, n * k));
-        DeviceTensor y = backend.allocate(DataType.F32, (long) m * n);
+        GemmBenchmark.Operands operands = GemmBenchmark.Operands.upload(backend, random, m, k, n);
         float[] sink = new float[1];
         double bestNanosPerCall = Double.MAX_VALUE;
         int calls = 0;
@@ -78,10 +66,10 @@ public final class GemmDeviceTime {
           // Queue in batches, read to wait, until the round's time is up.
           while (System.nanoTime() - start < roundNanos) {
             for (int c = 0; c < 16; c++) {
-              backend.linear(x, m, k, w, null, n, y);
+              backend.linear(operands.x(), m, k, operands.w(), null, n, operands.y());
             }
             calls += 16;
-            backend.read(y, 0, sink, 0, 1);
+            backend.read(operands.y(), 0, sink, 0, 1);
           }
           double perCall = (double) (System.nanoTime() - start) / calls;
           if (round > 0) {
@@ -91,9 +79,7 @@ public final class GemmDeviceTime {
         System.out.printf(
             "%d\t%d\t%d\t%.1f\t%.2f\t%d%n",
             m, k, n, bestNanosPerCall / 1e3, 2.0 * m * k * n / bestNanosPerCall / 1e3, calls);
-        backend.free(x);
-        backend.free(w);
-        backend.free(y);
+        operands.free(backend);
       }
     }
   }

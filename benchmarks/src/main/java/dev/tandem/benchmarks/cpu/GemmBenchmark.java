@@ -62,6 +62,39 @@ public class GemmBenchmark {
     y = backend.allocate(DataType.F32, (long) m * kn);
   }
 
+  /**
+   * x(m, k) and w(n, k) random, y(m, n) allocated, on a backend: linear's operands at one shape.
+   */
+  public record Operands(DeviceTensor x, DeviceTensor w, DeviceTensor y) {
+    public static Operands upload(AttentionBackend backend, Random random, int m, int k, int n) {
+      return new Operands(
+          backend.upload(randomFloats(random, m * k)),
+          backend.upload(randomFloats(random, n * k)),
+          backend.allocate(DataType.F32, (long) m * n));
+    }
+
+    public void free(AttentionBackend backend) {
+      backend.free(x);
+      backend.free(w);
+      backend.free(y);
+    }
+  }
+
+  /**
+   * A GEMM shape {@code MxKxN} from a command line (y(m, n) = x(m, k) · w(n, k)ᵀ) as {m, k, n};
+   * anything else is refused naming {@code flags}, the command's other arguments.
+   */
+  public static int[] parseShape(String arg, String flags) {
+    String[] parts = arg.split("x");
+    if (parts.length != 3) {
+      throw new IllegalArgumentException(
+          arg + ": expected " + flags + " or a shape MxKxN, e.g. 256x512x2048");
+    }
+    return new int[] {
+      Integer.parseInt(parts[0]), Integer.parseInt(parts[1]), Integer.parseInt(parts[2])
+    };
+  }
+
   public static float[] randomFloats(Random random, int n) {
     float[] a = new float[n];
     for (int i = 0; i < n; i++) {

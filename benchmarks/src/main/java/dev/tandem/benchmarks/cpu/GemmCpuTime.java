@@ -2,8 +2,6 @@ package dev.tandem.benchmarks.cpu;
 
 import dev.tandem.api.backend.AttentionBackend;
 import dev.tandem.api.backend.BackendConfig;
-import dev.tandem.api.backend.DataType;
-import dev.tandem.api.backend.DeviceTensor;
 import dev.tandem.backend.cpu.CpuBackendProvider;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
@@ -50,15 +48,7 @@ public final class GemmCpuTime {
         roundSeconds = Double.parseDouble(args[++i]);
         continue;
       }
-      String[] parts = arg.split("x");
-      if (parts.length != 3) {
-        throw new IllegalArgumentException(
-            arg + ": expected --threads T, --round-seconds S or a shape MxKxN, e.g. 256x512x2048");
-      }
-      shapes.add(
-          new int[] {
-            Integer.parseInt(parts[0]), Integer.parseInt(parts[1]), Integer.parseInt(parts[2])
-          });
+      shapes.add(GemmBenchmark.parseShape(arg, "--threads T, --round-seconds S"));
     }
     if (shapes.isEmpty()) {
       for (int kn : SIZES) {
@@ -79,9 +69,7 @@ public final class GemmCpuTime {
         int m = shape[0];
         int k = shape[1];
         int n = shape[2];
-        DeviceTensor x = backend.upload(GemmBenchmark.randomFloats(random, m * k));
-        DeviceTensor w = backend.upload(GemmBenchmark.randomFloats(random, n * k));
-        DeviceTensor y = backend.allocate(DataType.F32, (long) m * n);
+        GemmBenchmark.Operands operands = GemmBenchmark.Operands.upload(backend, random, m, k, n);
         double flop = 2.0 * m * k * n;
         double bestWall = 0;
         double bestCpu = 0;
@@ -91,7 +79,7 @@ public final class GemmCpuTime {
           long wall0 = System.nanoTime();
           int calls = 0;
           while (System.nanoTime() - wall0 < roundNanos) {
-            backend.linear(x, m, k, w, null, n, y);
+            backend.linear(operands.x(), m, k, operands.w(), null, n, operands.y());
             calls++;
           }
           long wall = System.nanoTime() - wall0;
@@ -111,9 +99,7 @@ public final class GemmCpuTime {
             bestWall,
             bestCpu,
             threadCount * bestCpu);
-        backend.free(x);
-        backend.free(w);
-        backend.free(y);
+        operands.free(backend);
       }
     }
   }
