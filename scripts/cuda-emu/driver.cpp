@@ -3,12 +3,14 @@
 // call order, a kernel runs through the fiber runtime, and stream capture records the work into a
 // graph that cuGraphLaunch replays. Calls a capturing thread may not make (synchronous copies,
 // allocations, synchronizing the captured stream) fail and invalidate the capture, as they do on
-// a GPU. Environment: CUDA_EMU_MEMORY_MB (device memory, default 2048), CUDA_EMU_SMS
-// (multiprocessors, default 132, an H100's), CUDA_EMU_TRACE=1 (print each launch),
-// CUDA_EMU_KERNELS=none (launches do nothing and memory starts zeroed: what remains of a step is
-// the host's work, for profiling it without a GPU; the outputs are then meaningless);
-// CUDA_EMU_TRACE also prints copies, memsets and graph work; CUDA_EMU_STATS=1 (print at exit how many kernels ran directly and from graphs, and how many
-// graphs were captured and launched).
+// a GPU. Environment:
+//   CUDA_EMU_MEMORY_MB  device memory (default 2048)
+//   CUDA_EMU_SMS        multiprocessors reported (default 132, an H100's)
+//   CUDA_EMU_TRACE=1    print each launch, copy, memset and graph launch
+//   CUDA_EMU_STATS=1    print at exit how many kernels ran directly and from graphs, and how many
+//                       graphs were captured and launched
+//   CUDA_EMU_KERNELS=none  run no kernel, memory starting zeroed: a step's time is then the host's
+//                       work, for profiling it without a GPU (the outputs are meaningless)
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
