@@ -8,7 +8,8 @@
 #   scripts/cuda-emu/test.sh [MAVEN_ARGS...]
 #
 # Runs backend-cuda's tests and core's cuda parity tests (fixtures, tiny families, paged cache
-# operations; with -Dtandem.cuda.graphs=true a second time), skipping every other test. Needs g++.
+# operations), the fixture parity again with -Dtandem.cuda.graphs=true, and the kernel tests again
+# with the plain SGEMM tiles and the lane-per-key decode attention; no other test. Needs g++.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -27,5 +28,8 @@ run() {
 }
 echo "== cuda tests on the CPU emulator"
 run "$@"
+flags='--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Dai.djl.offline=true -Dguice_bytecode_gen_option=DISABLED'
 echo "== again with cuda.graphs=true"
-tests='FixtureParityTest' run "-Dtandem.jvm.flags=--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Dai.djl.offline=true -Dguice_bytecode_gen_option=DISABLED -Dtandem.cuda.graphs=true" "$@"
+tests='FixtureParityTest' run "-Dtandem.jvm.flags=$flags -Dtandem.cuda.graphs=true" "$@"
+echo "== the kernel tests with the kernels the defaults replaced (cuda.gemm=plain, decode-attention=lanes)"
+tests='CudaKernelTest,CudaAttentionTest' run "-Dtandem.jvm.flags=$flags -Dtandem.cuda.gemm=plain -Dtandem.cuda.decode-attention=lanes" "$@"
