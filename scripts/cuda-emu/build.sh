@@ -20,8 +20,16 @@ objects=()
 for cu in "$cuda"/*.cu; do
   name="$(basename "$cu" .cu)"
   src="$out/src/$name.cpp"
+  # extern __shared__ arrays point at the launch's dynamic shared memory; every other __shared__
+  # declaration is followed by poison_shared calls for its variables.
   sed -E 's/extern __shared__ ([A-Za-z0-9_]+) ([A-Za-z0-9_]+)\[\];/\1* \2 = (\1*)::emu::dynamic_shared();/' \
-    "$cu" > "$src"
+    "$cu" | perl -pe '
+      if (/^(\s*)__shared__ ((?:__align__\(\d+\) )?\w+) ([^;]*);\s*$/) {
+        my ($indent, $type, $declarators) = ($1, $2, $3);
+        my @names = map { /^\s*(\w+)/ ? $1 : () } split /,/, $declarators;
+        $_ = "${indent}__shared__ $type $declarators;"
+          . join("", map { " ::emu::poison_shared(&$_, sizeof($_));" } @names) . "\n";
+      }' > "$src"
   {
     echo
     echo '#include "registry.h"'

@@ -39,6 +39,8 @@ void syncthreads();
 uint64_t shuffle(uint64_t mine, int src);
 [[noreturn]] void trap();
 void* dynamic_shared();
+// Fills a __shared__ variable with NaN bytes, once per block (the first thread to declare it).
+void poison_shared(void* p, size_t bytes);
 
 inline int lane() {
   const uint3& t = thread_idx();

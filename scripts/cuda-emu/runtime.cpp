@@ -94,6 +94,7 @@ Fiber* current = nullptr;
 void* schedulerSp = nullptr;
 const std::function<void()>* body = nullptr;
 std::vector<unsigned char> shared;
+std::vector<void*> poisoned;  // __shared__ variables filled with NaN bytes in this block
 unsigned long long events = 0;  // arrivals and exits: progress
 std::string failure;
 
@@ -174,6 +175,12 @@ void trap() {
 
 void* dynamic_shared() { return shared.data(); }
 
+void poison_shared(void* p, size_t bytes) {
+  if (std::find(poisoned.begin(), poisoned.end(), p) != poisoned.end()) return;
+  std::memset(p, 0xff, bytes);
+  poisoned.push_back(p);
+}
+
 std::string run_grid(dim3 gridDim3, dim3 blockDim3, size_t sharedBytes,
                      const std::function<void()>& kernel) {
   std::lock_guard<std::mutex> turn(launches);
@@ -189,8 +196,10 @@ std::string run_grid(dim3 gridDim3, dim3 blockDim3, size_t sharedBytes,
     for (unsigned y = 0; y < gridDim3.y; y++) {
       for (unsigned x = 0; x < gridDim3.x; x++) {
         block_idx = uint3{x, y, z};
-        // Uninitialized shared memory reads as NaN, as garbage would on a GPU.
+        // Uninitialized shared memory reads as NaN, as garbage would on a GPU: dynamic shared
+        // memory here, static __shared__ variables when the block first declares them.
         shared.assign(sharedBytes, 0xff);
+        poisoned.clear();
         block = Barrier{};
         block.live = threads;
         for (size_t w = 0; w < warps.size(); w++) {
