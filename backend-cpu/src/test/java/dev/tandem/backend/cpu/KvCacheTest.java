@@ -102,11 +102,13 @@ class KvCacheTest {
               () -> backend.allocateKvCache(new KvCacheSpec(1, 20_000, 0, 16, 64, 128)));
       assertTrue(array.getMessage().contains("Java array"), array.getMessage());
       assertTrue(array.getMessage().contains("at most 16383 device blocks"), array.getMessage());
-      long blocks = backend.freeMemoryBytes() / KvCacheSpec.bytesPerBlock(4, 16, 8, 64) + 10;
+      // More than the whole heap (so no collection can make it fit), in layers small enough that
+      // no one array reaches the array limit: 1,024 floats a block and layer, 8 MiB a block.
+      long blocks = Runtime.getRuntime().maxMemory() / KvCacheSpec.bytesPerBlock(1024, 16, 1, 64);
       var heap =
           assertThrows(
               IllegalArgumentException.class,
-              () -> backend.allocateKvCache(new KvCacheSpec(4, (int) blocks, 0, 16, 8, 64)));
+              () -> backend.allocateKvCache(new KvCacheSpec(1024, (int) blocks + 1, 0, 16, 1, 64)));
       assertTrue(heap.getMessage().contains("-Xmx"), heap.getMessage());
       assertThrows(IllegalStateException.class, () -> backend.copyBlocks(List.of()));
     }
