@@ -6,9 +6,20 @@
 // has been released. A barrier some threads never reach fails the launch, as a trap
 // does; the fibers it leaves inside a kernel are started afresh next time. Launches from several
 // host threads take turns.
+//
+// CUDA_EMU_ORDER chooses the schedule, so that a missing __syncthreads shows in one of them:
+//   forward (default)  blocks in order; between barriers, every thread in index order, one turn each
+//   reverse            blocks and threads from the highest index down: a thread that reads what a
+//                      lower one writes before a barrier that is not there reads it unwritten
+//   warps              each warp runs ahead as far as it can (until every thread of it waits at a
+//                      block barrier) before the next warp starts: a warp that reuses shared memory
+//                      before the other warps have read it overwrites what they read
 #include "runtime.h"
 
 
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -98,6 +109,25 @@ std::vector<void*> poisoned;  // __shared__ variables filled with NaN bytes in t
 unsigned long long events = 0;  // arrivals and exits: progress
 std::string failure;
 
+enum class Order { forward, reverse, warps };
+
+// The schedule CUDA_EMU_ORDER asks for; an unknown value sets `error`, which fails every launch.
+Order schedule(std::string& error) {
+  static const std::string order = [] {
+    const char* v = std::getenv("CUDA_EMU_ORDER");
+    return std::string(v == nullptr ? "" : v);
+  }();
+  if (order == "" || order == "forward") return Order::forward;
+  if (order == "reverse") return Order::reverse;
+  if (order == "warps") return Order::warps;
+  error = "CUDA_EMU_ORDER=" + order + ": use forward (the default), reverse or warps";
+  return Order::forward;
+}
+
+bool can_run(const Fiber& f) {
+  return !f.done && (f.waitingOn == nullptr || f.waitingOn->generation != f.waitGeneration);
+}
+
 void yield() { emu_switch(&current->sp, schedulerSp); }
 
 void wait(Barrier& b) {
@@ -184,6 +214,10 @@ void poison_shared(void* p, size_t bytes) {
 std::string run_grid(dim3 gridDim3, dim3 blockDim3, size_t sharedBytes,
                      const std::function<void()>& kernel) {
   std::lock_guard<std::mutex> turn(launches);
+  std::string orderError;
+  Order order = schedule(orderError);
+  if (!orderError.empty()) return orderError;
+  bool reverse = order == Order::reverse;
   grid_dim = gridDim3;
   block_dim = blockDim3;
   body = &kernel;
@@ -192,50 +226,57 @@ std::string run_grid(dim3 gridDim3, dim3 blockDim3, size_t sharedBytes,
   if (threads <= 0 || threads > 1024) return "block of " + std::to_string(threads) + " threads";
   while ((int)fibers.size() < threads) fibers.emplace_back(new Fiber());
   warps.assign((threads + 31) / 32, Warp{});
-  for (unsigned z = 0; z < gridDim3.z; z++) {
-    for (unsigned y = 0; y < gridDim3.y; y++) {
-      for (unsigned x = 0; x < gridDim3.x; x++) {
-        block_idx = uint3{x, y, z};
-        // Uninitialized shared memory reads as NaN, as garbage would on a GPU: dynamic shared
-        // memory here, static __shared__ variables when the block first declares them.
-        shared.assign(sharedBytes, 0xff);
-        poisoned.clear();
-        block = Barrier{};
-        block.live = threads;
-        for (size_t w = 0; w < warps.size(); w++) {
-          warps[w].barrier = Barrier{};
-          warps[w].barrier.live = std::min(32, threads - (int)w * 32);
-        }
-        for (int i = 0; i < threads; i++) {
-          Fiber& f = *fibers[i];
-          f.idx = uint3{i % blockDim3.x, (i / blockDim3.x) % blockDim3.y,
-                        i / (blockDim3.x * blockDim3.y)};
-          f.warp = i / 32;
-          f.done = false;
-          f.waitingOn = nullptr;
-        }
-        int live = threads;
-        while (live > 0) {
-          unsigned long long before = events;
-          live = 0;
-          for (int i = 0; i < threads; i++) {
-            Fiber& f = *fibers[i];
-            if (f.done) continue;
-            if (f.waitingOn != nullptr && f.waitingOn->generation == f.waitGeneration) {
-              live++;
-              continue;
-            }
+  unsigned long long blocks = (unsigned long long)gridDim3.x * gridDim3.y * gridDim3.z;
+  for (unsigned long long n = 0; n < blocks; n++) {
+    unsigned long long b = reverse ? blocks - 1 - n : n;
+    unsigned x = b % gridDim3.x, y = b / gridDim3.x % gridDim3.y,
+             z = b / ((unsigned long long)gridDim3.x * gridDim3.y);
+    block_idx = uint3{x, y, z};
+    // Uninitialized shared memory reads as NaN, as garbage would on a GPU: dynamic shared
+    // memory here, static __shared__ variables when the block first declares them.
+    shared.assign(sharedBytes, 0xff);
+    poisoned.clear();
+    block = Barrier{};
+    block.live = threads;
+    for (size_t w = 0; w < warps.size(); w++) {
+      warps[w].barrier = Barrier{};
+      warps[w].barrier.live = std::min(32, threads - (int)w * 32);
+    }
+    for (int i = 0; i < threads; i++) {
+      Fiber& f = *fibers[i];
+      f.idx = uint3{i % blockDim3.x, (i / blockDim3.x) % blockDim3.y,
+                    i / (blockDim3.x * blockDim3.y)};
+      f.warp = i / 32;
+      f.done = false;
+      f.waitingOn = nullptr;
+    }
+    int live = threads;
+    while (live > 0) {
+      unsigned long long before = events;
+      // One round: every thread that can run gets a turn (runs to its next wait), in the order's
+      // sequence; in the warps order a warp's threads get turns until none of them can move.
+      bool runAhead = order == Order::warps;
+      int group = runAhead ? 32 : threads;
+      for (int g0 = 0; g0 < threads; g0 += group) {
+        int g1 = std::min(threads, g0 + group);
+        for (bool moved = true; moved;) {
+          moved = false;
+          for (int k = g0; k < g1; k++) {
+            Fiber& f = *fibers[reverse ? threads - 1 - k : k];
+            if (!can_run(f)) continue;
             run(f);
             if (!failure.empty()) return fail(failure, threads);
-            if (!f.done) live++;
-          }
-          if (live > 0 && events == before) {
-            return fail("deadlock in block (" + std::to_string(x) + ", " + std::to_string(y) +
-                            ", " + std::to_string(z) + "): " + std::to_string(live) +
-                            " threads wait at a barrier or shuffle the others never reach",
-                        threads);
+            moved = runAhead;
           }
         }
+      }
+      live = 0;
+      for (int i = 0; i < threads; i++) live += fibers[i]->done ? 0 : 1;
+      if (live > 0 && events == before) {
+        return fail("deadlock in block (" + std::to_string(x) + ", " + std::to_string(y) +
+                        ", " + std::to_string(z) + "): " + std::to_string(live) +
+                        " threads wait at a barrier or shuffle the others never reach",
+                    threads);
       }
     }
   }

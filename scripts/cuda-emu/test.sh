@@ -7,9 +7,12 @@
 #
 #   scripts/cuda-emu/test.sh [MAVEN_ARGS...]
 #
-# Runs backend-cuda's tests and core's cuda parity tests (fixtures, tiny families, paged cache
-# operations), the fixture parity again with -Dtandem.cuda.graphs=true, and the kernel tests again
-# with the plain SGEMM tiles and the lane-per-key decode attention; no other test. Needs g++.
+# Runs backend-cuda's tests and core's cuda tests (backend conformance and scenarios against the
+# cpu backend, device sampling, fixtures, tiny families, paged cache operations); the fixture
+# parity again with -Dtandem.cuda.graphs=true; the kernel tests again with the plain SGEMM tiles
+# and the lane-per-key decode attention; and the kernel and sampling tests twice more, with the
+# threads scheduled in reverse order and warp by warp (CUDA_EMU_ORDER=reverse, warps: a missing
+# __syncthreads shows in one of the three orders; see runtime.cpp). No other test. Needs g++.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -21,7 +24,7 @@ emu="$root/backend-cuda/target/cuda-emu"
 scripts/cuda-emu/build.sh "$emu"
 export LD_LIBRARY_PATH="$emu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export CUDA_EMU_MEMORY_MB="${CUDA_EMU_MEMORY_MB:-2048}"
-tests='Cuda*Test,LaunchListTest,FixtureParityTest,TinyFamiliesTest,PagedCacheOperationsTest'
+tests='Cuda*Test,LaunchListTest,Backend*Test,DeviceSamplingTest,FixtureParityTest,TinyFamiliesTest,PagedCacheOperationsTest'
 run() {
   ./mvnw -B test -pl core -am -Dtest="$tests" -Dsurefire.failIfNoSpecifiedTests=false \
     -Dtandem.extra-test-runs.skip=true "$@"
@@ -33,3 +36,7 @@ echo "== again with cuda.graphs=true"
 tests='FixtureParityTest' run "-Dtandem.jvm.flags=$flags -Dtandem.cuda.graphs=true" "$@"
 echo "== the kernel tests with the kernels the defaults replaced (cuda.gemm=plain, decode-attention=lanes)"
 tests='CudaKernelTest,CudaAttentionTest' run "-Dtandem.jvm.flags=$flags -Dtandem.cuda.gemm=plain -Dtandem.cuda.decode-attention=lanes" "$@"
+for order in reverse warps; do
+  echo "== the kernel and sampling tests with the threads scheduled in another order (CUDA_EMU_ORDER=$order)"
+  CUDA_EMU_ORDER=$order tests='CudaKernelTest,CudaAttentionTest,DeviceSamplingTest' run "$@"
+done
