@@ -4,9 +4,10 @@
 #   scripts/cuda-emu/build.sh [OUT_DIR]        (default backend-cuda/target/cuda-emu)
 #
 # then run anything that uses the cuda backend with LD_LIBRARY_PATH=OUT_DIR (see
-# scripts/cuda-emu-test.sh). Each .cu file compiles unchanged as C++ against emu.h, except that
-# `extern __shared__ T name[];` becomes a pointer to the launch's dynamic shared memory; the kernel
-# names come from the committed PTX (.entry lines). Needs g++ (C++17).
+# scripts/cuda-emu/test.sh). Each .cu file compiles unchanged as C++ against emu.h, except that
+# `extern __shared__ T name[];` becomes a pointer to the launch's dynamic shared memory; the
+# kernel names and their launch bounds come from the committed PTX (.entry and .maxntid lines).
+# Needs g++ (C++17).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -33,8 +34,12 @@ for cu in "$cuda"/*.cu; do
   {
     echo
     echo '#include "registry.h"'
-    grep -oE '^\.visible \.entry [A-Za-z0-9_]+' "$ptx/$name.ptx" | awk '{print $3}' \
-      | while read -r kernel; do echo "static emu::Registration reg_$kernel(\"$kernel\", &$kernel);"; done
+    # Each .entry with its .maxntid (threads a block may have: __launch_bounds__), 1024 without.
+    awk '
+      function emit() { if (k != "") printf "static emu::Registration reg_%s(\"%s\", &%s, %d);\n", k, k, k, max }
+      /^\.visible \.entry / { emit(); k = $3; sub(/\(.*/, "", k); max = 1024 }
+      /^\.maxntid / { gsub(/,/, ""); max = $2 * $3 * $4 }
+      END { emit() }' "$ptx/$name.ptx"
   } >> "$src"
   objects+=("$out/src/$name.o")
   # As sm_90 (the device it reports): the TF32 kernel's body is compiled, against mma.h here.

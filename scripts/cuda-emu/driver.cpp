@@ -36,7 +36,7 @@ struct Graph {
 };
 struct Function {
   std::string name;
-  const emu::Binder* binder;
+  const emu::Kernel* kernel;
 };
 using CUstream = Stream*;
 using CUgraph = Graph*;
@@ -64,8 +64,8 @@ struct Stats {
   }
 } stats;
 thread_local bool replaying = false;
-std::map<std::string, emu::Binder>& kernels() {
-  static std::map<std::string, emu::Binder> all;
+std::map<std::string, emu::Kernel>& kernels() {
+  static std::map<std::string, emu::Kernel> all;
   return all;
 }
 std::map<void*, size_t> allocations;
@@ -114,8 +114,8 @@ CUresult submit(Stream* stream, emu::Call work) {
 }  // namespace
 
 namespace emu {
-void register_kernel(const char* name, Binder binder) { kernels()[name] = std::move(binder); }
-const Binder* find_kernel(const std::string& name) {
+void register_kernel(const char* name, Kernel kernel) { kernels()[name] = std::move(kernel); }
+const Kernel* find_kernel(const std::string& name) {
   auto it = kernels().find(name);
   return it == kernels().end() ? nullptr : &it->second;
 }
@@ -316,9 +316,9 @@ CUresult cuModuleLoadData(CUmodule* module, const void* image) {
 }
 CUresult cuModuleUnload(CUmodule) { return SUCCESS; }
 CUresult cuModuleGetFunction(CUfunction* function, CUmodule, const char* name) {
-  const emu::Binder* binder = emu::find_kernel(name);
-  if (binder == nullptr) return NOT_FOUND;
-  *function = new Function{name, binder};
+  const emu::Kernel* kernel = emu::find_kernel(name);
+  if (kernel == nullptr) return NOT_FOUND;
+  *function = new Function{name, kernel};
   return SUCCESS;
 }
 
@@ -326,13 +326,18 @@ CUresult cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz, uns
                         unsigned by, unsigned bz, unsigned sharedBytes, CUstream stream,
                         void** params, void** extra) {
   if (f == nullptr || params == nullptr || extra != nullptr) return INVALID_VALUE;
-  if (gx == 0 || gy == 0 || gz == 0 || gy > 65535 || gz > 65535 || bx * by * bz > 1024 ||
-      bx * by * bz == 0 || sharedBytes > 227 * 1024) {
-    std::fprintf(stderr, "cuda-emu: %s: invalid launch (%u, %u, %u) x (%u, %u, %u), %u bytes\n",
-                 f->name.c_str(), gx, gy, gz, bx, by, bz, sharedBytes);
+  // As the driver: at most the kernel's __launch_bounds__ threads, and at most 48 KiB of dynamic
+  // shared memory unless cuFuncSetAttribute raised the limit (this emulator has no such call).
+  unsigned threads = bx * by * bz;
+  if (gx == 0 || gy == 0 || gz == 0 || gy > 65535 || gz > 65535 || threads == 0 ||
+      threads > (unsigned)f->kernel->maxThreads || sharedBytes > 48 * 1024) {
+    std::fprintf(stderr,
+                 "cuda-emu: %s: invalid launch (%u, %u, %u) x (%u, %u, %u), %u bytes of dynamic "
+                 "shared memory (at most %d threads, 49152 bytes)\n",
+                 f->name.c_str(), gx, gy, gz, bx, by, bz, sharedBytes, f->kernel->maxThreads);
     return INVALID_VALUE;
   }
-  emu::Call call = (*f->binder)(params);
+  emu::Call call = f->kernel->binder(params);
   std::string name = f->name;
   bool trace = env("CUDA_EMU_TRACE", 0) != 0;
   launchFailure = SUCCESS;

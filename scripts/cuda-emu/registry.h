@@ -1,5 +1,6 @@
-// Kernels by name, each with a way to turn cuLaunchKernel's parameter array into a call: the
-// values are copied when the launch is made (or captured into a graph), as the driver does.
+// Kernels by name, each with a way to turn cuLaunchKernel's parameter array into a call (the
+// values are copied when the launch is made or captured into a graph, as the driver does) and the
+// most threads a block may have (its __launch_bounds__, PTX's .maxntid; 1024 without).
 #pragma once
 
 #include <functional>
@@ -13,8 +14,13 @@ namespace emu {
 using Call = std::function<void()>;
 using Binder = std::function<Call(void**)>;
 
-void register_kernel(const char* name, Binder binder);
-const Binder* find_kernel(const std::string& name);
+struct Kernel {
+  Binder binder;
+  int maxThreads;
+};
+
+void register_kernel(const char* name, Kernel kernel);
+const Kernel* find_kernel(const std::string& name);
 
 template <typename... P, size_t... I>
 Call bind_params(void (*kernel)(P...), void** params, std::index_sequence<I...>) {
@@ -24,10 +30,11 @@ Call bind_params(void (*kernel)(P...), void** params, std::index_sequence<I...>)
 
 template <typename... P>
 struct Registration {
-  Registration(const char* name, void (*kernel)(P...)) {
-    register_kernel(name, [kernel](void** params) {
+  Registration(const char* name, void (*kernel)(P...), int maxThreads) {
+    Binder binder = [kernel](void** params) {
       return bind_params(kernel, params, std::index_sequence_for<P...>{});
-    });
+    };
+    register_kernel(name, Kernel{binder, maxThreads});
   }
 };
 
