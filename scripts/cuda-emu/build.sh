@@ -22,9 +22,10 @@ for cu in "$cuda"/*.cu; do
   name="$(basename "$cu" .cu)"
   src="$out/src/$name.cpp"
   # extern __shared__ arrays point at the launch's dynamic shared memory; every other __shared__
-  # declaration is followed by poison_shared calls for its variables.
-  sed -E 's/extern __shared__ ([A-Za-z0-9_]+) ([A-Za-z0-9_]+)\[\];/\1* \2 = (\1*)::emu::dynamic_shared();/' \
-    "$cu" | perl -pe '
+  # declaration is followed by poison_shared calls for its variables. Lines keep their numbers,
+  # and messages name the .cu file.
+  { echo "#line 1 \"backend-cuda/src/main/cuda/$name.cu\""; cat "$cu"; } | sed -E 's/extern __shared__ ([A-Za-z0-9_]+) ([A-Za-z0-9_]+)\[\];/\1* \2 = (\1*)::emu::dynamic_shared();/' \
+    | perl -pe '
       if (/^(\s*)__shared__ ((?:__align__\(\d+\) )?\w+) ([^;]*);\s*$/) {
         my ($indent, $type, $declarators) = ($1, $2, $3);
         my @names = map { /^\s*(\w+)/ ? $1 : () } split /,/, $declarators;
@@ -43,7 +44,8 @@ for cu in "$cuda"/*.cu; do
   } >> "$src"
   objects+=("$out/src/$name.o")
   # As sm_90 (the device it reports): the TF32 kernel's body is compiled, against mma.h here.
-  "$CXX" -std=c++17 -O2 -fPIC -w -D__CUDA_ARCH__=900 -include "$here/emu.h" -I "$here" \
+  # Misaligned loads and stores fail the launch (runtime.cpp), as on a GPU.
+  "$CXX" -std=c++17 -O2 -fPIC -w -fsanitize=alignment -D__CUDA_ARCH__=900 -include "$here/emu.h" -I "$here" \
     -c "$src" -o "$out/src/$name.o" &
 done
 for file in runtime driver; do

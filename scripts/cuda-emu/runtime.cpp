@@ -18,6 +18,7 @@
 
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -197,11 +198,43 @@ uint64_t shuffle(uint64_t mine, int src) {
   return slots[src];
 }
 
-void trap() {
-  if (failure.empty()) failure = "__trap() in a kernel";
+namespace {
+[[noreturn]] void fail_kernel(const std::string& why) {
+  if (failure.empty()) failure = why;
   yield();  // never resumed: fail() has the fiber start afresh
   std::abort();
 }
+}  // namespace
+
+void trap() { fail_kernel("__trap() in a kernel"); }
+
+}  // namespace emu
+
+// The kernels are compiled with -fsanitize=alignment: a load or store through a pointer that is
+// not aligned for its type (a float4 at an address that is not a multiple of 16) lands here and
+// fails the launch, as "misaligned address" does on a GPU, instead of running (x86 allows it).
+namespace {
+struct SourceLocation {
+  const char* file;
+  unsigned line, column;
+};
+struct TypeMismatch {
+  SourceLocation location;
+  const void* type;
+  unsigned char logAlignment;
+  unsigned char kind;
+};
+}  // namespace
+
+extern "C" void __ubsan_handle_type_mismatch_v1(TypeMismatch* data, void* pointer) {
+  char address[32];
+  std::snprintf(address, sizeof address, "%p", pointer);
+  emu::fail_kernel(std::string("misaligned address ") + address + " for a " +
+                   std::to_string(1u << data->logAlignment) + "-byte aligned access at " +
+                   data->location.file + ":" + std::to_string(data->location.line));
+}
+
+namespace emu {
 
 void* dynamic_shared() { return shared.data(); }
 

@@ -2,8 +2,8 @@
 # Runs the cuda backend's tests on the CPU, through the CUDA emulator (scripts/cuda-emu): the real
 # kernel sources and the real Java backend (JCuda, launches, graphs, swap through "pinned" memory),
 # with libcuda.so.1 replaced. It checks what the kernels and the launches compute, not speed and
-# not what only a GPU shows (memory-model races across blocks, register or shared-memory limits,
-# nvcc's code); scripts/gpu-check.sh on an NVIDIA machine remains the real test.
+# not what only a GPU shows (memory-model races across blocks, register limits, static shared
+# memory, nvcc's code); scripts/gpu-check.sh on an NVIDIA machine remains the real test.
 #
 #   scripts/cuda-emu/test.sh [MAVEN_ARGS...]
 #
