@@ -3,6 +3,7 @@
 // most threads a block may have (its __launch_bounds__, PTX's .maxntid; 1024 without).
 #pragma once
 
+#include <cstring>
 #include <functional>
 #include <string>
 #include <tuple>
@@ -22,9 +23,17 @@ struct Kernel {
 void register_kernel(const char* name, Kernel kernel);
 const Kernel* find_kernel(const std::string& name);
 
+// One parameter's value, copied byte by byte as the driver does (no alignment asked of `from`).
+template <typename T>
+T param(const void* from) {
+  T value;
+  std::memcpy(&value, from, sizeof(T));
+  return value;
+}
+
 template <typename... P, size_t... I>
 Call bind_params(void (*kernel)(P...), void** params, std::index_sequence<I...>) {
-  std::tuple<std::decay_t<P>...> values{*static_cast<std::decay_t<P>*>(params[I])...};
+  std::tuple<std::decay_t<P>...> values{param<std::decay_t<P>>(params[I])...};
   return [kernel, values] { std::apply(kernel, values); };
 }
 

@@ -103,6 +103,7 @@ std::vector<std::unique_ptr<Fiber>> fibers;  // the block's threads: [0, threads
 std::vector<Warp> warps;
 Barrier block;
 Fiber* current = nullptr;
+bool inKernel = false;  // a fiber runs (kernel code), not the scheduler or the host
 void* schedulerSp = nullptr;
 const std::function<void()>* body = nullptr;
 std::vector<unsigned char> shared;
@@ -165,6 +166,7 @@ void exit_current() {
 // are zeros and whose return address is fiber_main, 16-byte aligned as at a call.
 void run(Fiber& f) {
   current = &f;
+  inKernel = true;
   if (!f.started) {
     f.started = true;
     uintptr_t top = ((uintptr_t)f.stack.get() + STACK_BYTES) & ~(uintptr_t)15;
@@ -174,6 +176,7 @@ void run(Fiber& f) {
     f.sp = sp;
   }
   emu_switch(&schedulerSp, f.sp);
+  inKernel = false;
 }
 
 // After a failed block: fibers stopped inside the kernel start afresh next time.
@@ -200,6 +203,10 @@ uint64_t shuffle(uint64_t mine, int src) {
 
 namespace {
 [[noreturn]] void fail_kernel(const std::string& why) {
+  if (!inKernel) {  // kernel code only runs in fibers: this is the emulator's own bug
+    std::fprintf(stderr, "cuda-emu: %s outside a kernel\n", why.c_str());
+    std::abort();
+  }
   if (failure.empty()) failure = why;
   yield();  // never resumed: fail() has the fiber start afresh
   std::abort();
