@@ -6,8 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 
 class WorkerPoolTest {
@@ -61,20 +62,32 @@ class WorkerPoolTest {
     }
   }
 
+  /**
+   * Every thread of the pool takes part in a loop: each thread's first chunk waits (up to 10 s)
+   * until all three have claimed one, so no thread can take every chunk before a slow-starting
+   * worker wakes (a timed sleep per chunk made this depend on the machine's load).
+   */
   @Test
   void threadsClaimChunksUntilNoneIsLeft() {
     try (WorkerPool pool = new WorkerPool(3)) {
       int chunks = 3 * WorkerPool.CHUNKS_PER_THREAD;
       java.util.Set<Integer> threads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+      CountDownLatch allClaimed = new CountDownLatch(3);
       AtomicInteger calls = new AtomicInteger();
       pool.forRange(
           chunks * 5,
           5,
           (worker, start, end) -> {
             assertEquals(5, end - start);
-            threads.add(worker);
             calls.incrementAndGet();
-            LockSupport.parkNanos(1_000_000); // long enough that every thread gets chunks
+            if (threads.add(worker)) {
+              allClaimed.countDown();
+              try {
+                allClaimed.await(10, TimeUnit.SECONDS);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            }
           });
       assertEquals(chunks, calls.get(), "one call per chunk, " + chunks + " chunks");
       assertEquals(3, threads.size(), "the caller and both workers claimed chunks");
