@@ -221,7 +221,7 @@ class AsyncEngineTest {
 
   @Test
   void cancellingAbortsAndRejectionsCompleteWithError() throws Exception {
-    Engine engine = ToyModel.slowEngine(2);
+    Engine engine = ToyModel.slowEngine(10); // 100 tokens take 1 s: time to cancel, under load too
     try (AsyncEngine async = new AsyncEngine(engine)) {
       RequestHandle longOne =
           async.submit(
