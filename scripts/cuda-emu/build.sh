@@ -24,7 +24,8 @@ for cu in "$cuda"/*.cu; do
   # extern __shared__ arrays point at the launch's dynamic shared memory; every other __shared__
   # declaration is followed by poison_shared calls for its variables. Lines keep their numbers,
   # and messages name the .cu file.
-  { echo "#line 1 \"backend-cuda/src/main/cuda/$name.cu\""; cat "$cu"; } | sed -E 's/extern __shared__ ([A-Za-z0-9_]+) ([A-Za-z0-9_]+)\[\];/\1* \2 = (\1*)::emu::dynamic_shared();/' \
+  { echo "#line 1 \"backend-cuda/src/main/cuda/$name.cu\""; cat "$cu"; } \
+    | sed -E 's/extern __shared__ (\w+) (\w+)\[\];/\1* \2 = (\1*)::emu::dynamic_shared();/' \
     | perl -pe '
       if (/^(\s*)__shared__ ((?:__align__\(\d+\) )?\w+) ([^;]*);\s*$/) {
         my ($indent, $type, $declarators) = ($1, $2, $3);
@@ -37,7 +38,9 @@ for cu in "$cuda"/*.cu; do
     echo '#include "registry.h"'
     # Each .entry with its .maxntid (threads a block may have: __launch_bounds__), 1024 without.
     awk '
-      function emit() { if (k != "") printf "static emu::Registration reg_%s(\"%s\", &%s, %d);\n", k, k, k, max }
+      function emit() {
+        if (k != "") printf "static emu::Registration reg_%s(\"%s\", &%s, %d);\n", k, k, k, max
+      }
       /^\.visible \.entry / { emit(); k = $3; sub(/\(.*/, "", k); max = 1024 }
       /^\.maxntid / { gsub(/,/, ""); max = $2 * $3 * $4 }
       END { emit() }' "$ptx/$name.ptx"
@@ -45,8 +48,8 @@ for cu in "$cuda"/*.cu; do
   objects+=("$out/src/$name.o")
   # As sm_90 (the device it reports): the TF32 kernel's body is compiled, against mma.h here.
   # Misaligned loads and stores fail the launch (runtime.cpp), as on a GPU.
-  "$CXX" -std=c++17 -O2 -fPIC -w -fsanitize=alignment -D__CUDA_ARCH__=900 -include "$here/emu.h" -I "$here" \
-    -c "$src" -o "$out/src/$name.o" &
+  "$CXX" -std=c++17 -O2 -fPIC -w -fsanitize=alignment -D__CUDA_ARCH__=900 \
+    -include "$here/emu.h" -I "$here" -c "$src" -o "$out/src/$name.o" &
 done
 for file in runtime driver; do
   objects+=("$out/src/$file.o")
