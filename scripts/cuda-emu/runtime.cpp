@@ -187,6 +187,17 @@ std::string fail(const std::string& why, int threads) {
   return why;
 }
 
+// Ends the running thread's kernel with `why` (a trap, a misaligned access): the launch fails.
+[[noreturn]] void fail_kernel(const std::string& why) {
+  if (!inKernel) {  // kernel code only runs in fibers: this is the emulator's own bug
+    std::fprintf(stderr, "cuda-emu: %s outside a kernel\n", why.c_str());
+    std::abort();
+  }
+  if (failure.empty()) failure = why;
+  yield();  // never resumed: fail() has the fiber start afresh
+  std::abort();
+}
+
 }  // namespace
 
 const uint3& thread_idx() { return current->idx; }
@@ -200,18 +211,6 @@ uint64_t shuffle(uint64_t mine, int src) {
   wait(w.barrier);
   return slots[src];
 }
-
-namespace {
-[[noreturn]] void fail_kernel(const std::string& why) {
-  if (!inKernel) {  // kernel code only runs in fibers: this is the emulator's own bug
-    std::fprintf(stderr, "cuda-emu: %s outside a kernel\n", why.c_str());
-    std::abort();
-  }
-  if (failure.empty()) failure = why;
-  yield();  // never resumed: fail() has the fiber start afresh
-  std::abort();
-}
-}  // namespace
 
 void trap() { fail_kernel("__trap() in a kernel"); }
 
