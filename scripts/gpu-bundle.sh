@@ -22,7 +22,7 @@ bundle="${1:-$root/.gpu-bundle}"
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 jdk="$JAVA_HOME/bin"
 junit_platform=1.14.1 # the platform release of the project's JUnit 5.14.1
-modules=java.base,java.logging,java.management,java.xml,jdk.incubator.vector,jdk.jfr,jdk.unsupported,jdk.zipfs
+modules=java.base,java.logging,java.management,java.xml,jdk.incubator.vector,jdk.jfr,jdk.management,jdk.unsupported,jdk.zipfs
 limit_mib=60
 
 cd "$root"

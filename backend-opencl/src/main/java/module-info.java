@@ -9,6 +9,7 @@ module dev.tandem.backend.opencl {
   requires aparapi;
   requires java.logging;
   requires java.management;
+  requires jdk.management;
 
   opens dev.tandem.backend.opencl to
       aparapi;

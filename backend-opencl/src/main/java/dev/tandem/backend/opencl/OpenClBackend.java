@@ -13,6 +13,7 @@ import dev.tandem.api.backend.KvCacheSpec;
 import dev.tandem.api.backend.Normalization;
 import dev.tandem.api.backend.SamplingRows;
 import dev.tandem.api.block.BlockMapping;
+import java.lang.management.ManagementFactory;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -101,7 +102,9 @@ final class OpenClBackend implements AttentionBackend {
 
   /**
    * The KV pools are mirrored in Java arrays on the heap, where the swap pool lives too. A CPU
-   * device's buffers are copies in the same RAM as the heap, so the heap counts against it too.
+   * device's buffers are copies in the same RAM as the heap: they get at most what the heap's
+   * maximum leaves of the machine's memory, and at most the device's own global memory size (PoCL
+   * reports less than the RAM on some machines: 4.1 of 23 GiB on one).
    */
   @Override
   public long freeMemoryBesideSwap(long swapBytes) {
@@ -109,7 +112,10 @@ final class OpenClBackend implements AttentionBackend {
         Float.BYTES * ((long) k.mem.length + k.ints.length + k.kPool.length + k.vPool.length);
     long deviceFree = ops.device().getGlobalMemSize() - deviceUsed;
     if (ops.cpuDevice()) {
-      deviceFree -= Runtime.getRuntime().maxMemory();
+      long ram =
+          ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+              .getTotalMemorySize();
+      deviceFree = Math.min(deviceFree, ram - Runtime.getRuntime().maxMemory() - deviceUsed);
     }
     long poolLimit = 2 * ops.maxBufferFloats() * Float.BYTES; // K and V: one buffer each
     Runtime rt = Runtime.getRuntime();
