@@ -8,11 +8,12 @@
 #   scripts/cuda-emu/test.sh [MAVEN_ARGS...]
 #
 # Runs backend-cuda's tests and core's cuda tests (backend conformance and scenarios against the
-# cpu backend, device sampling, fixtures, tiny families, paged cache operations); the fixture
-# parity again with -Dtandem.cuda.graphs=true; the kernel tests again with the plain SGEMM tiles
-# and the lane-per-key decode attention; and the kernel and sampling tests twice more, with the
-# threads scheduled in reverse order and warp by warp (CUDA_EMU_ORDER=reverse, warps: a missing
-# __syncthreads shows in one of the three orders; see runtime.cpp). No other test. Needs g++.
+# cpu backend, device sampling, fixtures, tiny families, paged cache operations, multi-step
+# decoding); the fixture parity and multi-step decoding again with -Dtandem.cuda.graphs=true; the
+# kernel tests again with the plain SGEMM tiles and the lane-per-key decode attention; and the
+# kernel and sampling tests twice more, with the threads scheduled in reverse order and warp by
+# warp (CUDA_EMU_ORDER=reverse, warps: a missing __syncthreads shows in one of the three orders; see
+# runtime.cpp). No other test. Needs g++.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -24,7 +25,7 @@ emu="$root/backend-cuda/target/cuda-emu"
 scripts/cuda-emu/build.sh "$emu"
 export LD_LIBRARY_PATH="$emu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export CUDA_EMU_MEMORY_MB="${CUDA_EMU_MEMORY_MB:-2048}"
-tests='Cuda*Test,LaunchListTest,Backend*Test,DeviceSamplingTest,FixtureParityTest,TinyFamiliesTest,PagedCacheOperationsTest'
+tests='Cuda*Test,LaunchListTest,Backend*Test,DeviceSamplingTest,FixtureParityTest,TinyFamiliesTest,PagedCacheOperationsTest,MultiStepDecodeTest'
 run() {
   ./mvnw -B test -pl core -am -Dtest="$tests" -Dsurefire.failIfNoSpecifiedTests=false \
     -Dtandem.extra-test-runs.skip=true "$@"
@@ -33,7 +34,7 @@ echo "== cuda tests on the CPU emulator"
 run "$@"
 flags='--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Dai.djl.offline=true -Dguice_bytecode_gen_option=DISABLED'
 echo "== again with cuda.graphs=true"
-tests='FixtureParityTest' run "-Dtandem.jvm.flags=$flags -Dtandem.cuda.graphs=true" "$@"
+tests='FixtureParityTest,MultiStepDecodeTest' run "-Dtandem.jvm.flags=$flags -Dtandem.cuda.graphs=true" "$@"
 echo "== the kernel tests with the kernels the defaults replaced (cuda.gemm=plain, decode-attention=lanes)"
 tests='CudaKernelTest,CudaAttentionTest' run "-Dtandem.jvm.flags=$flags -Dtandem.cuda.gemm=plain -Dtandem.cuda.decode-attention=lanes" "$@"
 for order in reverse warps; do

@@ -24,11 +24,15 @@ final class KernelStream implements AutoCloseable {
 
   private static final System.Logger LOG = System.getLogger(KernelStream.class.getName());
 
-  /** Graphs kept (least recently replayed dropped first): a step may flush more than one list. */
-  private static final int MAX_GRAPHS = 8;
+  /**
+   * Graphs kept (least recently replayed dropped first). A step may flush more than one list, and a
+   * multi-step decode has a list per position (each reads the ids chosen at the position before):
+   * with num-scheduler-steps 8, a cycle of at least 8 lists that a smaller LRU would never replay.
+   */
+  private static final int MAX_GRAPHS = 32;
 
   /** Lists remembered as seen once, waiting for a second sight to be captured. */
-  private static final int MAX_SEEN = 16;
+  private static final int MAX_SEEN = 64;
 
   private record Captured(CUgraph graph, CUgraphExec exec) {
     void destroy() {

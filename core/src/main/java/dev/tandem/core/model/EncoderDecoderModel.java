@@ -39,12 +39,20 @@ public interface EncoderDecoderModel extends AutoCloseable {
 
   /**
    * The next token of each of the first {@code rows} rows of the last {@link #forward}'s logits,
-   * chosen on the backend: greedily ({@link AttentionBackend#greedy}: ids[r] = the row's argmax,
-   * logprobs[r] = its log-softmax) when {@code sampling} is null, else as {@link
-   * AttentionBackend#sample} draws it. Reads back two values per row instead of the vocabulary,
-   * into ids[offset + r] and logprobs[offset + r].
+   * chosen on the backend: greedily ({@link AttentionBackend#greedy}: the row's argmax and its
+   * log-softmax) when {@code sampling} is null, else as {@link AttentionBackend#sample} draws it.
+   * The choice stays on the backend, as position {@code position} of a multi-step decode (0 for a
+   * single position): a next decode {@link StepInput#decoderTokensChosen} takes it as its input,
+   * and {@link #readChosen} reads it back. Nothing waits for the backend here.
    */
-  void choose(int rows, SamplingRows sampling, int[] ids, float[] logprobs, int offset);
+  void choose(int rows, SamplingRows sampling, int position);
+
+  /**
+   * Reads back what {@link #choose} chose at positions 0 to {@code positions} − 1, two values per
+   * row instead of the vocabulary: position j's row r into ids[j × rows + r] and logprobs[j × rows
+   * + r]. Waits for the backend.
+   */
+  void readChosen(int rows, int positions, int[] ids, float[] logprobs);
 
   /**
    * The encoder's final hidden states of the last prefill, {@code (numEncoderTokens, dModel)} in

@@ -15,6 +15,9 @@ import dev.tandem.api.backend.AttentionMetadata;
  * @param decoderTokens decoder token ids: whole sequences at prefill, one per sequence at decode
  * @param decoderPositions each decoder token's position within its sequence
  * @param logitRows indexes of the decoder tokens whose logits are wanted, in output order
+ * @param decoderTokensChosen decode only: the decoder's input tokens are those the model's last
+ *     {@link EncoderDecoderModel#choose} chose, one per row, still on the backend; decoderTokens is
+ *     not read (the next position of a multi-step decode, without a round trip through the host)
  */
 public record StepInput(
     AttentionMetadata metadata,
@@ -23,7 +26,8 @@ public record StepInput(
     int[] decoderTokens,
     int[] decoderPositions,
     int[] logitRows,
-    int numLogitRows) {
+    int numLogitRows,
+    boolean decoderTokensChosen) {
 
   public StepInput {
     requireNonNull(metadata, "metadata is null");
@@ -41,6 +45,9 @@ public record StepInput(
     if (decoderTokens.length < nDecoder || decoderPositions.length < nDecoder) {
       throw new IllegalArgumentException(
           "decoder arrays hold fewer than the metadata's " + nDecoder + " decoder tokens");
+    }
+    if (decoderTokensChosen && metadata.prefill()) {
+      throw new IllegalArgumentException("a prefill's decoder tokens come from the host");
     }
     if (numLogitRows < 0 || numLogitRows > logitRows.length) {
       throw new IllegalArgumentException(

@@ -143,9 +143,11 @@ public final class ModelRunner {
    *
    * <p>A decode step may run {@code positions} > 1 (multi-step decoding): after each position,
    * every row's chosen token becomes its input at the next one, written to the cache slot after it
-   * — the block manager must have reserved those slots (lookahead). Position j's tokens land at
-   * ids[j * rows + r], drawn with {@code sampling[j]}. Rows run every position even once their
-   * token would have stopped them; the caller drops what follows a stop.
+   * — the block manager must have reserved those slots (lookahead). The tokens stay on the backend
+   * until the last position has run, so the host never waits for the device in between (vLLM's
+   * advance_step). Position j's tokens land at ids[j * rows + r], drawn with {@code sampling[j]}.
+   * Rows run every position even once their token would have stopped them; the caller drops what
+   * follows a stop.
    *
    * @param sampling per position, each row's settings; null chooses greedily
    * @return the number of rows
@@ -173,15 +175,16 @@ public final class ModelRunner {
     }
     for (int j = 0; j < positions; j++) {
       if (j > 0) {
-        advance(rows, ids, (j - 1) * rows);
+        advance(rows);
       }
       SamplingRows rowSettings = sampling == null ? null : sampling[j];
       if (rowSettings != null && rowSettings.rows() != rows) {
         throw new IllegalArgumentException(
             "the step has " + rows + " rows; sampling settings for " + rowSettings.rows());
       }
-      model.choose(rows, rowSettings, ids, logprobs, j * rows);
+      model.choose(rows, rowSettings, j);
     }
+    model.readChosen(rows, positions, ids, logprobs);
     return rows;
   }
 
@@ -205,10 +208,12 @@ public final class ModelRunner {
   }
 
   /**
-   * The next position of a decode step: each sequence's input is the token chosen for it last
-   * (ids[from + i]), one position further, in the slot after the last one written.
+   * The next position of a decode step: each sequence's input is the token chosen for it last,
+   * which stays on the backend, one position further, in the slot after the last one written.
+   * Nothing here waits for the backend: the host prepares a position while the device runs the one
+   * before.
    */
-  private void advance(int rows, int[] ids, int from) {
+  private void advance(int rows) {
     AttentionMetadata last = lastDecode;
     int[] seqLens = new int[rows];
     int[] slotMapping = new int[rows];
@@ -218,7 +223,6 @@ public final class ModelRunner {
       checkPositions(group, length);
       seqLens[i] = length;
       slotMapping[i] = slot(last.blockTables()[i], length - 1, group, decodeSeqs.get(i).id());
-      decoderTokens[i] = ids[from + i];
       decoderPositions[i] = length - 1;
     }
     lastDecode =
@@ -229,7 +233,7 @@ public final class ModelRunner {
             last.blockTables(),
             last.crossBlockTables(),
             last.crossSeqLens());
-    runModel(lastDecode, rows);
+    runModel(lastDecode, rows, true);
   }
 
   private Logits run(ScheduledStep step, BlockSpaceManager blocks, boolean allPositions) {
@@ -274,12 +278,15 @@ public final class ModelRunner {
     if (metadata.numSequences() == 0) {
       return 0;
     }
-    runModel(metadata, rows);
+    runModel(metadata, rows, false);
     return rows;
   }
 
-  /** The forward pass over the packed buffers; its logits are then in {@link #lastLogits}. */
-  private void runModel(AttentionMetadata metadata, int rows) {
+  /**
+   * The forward pass over the packed buffers (the decoder's tokens those chosen last, on the
+   * backend, when {@code tokensChosen}); its logits are then in {@link #lastLogits}.
+   */
+  private void runModel(AttentionMetadata metadata, int rows, boolean tokensChosen) {
     lastLogits =
         model.forward(
             new StepInput(
@@ -289,7 +296,8 @@ public final class ModelRunner {
                 decoderTokens,
                 decoderPositions,
                 logitRows,
-                rows));
+                rows,
+                tokensChosen));
   }
 
   /** Fills logitRows: every decoder token, or the last token of each sequence. */

@@ -28,6 +28,8 @@ public final class Seq2SeqTransformer implements EncoderDecoderModel {
   private final LmHead lmHead;
   private final List<DeviceTensor> weights;
   private final Workspace workspace;
+  private int chosenPosition = -1; // the last choose's position, -1 before one
+  private int chosenRows; // and its rows
   private boolean closed;
 
   /**
@@ -96,37 +98,82 @@ public final class Seq2SeqTransformer implements EncoderDecoderModel {
     }
 
     // 2. Decoder over the packed decoder tokens (whole sequences at prefill, one each at decode).
-    backend.write(ws.decoderIds, 0, input.decoderTokens(), 0, numDecoder);
+    DeviceTensor decoderIds = ws.decoderIds;
+    if (input.decoderTokensChosen()) {
+      if (chosenPosition < 0 || chosenRows != numDecoder) {
+        throw new IllegalStateException(
+            "a decode of "
+                + numDecoder
+                + " tokens chosen on the backend, but the last choice was of "
+                + (chosenPosition < 0 ? "none" : chosenRows + " rows"));
+      }
+      decoderIds = ws.chosenIds(chosenPosition, numDecoder);
+    } else {
+      backend.write(ws.decoderIds, 0, input.decoderTokens(), 0, numDecoder);
+    }
     if (decoder.embedder().usesPositions()) {
       backend.write(ws.decoderPositions, 0, input.decoderPositions(), 0, numDecoder);
     }
-    decoder.run(ctx, ws.decoderIds, ws.decoderPositions, numDecoder, ws.decoderHidden);
+    decoder.run(ctx, decoderIds, ws.decoderPositions, numDecoder, ws.decoderHidden);
 
-    // 3. LM head over the wanted rows only: (rows, dModel) -> (rows, vocab).
-    DeviceTensor selected = ws.selected(rows);
+    // 3. LM head over the wanted rows only: (rows, dModel) -> (rows, vocab). At decode the rows
+    // are the decoder's tokens in order, and the head reads the decoder's output as it is.
     DeviceTensor logits = ws.logits(rows);
     if (rows > 0) {
-      backend.write(ws.logitRows, 0, input.logitRows(), 0, rows);
-      backend.embedding(ws.logitRows, rows, ws.decoderHidden, spec.dModel(), 1f, selected);
+      DeviceTensor selected = ws.decoderHidden;
+      if (!allDecoderTokens(input.logitRows(), rows, numDecoder)) {
+        selected = ws.selected(rows);
+        backend.write(ws.logitRows, 0, input.logitRows(), 0, rows);
+        backend.embedding(ws.logitRows, rows, ws.decoderHidden, spec.dModel(), 1f, selected);
+      }
       lmHead.apply(backend, selected, rows, logits);
     }
     return logits;
   }
 
+  /** Whether the logits rows are every decoder token, in order: 0, 1, …, numDecoder − 1. */
+  private static boolean allDecoderTokens(int[] logitRows, int rows, int numDecoder) {
+    if (rows != numDecoder) {
+      return false;
+    }
+    for (int i = 0; i < rows; i++) {
+      if (logitRows[i] != i) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   @Override
-  public void choose(int rows, SamplingRows sampling, int[] ids, float[] logprobs, int offset) {
+  public void choose(int rows, SamplingRows sampling, int position) {
     checkOpen();
+    if (position < 0) {
+      throw new IllegalArgumentException("position=" + position + " is negative");
+    }
+    chosenPosition = position;
+    chosenRows = rows;
     if (rows > 0) {
-      DeviceTensor idsOut = workspace.chosenIds(rows);
-      DeviceTensor logprobsOut = workspace.chosenLogprobs(rows);
+      DeviceTensor idsOut = workspace.chosenIds(position, rows);
+      DeviceTensor logprobsOut = workspace.chosenLogprobs(position, rows);
       DeviceTensor logits = workspace.logits(rows);
       if (sampling == null) {
         backend.greedy(logits, rows, spec.vocabSize(), idsOut, logprobsOut);
       } else {
         backend.sample(logits, rows, spec.vocabSize(), sampling, idsOut, logprobsOut);
       }
-      backend.read(idsOut, 0, ids, offset, rows);
-      backend.read(logprobsOut, 0, logprobs, offset, rows);
+    }
+  }
+
+  @Override
+  public void readChosen(int rows, int positions, int[] ids, float[] logprobs) {
+    checkOpen();
+    if (rows > 0 && positions - 1 > chosenPosition) {
+      throw new IllegalStateException(
+          "read of " + positions + " positions; the last choice was at position " + chosenPosition);
+    }
+    for (int j = 0; rows > 0 && j < positions; j++) {
+      backend.read(workspace.chosenIds(j, rows), 0, ids, j * rows, rows);
+      backend.read(workspace.chosenLogprobs(j, rows), 0, logprobs, j * rows, rows);
     }
   }
 

@@ -44,8 +44,9 @@ final class Workspace implements AutoCloseable {
   private int logitCapacity;
   private DeviceTensor selected; // (logitCapacity, dModel): the decoder rows whose logits we want
   private DeviceTensor logits; // (logitCapacity, vocab)
-  private DeviceTensor chosenIds; // I32 (logitCapacity): each logits row's chosen token
-  private DeviceTensor chosenLogprobs; // (logitCapacity): and its log-probability
+  // Per position of a multi-step decode (grown as positions are asked for):
+  private final List<DeviceTensor> chosenIds = new ArrayList<>(); // I32 (logitCapacity) each
+  private final List<DeviceTensor> chosenLogprobs = new ArrayList<>(); // (logitCapacity) each
 
   Workspace(
       AttentionBackend backend,
@@ -94,16 +95,24 @@ final class Workspace implements AutoCloseable {
     return logits;
   }
 
-  /** I32 (rows) buffer for each logits row's chosen token. */
-  DeviceTensor chosenIds(int rows) {
-    growLogits(rows);
-    return chosenIds;
+  /** I32 (rows) buffer for each logits row's token chosen at {@code position} of a step. */
+  DeviceTensor chosenIds(int position, int rows) {
+    growChosen(position, rows);
+    return chosenIds.get(position);
   }
 
-  /** (rows) buffer for each logits row's chosen token's log-probability. */
-  DeviceTensor chosenLogprobs(int rows) {
+  /** (rows) buffer for the log-probability of each token chosen at {@code position}. */
+  DeviceTensor chosenLogprobs(int position, int rows) {
+    growChosen(position, rows);
+    return chosenLogprobs.get(position);
+  }
+
+  private void growChosen(int position, int rows) {
     growLogits(rows);
-    return chosenLogprobs;
+    while (chosenIds.size() <= position) {
+      chosenIds.add(allocate(DataType.I32, logitCapacity));
+      chosenLogprobs.add(allocate(DataType.F32, logitCapacity));
+    }
   }
 
   private void growLogits(int rows) {
@@ -113,14 +122,14 @@ final class Workspace implements AutoCloseable {
     if (selected != null) {
       release(selected);
       release(logits);
-      release(chosenIds);
-      release(chosenLogprobs);
     }
+    chosenIds.forEach(this::release);
+    chosenLogprobs.forEach(this::release);
+    chosenIds.clear();
+    chosenLogprobs.clear();
     logitCapacity = rows;
     selected = allocate(DataType.F32, (long) rows * dModel);
     logits = allocate(DataType.F32, (long) rows * vocabSize);
-    chosenIds = allocate(DataType.I32, rows);
-    chosenLogprobs = allocate(DataType.F32, rows);
   }
 
   private DeviceTensor allocate(DataType type, long length) {
