@@ -7,8 +7,10 @@
 //   CUDA_EMU_MEMORY_MB  device memory (default 2048)
 //   CUDA_EMU_SMS        multiprocessors reported (default 132, an H100's)
 //   CUDA_EMU_TRACE=1    print each launch, copy, memset and graph launch
-//   CUDA_EMU_STATS=1    print at exit how many kernels ran directly and from graphs, and how many
-//                       graphs were captured and launched
+//   CUDA_EMU_STATS=1    print at exit how many kernels ran directly and from graphs, how many
+//                       graphs were captured and launched, and how often the host waited for a
+//                       stream with work in it (cuStreamSynchronize after a launch, copy or graph
+//                       launch on it: where a GPU's host would stall)
 //   CUDA_EMU_KERNELS=none  run no kernel, memory starting zeroed: a step's time is then the host's
 //                       work, for profiling it without a GPU (the outputs are meaningless)
 #include <atomic>
@@ -29,6 +31,7 @@ using CUdeviceptr = unsigned long long;
 struct Stream {
   bool capturing = false;
   bool invalidated = false;
+  bool busy = false;  // work submitted since the last synchronize
   std::vector<emu::Call> captured;
 };
 struct Graph {
@@ -53,14 +56,15 @@ constexpr CUresult SUCCESS = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, NOT_FOUND 
 std::mutex lock;
 
 struct Stats {
-  std::atomic<long long> direct{0}, replayed{0}, captures{0}, graphLaunches{0};
+  std::atomic<long long> direct{0}, replayed{0}, captures{0}, graphLaunches{0}, waits{0};
   ~Stats() {
     const char* on = std::getenv("CUDA_EMU_STATS");
     if (on == nullptr || *on == '\0' || *on == '0') return;
     std::fprintf(stderr,
                  "cuda-emu: kernels run %lld directly, %lld from graphs; graphs captured %lld, "
-                 "launched %lld\n",
-                 direct.load(), replayed.load(), captures.load(), graphLaunches.load());
+                 "launched %lld; waits for a busy stream %lld\n",
+                 direct.load(), replayed.load(), captures.load(), graphLaunches.load(),
+                 waits.load());
   }
 } stats;
 thread_local bool replaying = false;
@@ -107,6 +111,7 @@ CUresult submit(Stream* stream, emu::Call work) {
     return SUCCESS;
   }
   if (stream == nullptr && unsafe_during_capture()) return CAPTURE_UNSUPPORTED;
+  if (stream != nullptr) stream->busy = true;
   work();
   return SUCCESS;
 }
@@ -260,6 +265,10 @@ CUresult cuStreamSynchronize(CUstream stream) {
     stream->invalidated = true;
     return CAPTURE_UNSUPPORTED;
   }
+  if (stream != nullptr && stream->busy) {
+    stats.waits++;
+    stream->busy = false;
+  }
   return SUCCESS;
 }
 CUresult cuStreamBeginCapture_v2(CUstream stream, int) {
@@ -293,6 +302,7 @@ CUresult cuGraphLaunch(CUgraphExec exec, CUstream stream) {
   if (stream != nullptr && stream->capturing) return CAPTURE_UNSUPPORTED;
   launchFailure = SUCCESS;
   stats.graphLaunches++;
+  if (stream != nullptr) stream->busy = true;
   trace("graph launch:", exec->work.size(), "kernels and copies");
   replaying = true;
   for (emu::Call& work : exec->work) work();

@@ -10,6 +10,11 @@ import dev.tandem.api.backend.AttentionMetadata;
  * slotMapping}, where the starts are prefix sums of the lengths. Decode: {@code seqLens (n) |
  * slotMapping (n) | crossSeqLens (n) | blockTables (n, tableStride) | crossBlockTables (n,
  * crossTableStride)}, tables padded with block 0 (never read: the lengths bound every read).
+ *
+ * <p>The self tables' stride is the longest table rounded up to a power of two: a decode step's
+ * kernel parameters (the stride, and the cross tables' offset after the self tables) then change
+ * only when the longest sequence doubles, not with every block it grows by, so that with option
+ * {@code cuda.graphs} its launches repeat and replay as one graph for many steps.
  */
 final class DeviceMetadata {
 
@@ -77,7 +82,8 @@ final class DeviceMetadata {
       slots = n;
       crossSeqLens = 2 * n;
       blockTables = 3 * n;
-      tableStride = Math.max(1, AttentionMetadata.maxLength(m.blockTables()));
+      tableStride =
+          Integer.highestOneBit(Math.max(1, 2 * AttentionMetadata.maxLength(m.blockTables()) - 1));
       crossBlockTables = blockTables + n * tableStride;
       crossTableStride = Math.max(1, AttentionMetadata.maxLength(m.crossBlockTables()));
       packed = new int[crossBlockTables + n * crossTableStride];
