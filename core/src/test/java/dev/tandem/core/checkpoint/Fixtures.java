@@ -2,9 +2,18 @@ package dev.tandem.core.checkpoint;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /** Locates the repository's HuggingFace fixtures and bundled models from a test's directory. */
 public final class Fixtures {
+
+  /**
+   * Every fixture with HuggingFace's outputs: the shared t5-tiny and bart-tiny, and the families
+   * scripts/make-family-fixtures.py adds (Flan-T5, mBART, Marian), whose outputs vary per position.
+   */
+  public static final List<String> HUGGING_FACE =
+      List.of("t5-tiny", "bart-tiny", "flan-t5-tiny", "mbart-tiny", "marian-tiny");
+
   private Fixtures() {}
 
   /** The nearest directory at or above the working directory that contains {@code fixtures/}. */

@@ -26,14 +26,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.FieldSource;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.params.provider.ValueSource;
 
 /** The engine on real checkpoints against HuggingFace's outputs, and under KV-cache pressure. */
 class RealModelEngineTest {
 
   @ParameterizedTest
-  @ValueSource(strings = {"t5-tiny", "bart-tiny"})
+  @FieldSource("dev.tandem.core.checkpoint.Fixtures#HUGGING_FACE")
   void beamSearchMatchesHuggingFace(String fixture) {
     JsonNode golden = RealModels.golden(fixture);
     JsonNode beam = golden.get("beam_search");
@@ -143,7 +143,7 @@ class RealModelEngineTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"t5-tiny", "bart-tiny"})
+  @FieldSource("dev.tandem.core.checkpoint.Fixtures#HUGGING_FACE")
   void greedyMatchesHuggingFace(String fixture) {
     JsonNode golden = RealModels.golden(fixture);
     int tokens = golden.get("generation").get("max_new_tokens").asInt();

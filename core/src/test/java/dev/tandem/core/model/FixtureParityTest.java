@@ -21,9 +21,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * t5-tiny and bart-tiny through the paged KV cache reproduce HuggingFace: encoder hidden states and
- * teacher-forced logits within 1e-4, greedy sequences identical; on every available backend,
- * through every available block manager, with block sizes 1, 4 and 16 over scattered blocks.
+ * The HuggingFace fixtures (T5, BART, Flan-T5, mBART, Marian) through the paged KV cache reproduce
+ * HuggingFace: encoder hidden states and teacher-forced logits within 1e-4, greedy sequences
+ * identical; on every available backend, through every available block manager, with block sizes 1,
+ * 4 and 16 over scattered blocks.
  */
 class FixtureParityTest {
 
@@ -42,7 +43,7 @@ class FixtureParityTest {
 
   static Stream<Case> cases() {
     List<Case> cases = new ArrayList<>();
-    for (String fixture : List.of("t5-tiny", "bart-tiny")) {
+    for (String fixture : dev.tandem.core.checkpoint.Fixtures.HUGGING_FACE) {
       for (AttentionBackendProvider backend : Providers.backends()) {
         for (BlockSpaceManagerProvider manager : Providers.blockManagers()) {
           for (int blockSize : new int[] {1, 4, 16}) {

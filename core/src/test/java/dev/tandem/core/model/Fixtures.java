@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** The HuggingFace fixtures and the bundled model, found from the working directory upwards. */
@@ -14,25 +13,12 @@ final class Fixtures {
 
   private Fixtures() {}
 
-  /** The repository root: the nearest directory upwards that holds {@code fixtures/}. */
-  static Path root() {
-    Path dir = Path.of("").toAbsolutePath();
-    while (dir != null && !Files.isDirectory(dir.resolve("fixtures"))) {
-      dir = dir.getParent();
-    }
-    if (dir == null) {
-      throw new IllegalStateException(
-          "no fixtures/ directory above " + Path.of("").toAbsolutePath());
-    }
-    return dir;
-  }
-
   static Path fixture(String name) {
-    return root().resolve("fixtures").resolve(name);
+    return dev.tandem.core.checkpoint.Fixtures.fixture(name);
   }
 
   static Path numwords() {
-    return root().resolve("models").resolve("numwords-t5");
+    return dev.tandem.core.checkpoint.Fixtures.numwordsT5();
   }
 
   static JsonNode json(Path file) {

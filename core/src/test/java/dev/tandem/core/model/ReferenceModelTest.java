@@ -6,13 +6,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.tandem.core.checkpoint.Checkpoint;
 import java.nio.file.Path;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.FieldSource;
 
 /** The test-side reference forward reproduces HuggingFace's fixture outputs: it can be trusted. */
 class ReferenceModelTest {
 
   @ParameterizedTest
-  @ValueSource(strings = {"t5-tiny", "bart-tiny"})
+  @FieldSource("dev.tandem.core.checkpoint.Fixtures#HUGGING_FACE")
   void matchesHuggingFace(String name) {
     Path dir = Fixtures.fixture(name);
     JsonNode golden = Fixtures.json(dir.resolve("golden.json"));
