@@ -30,9 +30,10 @@ import java.util.function.BiConsumer;
  * {"prompt": "...", "decoder_prompt": "..."}   or "decoder_prompt_token_ids": [...]
  * }</pre>
  *
- * Any of vLLM's sampling parameter names ({@link #SAMPLING_KEYS}) overrides the command line's
- * value for that line. A line that is not such an object becomes {@link InputLine.Invalid} with a
- * message naming the line, the key and what is allowed; the other lines are read on.
+ * Any of vLLM's sampling parameter names, or HuggingFace's {@code no_repeat_ngram_size} and {@code
+ * bad_words_ids} ({@link #SAMPLING_KEYS}), overrides the command line's value for that line. A line
+ * that is not such an object becomes {@link InputLine.Invalid} with a message naming the line, the
+ * key and what is allowed; the other lines are read on.
  */
 final class JsonLinesInput {
 
@@ -67,7 +68,11 @@ final class JsonLinesInput {
               "skip_special_tokens", (b, v) -> b.skipSpecialTokens(bool("skip_special_tokens", v))),
           Map.entry("num_beams", (b, v) -> b.numBeams(integer("num_beams", v))),
           Map.entry("length_penalty", (b, v) -> b.lengthPenalty(number("length_penalty", v))),
-          Map.entry("early_stopping", (b, v) -> b.earlyStopping(bool("early_stopping", v))));
+          Map.entry("early_stopping", (b, v) -> b.earlyStopping(bool("early_stopping", v))),
+          Map.entry(
+              "no_repeat_ngram_size",
+              (b, v) -> b.noRepeatNgramSize(integer("no_repeat_ngram_size", v))),
+          Map.entry("bad_words_ids", (b, v) -> b.badWordsIds(integerLists("bad_words_ids", v))));
 
   /** A value of the wrong type or range, or a missing or extra key. */
   private static final class LineException extends RuntimeException {
@@ -219,6 +224,17 @@ final class JsonLinesInput {
       strings.add(element.asText());
     }
     return strings;
+  }
+
+  private static List<List<Integer>> integerLists(String key, JsonNode value) {
+    if (!value.isArray()) {
+      throw new LineException("\"" + key + "\" must be a list of lists of integers, got " + value);
+    }
+    List<List<Integer>> lists = new ArrayList<>(value.size());
+    for (JsonNode element : value) {
+      lists.add(integers(key + "[]", element));
+    }
+    return lists;
   }
 
   private static List<Integer> integers(String key, JsonNode value) {

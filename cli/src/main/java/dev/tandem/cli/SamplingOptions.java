@@ -57,6 +57,12 @@ final class SamplingOptions {
   Double repetitionPenalty;
 
   @Option(
+      names = "--no-repeat-ngram-size",
+      paramLabel = "N",
+      description = "no n-gram of N tokens occurs twice in the output (0: off)")
+  Integer noRepeatNgramSize;
+
+  @Option(
       names = "--logprobs",
       description = "report each generated token's log-probability (--json)")
   boolean logprobs;
@@ -110,6 +116,9 @@ final class SamplingOptions {
     }
     if (repetitionPenalty != null) {
       base.repetitionPenalty(repetitionPenalty);
+    }
+    if (noRepeatNgramSize != null) {
+      base.noRepeatNgramSize(noRepeatNgramSize);
     }
     if (logprobs) {
       base.logprobs(0);

@@ -116,7 +116,9 @@ class GenerateCommandIT {
             "",
             "{\"prompt\": \"to words: 64\", \"request_id\": \"mine\", \"max_tokens\": 2}",
             "{\"prompt\": \"to words: 5\", \"no_such_key\": 1}",
-            "{\"prompt\": \"to digits: twelve\", \"decoder_prompt\": \"1\"}");
+            "{\"prompt\": \"to digits: twelve\", \"decoder_prompt\": \"1\"}",
+            "{\"prompt\": \"to words: 7777\", \"no_repeat_ngram_size\": 1,"
+                + " \"bad_words_ids\": [[5, 6]]}");
     Path input = Files.write(dir.resolve("in.jsonl"), lines);
     Launcher.Run run =
         Launcher.run(
@@ -129,9 +131,9 @@ class GenerateCommandIT {
             "--input-file",
             input.toString());
     assertEquals(Main.RUNTIME_ERROR, run.exitCode(), "two bad lines: " + run);
-    assertTrue(run.stderr().contains("2 of 6 requests failed"), run::toString);
+    assertTrue(run.stderr().contains("2 of 7 requests failed"), run::toString);
     List<JsonNode> out = parseLines(run.stdout());
-    assertEquals(6, out.size(), run::toString);
+    assertEquals(7, out.size(), run::toString);
 
     List<RequestOutput> expected =
         engine.generate(
@@ -139,7 +141,14 @@ class GenerateCommandIT {
                 Request.of("0", "to words: 1999", greedy()),
                 Request.ofTokens("1", tokenPrompt, greedy()),
                 Request.of("mine", "to words: 64", greedy().toBuilder().maxTokens(2).build()),
-                new Request("5", Prompt.text("to digits: twelve"), Prompt.text("1"), greedy())));
+                new Request("5", Prompt.text("to digits: twelve"), Prompt.text("1"), greedy()),
+                Request.of(
+                    "6",
+                    "to words: 7777",
+                    greedy().toBuilder()
+                        .noRepeatNgramSize(1)
+                        .badWordsIds(List.of(List.of(5, 6)))
+                        .build())));
     assertMatches(expected.get(0), out.get(0));
     assertMatches(expected.get(1), out.get(1));
     assertTrue(
@@ -151,6 +160,11 @@ class GenerateCommandIT {
         out.get(4)::toString);
     assertEquals("4", out.get(4).get("request_id").asText());
     assertMatches(expected.get(3), out.get(5));
+    assertMatches(expected.get(4), out.get(6));
+    assertNotEquals(
+        inProcess(Request.of("x", "to words: 7777", greedy())).first().text(),
+        out.get(6).at("/outputs/0/text").asText(),
+        "no_repeat_ngram_size 1 changes 'seven thousand seven hundred seventy-seven'");
   }
 
   @Test

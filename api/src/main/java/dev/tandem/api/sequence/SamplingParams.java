@@ -20,6 +20,10 @@ import java.util.Objects;
  * @param numBeams 1 for sampling/greedy; more for beam search
  * @param lengthPenalty beam search: score = sum of logprobs / length^lengthPenalty
  * @param earlyStopping beam search: stop when numBeams finished candidates exist
+ * @param noRepeatNgramSize HuggingFace's no_repeat_ngram_size: no n-gram of this size occurs twice
+ *     in the decoder sequence (its prompt included); 0 turns it off
+ * @param badWordsIds HuggingFace's bad_words_ids: token sequences never generated (the last token
+ *     of each is banned wherever the ones before it end the sequence; a single token, everywhere)
  * @param outputKind an output every step ({@link OutputKind#CUMULATIVE}, the default) or only the
  *     final one
  */
@@ -43,12 +47,18 @@ public record SamplingParams(
     int numBeams,
     double lengthPenalty,
     boolean earlyStopping,
+    int noRepeatNgramSize,
+    List<List<Integer>> badWordsIds,
     OutputKind outputKind) {
 
   public SamplingParams {
     Objects.requireNonNull(outputKind, "outputKind is null");
     stop = List.copyOf(Objects.requireNonNull(stop, "stop is null"));
     stopTokenIds = List.copyOf(Objects.requireNonNull(stopTokenIds, "stopTokenIds is null"));
+    badWordsIds =
+        Objects.requireNonNull(badWordsIds, "badWordsIds is null").stream()
+            .map(List::copyOf)
+            .toList();
     check(n >= 1, "n", n, "must be at least 1");
     check(
         temperature >= 0 && Double.isFinite(temperature),
@@ -90,6 +100,14 @@ public record SamplingParams(
     check(Double.isFinite(lengthPenalty), "length_penalty", lengthPenalty, "must be finite");
     for (String s : stop) {
       check(!s.isEmpty(), "stop", "\"\"", "stop strings must not be empty");
+    }
+    check(noRepeatNgramSize >= 0, "no_repeat_ngram_size", noRepeatNgramSize, "must be >= 0");
+    for (List<Integer> word : badWordsIds) {
+      check(
+          !word.isEmpty() && word.stream().allMatch(id -> id >= 0),
+          "bad_words_ids",
+          word,
+          "each entry must be a non-empty list of token ids >= 0");
     }
   }
 
@@ -138,6 +156,8 @@ public record SamplingParams(
         .numBeams(numBeams)
         .lengthPenalty(lengthPenalty)
         .earlyStopping(earlyStopping)
+        .noRepeatNgramSize(noRepeatNgramSize)
+        .badWordsIds(badWordsIds)
         .outputKind(outputKind);
   }
 
@@ -162,6 +182,8 @@ public record SamplingParams(
     private int numBeams = 1;
     private double lengthPenalty = 1;
     private boolean earlyStopping;
+    private int noRepeatNgramSize;
+    private List<List<Integer>> badWordsIds = List.of();
     private OutputKind outputKind = OutputKind.CUMULATIVE;
 
     private Builder() {}
@@ -261,6 +283,16 @@ public record SamplingParams(
       return this;
     }
 
+    public Builder noRepeatNgramSize(int v) {
+      noRepeatNgramSize = v;
+      return this;
+    }
+
+    public Builder badWordsIds(List<List<Integer>> v) {
+      badWordsIds = v;
+      return this;
+    }
+
     public Builder outputKind(OutputKind v) {
       outputKind = v;
       return this;
@@ -287,6 +319,8 @@ public record SamplingParams(
           numBeams,
           lengthPenalty,
           earlyStopping,
+          noRepeatNgramSize,
+          badWordsIds,
           outputKind);
     }
   }

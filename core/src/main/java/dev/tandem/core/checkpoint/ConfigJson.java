@@ -228,6 +228,35 @@ public final class ConfigJson {
     return Optional.of(values);
   }
 
+  /**
+   * An array of integer arrays (e.g. {@code bad_words_ids}), empty when the key is absent or null.
+   */
+  public Optional<List<List<Integer>>> optIntArrays(String key) {
+    JsonNode node = value(key);
+    if (node == null) {
+      return Optional.empty();
+    }
+    String expected = "an array of arrays of integers";
+    if (!node.isArray()) {
+      throw wrongType(key, expected, node);
+    }
+    List<List<Integer>> arrays = new ArrayList<>();
+    for (JsonNode array : node) {
+      if (!array.isArray()) {
+        throw wrongType(key, expected, node);
+      }
+      List<Integer> values = new ArrayList<>();
+      for (JsonNode element : array) {
+        if (!element.isIntegralNumber() || !element.canConvertToInt()) {
+          throw wrongType(key, expected, node);
+        }
+        values.add(element.intValue());
+      }
+      arrays.add(List.copyOf(values));
+    }
+    return Optional.of(List.copyOf(arrays));
+  }
+
   /** The raw JSON text of {@code key}'s value (objects such as {@code rope_scaling}), if any. */
   public Optional<String> optJson(String key) {
     JsonNode node = value(key);

@@ -3,6 +3,7 @@ package dev.tandem.core.checkpoint;
 import static java.util.Objects.requireNonNull;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.OptionalInt;
@@ -20,6 +21,7 @@ import java.util.function.Function;
  * @param padTokenId padding token; falls back to the first EOS token as in HuggingFace
  * @param maxLength {@code max_length}: prompt-independent cap on the decoder sequence length
  *     (HuggingFace uses 20 when neither this nor maxNewTokens is set)
+ * @param badWordsIds {@code bad_words_ids} (Marian's files ban the pad token so), empty when unset
  */
 public record GenerationConfig(
     int decoderStartTokenId,
@@ -40,10 +42,12 @@ public record GenerationConfig(
     int topK,
     double topP,
     double repetitionPenalty,
-    int noRepeatNgramSize) {
+    int noRepeatNgramSize,
+    List<List<Integer>> badWordsIds) {
 
   public GenerationConfig {
     eosTokenIds = requireNonNull(eosTokenIds, "eosTokenIds is null").clone();
+    badWordsIds = List.copyOf(requireNonNull(badWordsIds, "badWordsIds is null"));
   }
 
   @Override
@@ -96,7 +100,8 @@ public record GenerationConfig(
         m.optInt("top_k").orElse(50),
         m.optDouble("top_p").orElse(1.0),
         m.optDouble("repetition_penalty").orElse(1.0),
-        m.optInt("no_repeat_ngram_size").orElse(0));
+        m.optInt("no_repeat_ngram_size").orElse(0),
+        m.get(c -> c.optIntArrays("bad_words_ids"), "bad_words_ids").orElse(List.of()));
   }
 
   private static Integer boxed(OptionalInt value) {
@@ -116,7 +121,7 @@ public record GenerationConfig(
 
   @Override
   public String toString() {
-    return "GenerationConfig[decoderStartTokenId=%d, eosTokenIds=%s, padTokenId=%d, bosTokenId=%s, forcedBosTokenId=%s, forcedEosTokenId=%s, maxLength=%s, maxNewTokens=%s, minLength=%d, minNewTokens=%s, numBeams=%d, lengthPenalty=%s, earlyStopping=%s, doSample=%s, temperature=%s, topK=%d, topP=%s, repetitionPenalty=%s, noRepeatNgramSize=%d]"
+    return "GenerationConfig[decoderStartTokenId=%d, eosTokenIds=%s, padTokenId=%d, bosTokenId=%s, forcedBosTokenId=%s, forcedEosTokenId=%s, maxLength=%s, maxNewTokens=%s, minLength=%d, minNewTokens=%s, numBeams=%d, lengthPenalty=%s, earlyStopping=%s, doSample=%s, temperature=%s, topK=%d, topP=%s, repetitionPenalty=%s, noRepeatNgramSize=%d, badWordsIds=%s]"
         .formatted(
             decoderStartTokenId,
             Arrays.toString(eosTokenIds),
@@ -136,7 +141,8 @@ public record GenerationConfig(
             topK,
             topP,
             repetitionPenalty,
-            noRepeatNgramSize);
+            noRepeatNgramSize,
+            badWordsIds);
   }
 
   /** Looks a key up in generation_config.json first (when there is one), then config.json. */

@@ -145,6 +145,9 @@ public final class Engine implements AutoCloseable {
               + " maximum length of "
               + parts.maxModelLen());
     }
+    for (List<Integer> word : params.badWordsIds()) {
+      checkTokenIds(id, "bad_words_ids", word.stream().mapToInt(Integer::intValue).toArray());
+    }
     int maxTokens = maxTokens(params, decoderIds.length);
     if (params.minTokens() > maxTokens) {
       throw new IllegalArgumentException(
@@ -348,8 +351,9 @@ public final class Engine implements AutoCloseable {
 
   /**
    * Sampling parameters with the model's generation defaults ({@code generation_config.json}):
-   * max_new_tokens, min_new_tokens, num_beams, length_penalty, early_stopping, and the sampling
-   * settings when {@code do_sample} is true (else greedy).
+   * max_new_tokens, min_new_tokens, num_beams, length_penalty, early_stopping, repetition_penalty,
+   * no_repeat_ngram_size, bad_words_ids, and the sampling settings when {@code do_sample} is true
+   * (else greedy).
    */
   public SamplingParams.Builder defaultSamplingParams() {
     GenerationConfig g = parts.generation();
@@ -360,7 +364,9 @@ public final class Engine implements AutoCloseable {
             .numBeams(g.numBeams())
             .lengthPenalty(g.lengthPenalty())
             .earlyStopping(g.earlyStopping())
-            .repetitionPenalty(g.repetitionPenalty());
+            .repetitionPenalty(g.repetitionPenalty())
+            .noRepeatNgramSize(g.noRepeatNgramSize())
+            .badWordsIds(g.badWordsIds());
     if (g.doSample() && g.numBeams() == 1) {
       builder.temperature(g.temperature()).topP(g.topP()).topK(g.topK() > 0 ? g.topK() : -1);
     }

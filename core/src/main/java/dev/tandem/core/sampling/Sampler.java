@@ -9,10 +9,11 @@ import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
 
 /**
- * Turns one sequence's logits into its next-token distribution, in vLLM's order: min-tokens
- * suppression of EOS and stop ids, HuggingFace's forced BOS/EOS, repetition / presence / frequency
- * penalties, temperature, top-k, top-p, min-p. Greedy rows (temperature 0) use temperature 1, so
- * their log-probabilities are those of the penalized logits. Not thread-safe: one per engine loop.
+ * Turns one sequence's logits into its next-token distribution, in vLLM's order: HuggingFace's
+ * no-repeat n-grams and bad words ({@link TokenBans}), min-tokens suppression of EOS and stop ids,
+ * HuggingFace's forced BOS/EOS, repetition / presence / frequency penalties, temperature, top-k,
+ * top-p, min-p. Greedy rows (temperature 0) use temperature 1, so their log-probabilities are those
+ * of the penalized logits. Not thread-safe: one per engine loop.
  */
 public final class Sampler {
 
@@ -67,6 +68,7 @@ public final class Sampler {
       float[] logits, int offset, Sequence seq, SamplingParams params, int maxTokens) {
     float[] x = distribution.logits();
     System.arraycopy(logits, offset, x, 0, vocabSize);
+    applyBans(x, seq, params);
     applyTokenRules(x, seq, params, maxTokens);
     applyPenalties(x, seq, params);
     if (params.temperature() > 0 && params.temperature() != 1) {
@@ -94,8 +96,8 @@ public final class Sampler {
   /**
    * Beam search's scores as HuggingFace computes them: log-softmax of the raw logits, then its
    * logits processors in its order on those scores: repetition penalty (a seen token's negative
-   * score multiplied by the penalty), min-new-tokens (EOS at -infinity without renormalizing) and
-   * forced BOS/EOS.
+   * score multiplied by the penalty), no-repeat n-grams and bad words, min-new-tokens (EOS at
+   * -infinity without renormalizing) and forced BOS/EOS.
    *
    * @param out receives {@code vocabSize} log-probabilities at {@code outOffset}
    */
@@ -116,23 +118,25 @@ public final class Sampler {
       x[i] -= logNormalizer;
     }
     applyRepetitionPenalty(x, seq, params);
+    applyBans(x, seq, params);
     applyTokenRules(x, seq, params, maxTokens);
     System.arraycopy(x, 0, out, outOffset, vocabSize);
   }
 
   /**
    * Whether temperature, top-k, top-p and min-p are all that shape the next tokens of {@code seq}
-   * (a forced BOS / EOS aside, see {@link #forcedToken}): no logprobs asked for, no penalty, and no
-   * min_tokens mask at this position — nor then at any later one. Such rows can be chosen where the
-   * logits are ({@link dev.tandem.api.backend.AttentionBackend#greedy}, {@link
-   * dev.tandem.api.backend.AttentionBackend#sample} with one uniform number from the sequence's
-   * generator, as {@link Distribution#sample} draws it), several positions in a row.
+   * (a forced BOS / EOS aside, see {@link #forcedToken}): no logprobs asked for, no penalty, no
+   * banned tokens, and no min_tokens mask at this position — nor then at any later one. Such rows
+   * can be chosen where the logits are ({@link dev.tandem.api.backend.AttentionBackend#greedy},
+   * {@link dev.tandem.api.backend.AttentionBackend#sample} with one uniform number from the
+   * sequence's generator, as {@link Distribution#sample} draws it), several positions in a row.
    */
   public boolean isPlain(Sequence seq, SamplingParams params) {
     return params.logprobs() == null
         && params.repetitionPenalty() == 1
         && params.frequencyPenalty() == 0
         && params.presencePenalty() == 0
+        && !TokenBans.any(params)
         && !suppressesStops(seq, params);
   }
 
@@ -157,6 +161,12 @@ public final class Sampler {
       return rules.forcedEosTokenId();
     }
     return TokenRules.NONE;
+  }
+
+  private void applyBans(float[] x, Sequence seq, SamplingParams params) {
+    if (TokenBans.any(params)) {
+      TokenBans.apply(x, vocabSize, seq.tokenIds(), params, rules.eosTokenIds());
+    }
   }
 
   /** Min-tokens suppression, then forced BOS / EOS (which win, as in HuggingFace). */

@@ -247,6 +247,20 @@ class EngineBehaviourTest {
           () -> SamplingParams.builder().topP(1.5).build(), "top_p=1.5: must be in (0, 1]");
       assertMessage(() -> SamplingParams.builder().temperature(-1).build(), "temperature");
       assertMessage(
+          () -> SamplingParams.builder().noRepeatNgramSize(-1).build(),
+          "no_repeat_ngram_size=-1: must be >= 0");
+      assertMessage(
+          () -> SamplingParams.builder().badWordsIds(List.of(List.of())).build(),
+          "bad_words_ids=[]: each entry must be a non-empty list of token ids >= 0");
+      assertMessage(
+          () ->
+              engine.addRequest(
+                  Request.of(
+                      "bad",
+                      "x",
+                      SamplingParams.builder().badWordsIds(List.of(List.of(64))).build())),
+          "bad_words_ids token id 64 is outside the vocabulary [0, 64)");
+      assertMessage(
           () ->
               engine.addRequest(
                   Request.of(

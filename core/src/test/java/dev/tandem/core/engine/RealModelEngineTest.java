@@ -37,14 +37,7 @@ class RealModelEngineTest {
   void beamSearchMatchesHuggingFace(String fixture) {
     JsonNode golden = RealModels.golden(fixture);
     JsonNode beam = golden.get("beam_search");
-    SamplingParams params =
-        SamplingParams.builder()
-            .numBeams(beam.get("num_beams").asInt())
-            .maxTokens(beam.get("max_new_tokens").asInt())
-            .minTokens(beam.get("min_new_tokens").asInt())
-            .lengthPenalty(beam.get("length_penalty").asDouble())
-            .earlyStopping(beam.get("early_stopping").asBoolean())
-            .build();
+    SamplingParams params = RealModels.beamSearch(beam, SamplingParams.builder()).build();
     List<Request> requests = new ArrayList<>();
     for (int i = 0; i < golden.get("input_ids").size(); i++) {
       requests.add(
@@ -102,13 +95,7 @@ class RealModelEngineTest {
     JsonNode golden = RealModels.golden("t5-tiny");
     JsonNode beam = golden.get("beam_search");
     SamplingParams.Builder plain =
-        SamplingParams.builder()
-            .numBeams(beam.get("num_beams").asInt())
-            .n(beam.get("num_beams").asInt())
-            .maxTokens(beam.get("max_new_tokens").asInt())
-            .minTokens(beam.get("min_new_tokens").asInt())
-            .lengthPenalty(beam.get("length_penalty").asDouble())
-            .earlyStopping(beam.get("early_stopping").asBoolean());
+        RealModels.beamSearch(beam, SamplingParams.builder().n(beam.get("num_beams").asInt()));
     int[] prompt = RealModels.ints(golden.get("input_ids").get(0));
     String manager = ToyModel.blockManagers().findFirst().orElseThrow();
     try (Engine engine = RealModels.engine(Fixtures.fixture("t5-tiny"), manager, Map.of())) {

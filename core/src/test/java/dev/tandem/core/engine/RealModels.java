@@ -2,6 +2,7 @@ package dev.tandem.core.engine;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tandem.api.sequence.SamplingParams;
 import dev.tandem.core.checkpoint.Fixtures;
 import dev.tandem.core.config.EngineConfig;
 import java.io.IOException;
@@ -40,6 +41,15 @@ final class RealModels {
 
   static JsonNode golden(String fixture) {
     return json(Fixtures.fixture(fixture).resolve("golden.json"));
+  }
+
+  /** {@code base} with a fixture's {@code beam_search} settings (golden.json). */
+  static SamplingParams.Builder beamSearch(JsonNode beam, SamplingParams.Builder base) {
+    return base.numBeams(beam.get("num_beams").asInt())
+        .maxTokens(beam.get("max_new_tokens").asInt())
+        .minTokens(beam.get("min_new_tokens").asInt())
+        .lengthPenalty(beam.get("length_penalty").asDouble())
+        .earlyStopping(beam.get("early_stopping").asBoolean());
   }
 
   static JsonNode numwordsEval() {

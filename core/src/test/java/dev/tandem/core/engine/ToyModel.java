@@ -176,7 +176,8 @@ final class ToyModel implements StepExecutor {
         50,
         1.0,
         1.0,
-        0);
+        0,
+        List.of());
   }
 
   @Override

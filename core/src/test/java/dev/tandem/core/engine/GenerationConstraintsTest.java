@@ -1,0 +1,134 @@
+package dev.tandem.core.engine;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tandem.api.sequence.SamplingParams;
+import dev.tandem.core.checkpoint.Fixtures;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * HuggingFace's {@code no_repeat_ngram_size} and {@code bad_words_ids} against its own outputs (the
+ * fixtures' "constrained" runs, made by scripts/make-family-fixtures.py): greedy and beam search,
+ * given per request or taken from the checkpoint's generation_config.json.
+ */
+class GenerationConstraintsTest {
+
+  private static final String MANAGER = ToyModel.blockManagers().findFirst().orElseThrow();
+
+  private static SamplingParams.Builder constrained(JsonNode rules) {
+    List<List<Integer>> bad = new ArrayList<>();
+    for (JsonNode word : rules.get("bad_words_ids")) {
+      bad.add(Arrays.stream(RealModels.ints(word)).boxed().toList());
+    }
+    return SamplingParams.builder()
+        .noRepeatNgramSize(rules.get("no_repeat_ngram_size").asInt())
+        .badWordsIds(bad);
+  }
+
+  private static List<Request> requests(JsonNode golden, SamplingParams params) {
+    List<Request> requests = new ArrayList<>();
+    for (int i = 0; i < golden.get("input_ids").size(); i++) {
+      requests.add(
+          Request.ofTokens("c" + i, RealModels.ints(golden.get("input_ids").get(i)), params));
+    }
+    return requests;
+  }
+
+  /** HuggingFace's sequences start with the decoder start token; ours are the generated ones. */
+  private static int[] generated(JsonNode sequence) {
+    int[] ids = RealModels.ints(sequence);
+    return Arrays.copyOfRange(ids, 1, ids.length);
+  }
+
+  private static void assertGreedy(JsonNode golden, Engine engine, SamplingParams.Builder params) {
+    int tokens = golden.get("generation").get("max_new_tokens").asInt();
+    JsonNode expected = golden.get("constrained").get("greedy_sequences");
+    List<RequestOutput> outputs =
+        engine.generate(requests(golden, params.maxTokens(tokens).minTokens(tokens).build()));
+    for (int i = 0; i < outputs.size(); i++) {
+      assertArrayEquals(
+          generated(expected.get(i)), outputs.get(i).first().tokenIds(), "prompt " + i);
+    }
+    EnginePressureTest.assertAllBlocksFree(engine);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"flan-t5-tiny", "mbart-tiny", "marian-tiny"})
+  void greedyMatchesHuggingFace(String fixture) {
+    JsonNode golden = RealModels.golden(fixture);
+    JsonNode unconstrained = golden.get("greedy_sequences");
+    JsonNode expected = golden.get("constrained").get("greedy_sequences");
+    int differ = 0;
+    for (int i = 0; i < expected.size(); i++) {
+      differ += Arrays.equals(generated(expected.get(i)), generated(unconstrained.get(i))) ? 0 : 1;
+    }
+    assertTrue(differ >= 2, "the bans change at least two prompts' outputs, not " + differ);
+    // multi-step: these rows are chosen on the host at every position of a step
+    for (String steps : List.of("1", "4")) {
+      try (Engine engine =
+          RealModels.engine(
+              Fixtures.fixture(fixture), MANAGER, Map.of("num-scheduler-steps", steps))) {
+        assertGreedy(golden, engine, constrained(golden.get("constrained")));
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"flan-t5-tiny", "mbart-tiny", "marian-tiny"})
+  void beamSearchMatchesHuggingFace(String fixture) {
+    JsonNode golden = RealModels.golden(fixture);
+    JsonNode rules = golden.get("constrained");
+    JsonNode beam = rules.get("beam_search");
+    SamplingParams params = RealModels.beamSearch(beam, constrained(rules)).build();
+    try (Engine engine = RealModels.engine(Fixtures.fixture(fixture), MANAGER, Map.of())) {
+      List<RequestOutput> outputs = engine.generate(requests(golden, params));
+      for (int i = 0; i < outputs.size(); i++) {
+        assertArrayEquals(
+            generated(beam.get("sequences").get(i)),
+            outputs.get(i).first().tokenIds(),
+            fixture + " prompt " + i);
+        assertEquals(
+            beam.get("sequences_scores").get(i).asDouble(),
+            outputs.get(i).first().score(),
+            1e-4,
+            fixture + " prompt " + i);
+      }
+      EnginePressureTest.assertAllBlocksFree(engine);
+    }
+  }
+
+  /** A checkpoint whose generation_config.json sets both, as Marian's and BART-CNN's files do. */
+  @Test
+  void generationConfigDefaultsApply(@TempDir Path dir) throws IOException {
+    String fixture = "mbart-tiny";
+    JsonNode golden = RealModels.golden(fixture);
+    Path source = Fixtures.fixture(fixture);
+    for (String file : List.of("config.json", "model.safetensors", "tokenizer.json")) {
+      Files.copy(source.resolve(file), dir.resolve(file));
+    }
+    ObjectNode generation = (ObjectNode) RealModels.json(source.resolve("generation_config.json"));
+    generation.set("no_repeat_ngram_size", golden.get("constrained").get("no_repeat_ngram_size"));
+    generation.set("bad_words_ids", golden.get("constrained").get("bad_words_ids"));
+    Files.writeString(dir.resolve("generation_config.json"), generation.toString());
+    try (Engine engine = RealModels.engine(dir, MANAGER, Map.of())) {
+      SamplingParams defaults = engine.defaultSamplingParams().build();
+      assertEquals(2, defaults.noRepeatNgramSize());
+      assertEquals(2, defaults.badWordsIds().size());
+      assertGreedy(golden, engine, engine.defaultSamplingParams());
+    }
+  }
+}
