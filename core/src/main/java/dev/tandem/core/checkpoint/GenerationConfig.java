@@ -2,11 +2,14 @@ package dev.tandem.core.checkpoint;
 
 import static java.util.Objects.requireNonNull;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.OptionalInt;
+import java.util.TreeMap;
 import java.util.function.Function;
 
 /**
@@ -22,6 +25,9 @@ import java.util.function.Function;
  * @param maxLength {@code max_length}: prompt-independent cap on the decoder sequence length
  *     (HuggingFace uses 20 when neither this nor maxNewTokens is set)
  * @param badWordsIds {@code bad_words_ids} (Marian's files ban the pad token so), empty when unset
+ * @param notApplied generation settings the files set (away from HuggingFace's default) that Tandem
+ *     does not apply, as {@code key=value}: e.g. min_length (min_tokens does its job), typical_p,
+ *     num_beam_groups, suppress_tokens
  */
 public record GenerationConfig(
     int decoderStartTokenId,
@@ -43,11 +49,40 @@ public record GenerationConfig(
     double topP,
     double repetitionPenalty,
     int noRepeatNgramSize,
-    List<List<Integer>> badWordsIds) {
+    List<List<Integer>> badWordsIds,
+    List<String> notApplied) {
+
+  /**
+   * HuggingFace generation settings Tandem does not apply, with the value that means "off" (JSON
+   * text; null: any value turns it on).
+   */
+  private static final Map<String, String> NOT_APPLIED_DEFAULTS =
+      new TreeMap<>(
+          Map.ofEntries(
+              // counts the decoder start token; a floor that max_new_tokens could not lower
+              Map.entry("min_length", "0"),
+              Map.entry("typical_p", "1"),
+              Map.entry("epsilon_cutoff", "0"),
+              Map.entry("eta_cutoff", "0"),
+              Map.entry("diversity_penalty", "0"),
+              Map.entry("num_beam_groups", "1"),
+              Map.entry("num_return_sequences", "1"),
+              Map.entry("encoder_no_repeat_ngram_size", "0"),
+              Map.entry("encoder_repetition_penalty", "1"),
+              Map.entry("renormalize_logits", "false"),
+              Map.entry("exponential_decay_length_penalty", "null"),
+              Map.entry("suppress_tokens", "null"),
+              Map.entry("begin_suppress_tokens", "null"),
+              Map.entry("forced_decoder_ids", "null"),
+              Map.entry("sequence_bias", "null"),
+              Map.entry("force_words_ids", "null"),
+              Map.entry("penalty_alpha", "null"),
+              Map.entry("guidance_scale", "null")));
 
   public GenerationConfig {
     eosTokenIds = requireNonNull(eosTokenIds, "eosTokenIds is null").clone();
     badWordsIds = List.copyOf(requireNonNull(badWordsIds, "badWordsIds is null"));
+    notApplied = List.copyOf(requireNonNull(notApplied, "notApplied is null"));
   }
 
   @Override
@@ -101,7 +136,28 @@ public record GenerationConfig(
         m.optDouble("top_p").orElse(1.0),
         m.optDouble("repetition_penalty").orElse(1.0),
         m.optInt("no_repeat_ngram_size").orElse(0),
-        m.get(c -> c.optIntArrays("bad_words_ids"), "bad_words_ids").orElse(List.of()));
+        m.get(c -> c.optIntArrays("bad_words_ids"), "bad_words_ids").orElse(List.of()),
+        notApplied(m));
+  }
+
+  /** The {@link #NOT_APPLIED_DEFAULTS} keys set to something else, as {@code key=value}. */
+  private static List<String> notApplied(Merged m) {
+    List<String> found = new ArrayList<>();
+    NOT_APPLIED_DEFAULTS.forEach(
+        (key, off) ->
+            m.get(c -> c.optJson(key), key)
+                .filter(value -> !sameJson(value, off))
+                .ifPresent(value -> found.add(key + "=" + value)));
+    return found;
+  }
+
+  /** JSON texts equal as numbers (1 and 1.0), else as text. */
+  private static boolean sameJson(String a, String b) {
+    try {
+      return Double.parseDouble(a) == Double.parseDouble(b);
+    } catch (NumberFormatException e) {
+      return a.equals(b);
+    }
   }
 
   private static Integer boxed(OptionalInt value) {
@@ -121,7 +177,7 @@ public record GenerationConfig(
 
   @Override
   public String toString() {
-    return "GenerationConfig[decoderStartTokenId=%d, eosTokenIds=%s, padTokenId=%d, bosTokenId=%s, forcedBosTokenId=%s, forcedEosTokenId=%s, maxLength=%s, maxNewTokens=%s, minLength=%d, minNewTokens=%s, numBeams=%d, lengthPenalty=%s, earlyStopping=%s, doSample=%s, temperature=%s, topK=%d, topP=%s, repetitionPenalty=%s, noRepeatNgramSize=%d, badWordsIds=%s]"
+    return "GenerationConfig[decoderStartTokenId=%d, eosTokenIds=%s, padTokenId=%d, bosTokenId=%s, forcedBosTokenId=%s, forcedEosTokenId=%s, maxLength=%s, maxNewTokens=%s, minLength=%d, minNewTokens=%s, numBeams=%d, lengthPenalty=%s, earlyStopping=%s, doSample=%s, temperature=%s, topK=%d, topP=%s, repetitionPenalty=%s, noRepeatNgramSize=%d, badWordsIds=%s, notApplied=%s]"
         .formatted(
             decoderStartTokenId,
             Arrays.toString(eosTokenIds),
@@ -142,7 +198,8 @@ public record GenerationConfig(
             topP,
             repetitionPenalty,
             noRepeatNgramSize,
-            badWordsIds);
+            badWordsIds,
+            notApplied);
   }
 
   /** Looks a key up in generation_config.json first (when there is one), then config.json. */

@@ -353,7 +353,8 @@ public final class Engine implements AutoCloseable {
    * Sampling parameters with the model's generation defaults ({@code generation_config.json}):
    * max_new_tokens, min_new_tokens, num_beams, length_penalty, early_stopping, repetition_penalty,
    * no_repeat_ngram_size, bad_words_ids, and the sampling settings when {@code do_sample} is true
-   * (else greedy).
+   * (else greedy). Settings that are not applied are logged when the model loads ({@link
+   * GenerationConfig#notApplied()}).
    */
   public SamplingParams.Builder defaultSamplingParams() {
     GenerationConfig g = parts.generation();

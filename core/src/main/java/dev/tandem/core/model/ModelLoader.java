@@ -84,6 +84,14 @@ public final class ModelLoader {
     requireNonNull(directory, "directory is null");
     try (Checkpoint checkpoint = Checkpoint.open(directory)) {
       GenerationConfig generation = checkpoint.generationConfig();
+      if (!generation.notApplied().isEmpty()) {
+        LOG.log(
+            Level.WARNING,
+            "{0}: generation settings Tandem does not apply, so its outputs can differ from"
+                + " HuggingFace generate()''s: {1}",
+            directory,
+            String.join(", ", generation.notApplied()));
+      }
       Tokenizer tokenizer = HuggingFaceTokenizer.load(directory.resolve(TOKENIZER_FILE));
       try {
         return new LoadedModel(loadModel(checkpoint, backend, limits), tokenizer, generation);

@@ -15,6 +15,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -80,7 +81,34 @@ class CheckpointTest {
       // Only config.json sets forced_eos_token_id; HuggingFace applies it.
       assertEquals(2, generation.forcedEosTokenId());
       assertEquals(16, generation.maxNewTokens());
+      assertEquals(List.of(), generation.notApplied());
     }
+  }
+
+  /**
+   * BART-CNN's and Marian's kind of settings: the applied ones are read (bad_words_ids from
+   * config.json, as older Marian files keep it), the others listed with their values; a setting at
+   * its "off" value (1 and 1.0 alike) or null is not listed.
+   */
+  @Test
+  void readsGenerationSettingsAndListsTheOnesNotApplied() {
+    ConfigJson config =
+        ConfigJson.parse(
+            "{\"decoder_start_token_id\": 0, \"eos_token_id\": 0, \"pad_token_id\": 9,"
+                + " \"bad_words_ids\": [[9]], \"num_beam_groups\": 1}",
+            "config.json");
+    ConfigJson generationConfig =
+        ConfigJson.parse(
+            "{\"no_repeat_ngram_size\": 3, \"min_length\": 56, \"typical_p\": 1.0,"
+                + " \"num_return_sequences\": 2, \"suppress_tokens\": [1, 2],"
+                + " \"forced_decoder_ids\": null}",
+            "generation_config.json");
+    GenerationConfig generation = GenerationConfig.of(config, generationConfig);
+    assertEquals(3, generation.noRepeatNgramSize());
+    assertEquals(List.of(List.of(9)), generation.badWordsIds());
+    assertEquals(
+        List.of("min_length=56", "num_return_sequences=2", "suppress_tokens=[1,2]"),
+        generation.notApplied());
   }
 
   @Test

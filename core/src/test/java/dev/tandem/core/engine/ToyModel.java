@@ -177,6 +177,7 @@ final class ToyModel implements StepExecutor {
         1.0,
         1.0,
         0,
+        List.of(),
         List.of());
   }
 
