@@ -115,7 +115,11 @@ class EngineSoakTest {
     switch (random.nextInt(6)) {
       case 0 -> params.temperature(0.5 + random.nextDouble()).seed(random.nextLong()).topP(0.9);
       case 1 -> params.n(1 + random.nextInt(3)).temperature(1).topK(10).seed(random.nextLong());
-      case 2 -> params.numBeams(2 + random.nextInt(2)).earlyStopping(random.nextBoolean());
+      case 2 ->
+          params
+              .numBeams(2 + random.nextInt(2))
+              .earlyStopping(random.nextBoolean())
+              .noRepeatNgramSize(random.nextInt(3));
       case 3 ->
           params
               .repetitionPenalty(1.2)
@@ -123,7 +127,9 @@ class EngineSoakTest {
               .frequencyPenalty(0.2)
               .stop(List.of("w7"))
               .stopTokenIds(List.of(9))
-              .minTokens(1);
+              .minTokens(1)
+              .noRepeatNgramSize(random.nextInt(3))
+              .badWordsIds(List.of(List.of(3 + random.nextInt(61)), List.of(5, 6)));
       default -> {}
     }
     return Request.ofTokens(id, prompt, params.build());
