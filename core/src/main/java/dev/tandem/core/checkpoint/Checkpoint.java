@@ -93,7 +93,16 @@ public final class Checkpoint implements AutoCloseable {
       index = ShardIndex.read(indexFile);
       weightFiles = index.shardFiles();
     } else {
-      throw missingFile(dir, WEIGHTS_FILE + " or " + WEIGHTS_INDEX_FILE + " (the weights)");
+      String pickled =
+          Files.isRegularFile(dir.resolve("pytorch_model.bin"))
+                  || Files.isRegularFile(dir.resolve("pytorch_model.bin.index.json"))
+              ? "; pytorch_model.bin (PyTorch's pickle format) is not read: write safetensors with"
+                  + " HuggingFace's model.save_pretrained(dir, safe_serialization=True)"
+              : "";
+      throw new CheckpointException(
+          missingFile(dir, WEIGHTS_FILE + " or " + WEIGHTS_INDEX_FILE + " (the weights)")
+                  .getMessage()
+              + pickled);
     }
 
     List<SafetensorsFile> opened = new ArrayList<>();

@@ -42,7 +42,8 @@ class CheckpointErrorsTest {
     assertMessage(
         () -> Checkpoint.open(dir),
         "model.safetensors or model.safetensors.index.json",
-        "pytorch_model.bin");
+        "pytorch_model.bin",
+        "safe_serialization=True");
   }
 
   @Test
