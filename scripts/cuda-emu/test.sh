@@ -9,8 +9,9 @@
 #
 # Runs backend-cuda's tests and core's cuda tests (backend conformance and scenarios against the
 # cpu backend, device sampling, fixtures, tiny families, paged cache operations, multi-step
-# decoding); the fixture parity and multi-step decoding again with -Dtandem.cuda.graphs=true; the
-# kernel tests again with the plain SGEMM tiles and the lane-per-key decode attention; and the
+# decoding, beam search against HuggingFace through the engine); the fixture parity and
+# multi-step decoding again with -Dtandem.cuda.graphs=true; the kernel tests again with the plain
+# SGEMM tiles and the lane-per-key decode attention; and the
 # kernel and sampling tests twice more, with the threads scheduled in reverse order and warp by
 # warp (CUDA_EMU_ORDER=reverse, warps: a missing __syncthreads shows in one of the three orders; see
 # runtime.cpp). No other test. Needs g++.
@@ -25,7 +26,7 @@ emu="$root/backend-cuda/target/cuda-emu"
 scripts/cuda-emu/build.sh "$emu"
 export LD_LIBRARY_PATH="$emu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export CUDA_EMU_MEMORY_MB="${CUDA_EMU_MEMORY_MB:-2048}"
-tests='Cuda*Test,LaunchListTest,Backend*Test,DeviceSamplingTest,FixtureParityTest,TinyFamiliesTest,PagedCacheOperationsTest,MultiStepDecodeTest'
+tests='Cuda*Test,LaunchListTest,Backend*Test,DeviceSamplingTest,FixtureParityTest,TinyFamiliesTest,PagedCacheOperationsTest,MultiStepDecodeTest,RealModelEngineTest#beamSearchMatchesHuggingFace,GenerationConstraintsTest'
 run() {
   ./mvnw -B test -pl core -am -Dtest="$tests" -Dsurefire.failIfNoSpecifiedTests=false \
     -Dtandem.extra-test-runs.skip=true "$@"

@@ -15,10 +15,13 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.FieldSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * HuggingFace's {@code no_repeat_ngram_size} and {@code bad_words_ids} against its own outputs (the
@@ -26,6 +29,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * given per request or taken from the checkpoint's generation_config.json.
  */
 class GenerationConstraintsTest {
+
+  /** The fixtures with a "constrained" run. */
+  static final List<String> FAMILIES = List.of("flan-t5-tiny", "mbart-tiny", "marian-tiny");
 
   private static final String MANAGER = ToyModel.blockManagers().findFirst().orElseThrow();
 
@@ -67,7 +73,7 @@ class GenerationConstraintsTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"flan-t5-tiny", "mbart-tiny", "marian-tiny"})
+  @FieldSource("FAMILIES")
   void greedyMatchesHuggingFace(String fixture) {
     JsonNode golden = RealModels.golden(fixture);
     JsonNode unconstrained = golden.get("greedy_sequences");
@@ -87,14 +93,19 @@ class GenerationConstraintsTest {
     }
   }
 
-  @ParameterizedTest
-  @ValueSource(strings = {"flan-t5-tiny", "mbart-tiny", "marian-tiny"})
-  void beamSearchMatchesHuggingFace(String fixture) {
+  static Stream<Arguments> familiesOnEveryBackend() {
+    return RealModels.onEveryBackend(FAMILIES);
+  }
+
+  @ParameterizedTest(name = "{0} on {1}")
+  @MethodSource("familiesOnEveryBackend")
+  void beamSearchMatchesHuggingFace(String fixture, String backend) {
     JsonNode golden = RealModels.golden(fixture);
     JsonNode rules = golden.get("constrained");
     JsonNode beam = rules.get("beam_search");
     SamplingParams params = RealModels.beamSearch(beam, constrained(rules)).build();
-    try (Engine engine = RealModels.engine(Fixtures.fixture(fixture), MANAGER, Map.of())) {
+    try (Engine engine =
+        RealModels.engine(Fixtures.fixture(fixture), MANAGER, Map.of("backend", backend))) {
       List<RequestOutput> outputs = engine.generate(requests(golden, params));
       for (int i = 0; i < outputs.size(); i++) {
         assertArrayEquals(

@@ -5,12 +5,16 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tandem.api.sequence.SamplingParams;
 import dev.tandem.core.checkpoint.Fixtures;
 import dev.tandem.core.config.EngineConfig;
+import dev.tandem.core.model.Providers;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.provider.Arguments;
 
 /** Engines over the repository's real checkpoints (CPU backend), and their reference files. */
 final class RealModels {
@@ -29,6 +33,18 @@ final class RealModels {
     all.put("num-threads", "2");
     all.putAll(flags);
     return Engine.create(EngineConfig.resolve(all, Optional.empty(), Map.of(), Map.of()));
+  }
+
+  /**
+   * (fixture, backend name) for every fixture on every backend available to this run (cpu, and
+   * opencl and cuda where a device is there): the engine tests that compare with HuggingFace.
+   */
+  static Stream<Arguments> onEveryBackend(List<String> fixtures) {
+    return fixtures.stream()
+        .flatMap(
+            fixture ->
+                Providers.backends().stream()
+                    .map(backend -> Arguments.of(fixture, backend.name())));
   }
 
   static JsonNode json(Path file) {

@@ -13,7 +13,7 @@ import java.util.stream.Collectors;
  * reports itself available. The others are printed once with their reasons, so that a run says what
  * it did not cover.
  */
-final class Providers {
+public final class Providers {
 
   private static final List<AttentionBackendProvider> BACKENDS =
       available(AttentionBackendProvider.class, "backend");
@@ -22,7 +22,7 @@ final class Providers {
 
   private Providers() {}
 
-  static List<AttentionBackendProvider> backends() {
+  public static List<AttentionBackendProvider> backends() {
     return BACKENDS;
   }
 
