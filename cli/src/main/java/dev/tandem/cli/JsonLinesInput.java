@@ -72,7 +72,8 @@ final class JsonLinesInput {
           Map.entry(
               "no_repeat_ngram_size",
               (b, v) -> b.noRepeatNgramSize(integer("no_repeat_ngram_size", v))),
-          Map.entry("bad_words_ids", (b, v) -> b.badWordsIds(integerLists("bad_words_ids", v))));
+          Map.entry("bad_words_ids", (b, v) -> b.badWordsIds(integerLists("bad_words_ids", v))),
+          Map.entry("bad_words", (b, v) -> b.badWords(strings("bad_words", v))));
 
   /** A value of the wrong type or range, or a missing or extra key. */
   private static final class LineException extends RuntimeException {

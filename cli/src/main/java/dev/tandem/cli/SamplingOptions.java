@@ -63,6 +63,12 @@ final class SamplingOptions {
   Integer noRepeatNgramSize;
 
   @Option(
+      names = "--bad-word",
+      paramLabel = "TEXT",
+      description = "never generate TEXT (repeatable)")
+  List<String> badWords = new ArrayList<>();
+
+  @Option(
       names = "--logprobs",
       description = "report each generated token's log-probability (--json)")
   boolean logprobs;
@@ -119,6 +125,9 @@ final class SamplingOptions {
     }
     if (noRepeatNgramSize != null) {
       base.noRepeatNgramSize(noRepeatNgramSize);
+    }
+    if (!badWords.isEmpty()) {
+      base.badWords(badWords);
     }
     if (logprobs) {
       base.logprobs(0);

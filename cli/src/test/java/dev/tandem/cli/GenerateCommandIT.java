@@ -118,7 +118,7 @@ class GenerateCommandIT {
             "{\"prompt\": \"to words: 5\", \"no_such_key\": 1}",
             "{\"prompt\": \"to digits: twelve\", \"decoder_prompt\": \"1\"}",
             "{\"prompt\": \"to words: 7777\", \"no_repeat_ngram_size\": 1,"
-                + " \"bad_words_ids\": [[5, 6]]}");
+                + " \"bad_words_ids\": [[5, 6]], \"bad_words\": [\"hundred\"]}");
     Path input = Files.write(dir.resolve("in.jsonl"), lines);
     Launcher.Run run =
         Launcher.run(
@@ -148,6 +148,7 @@ class GenerateCommandIT {
                     greedy().toBuilder()
                         .noRepeatNgramSize(1)
                         .badWordsIds(List.of(List.of(5, 6)))
+                        .badWords(List.of("hundred"))
                         .build())));
     assertMatches(expected.get(0), out.get(0));
     assertMatches(expected.get(1), out.get(1));

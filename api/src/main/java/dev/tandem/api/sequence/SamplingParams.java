@@ -49,6 +49,7 @@ public record SamplingParams(
     boolean earlyStopping,
     int noRepeatNgramSize,
     List<List<Integer>> badWordsIds,
+    List<String> badWords,
     OutputKind outputKind) {
 
   public SamplingParams {
@@ -59,6 +60,7 @@ public record SamplingParams(
         Objects.requireNonNull(badWordsIds, "badWordsIds is null").stream()
             .map(List::copyOf)
             .toList();
+    badWords = List.copyOf(Objects.requireNonNull(badWords, "badWords is null"));
     check(n >= 1, "n", n, "must be at least 1");
     check(
         temperature >= 0 && Double.isFinite(temperature),
@@ -109,6 +111,9 @@ public record SamplingParams(
           word,
           "each entry must be a non-empty list of token ids >= 0");
     }
+    for (String word : badWords) {
+      check(!word.isBlank(), "bad_words", "\"" + word + "\"", "words must not be blank");
+    }
   }
 
   private static void check(boolean ok, String name, Object value, String allowed) {
@@ -158,6 +163,7 @@ public record SamplingParams(
         .earlyStopping(earlyStopping)
         .noRepeatNgramSize(noRepeatNgramSize)
         .badWordsIds(badWordsIds)
+        .badWords(badWords)
         .outputKind(outputKind);
   }
 
@@ -184,6 +190,7 @@ public record SamplingParams(
     private boolean earlyStopping;
     private int noRepeatNgramSize;
     private List<List<Integer>> badWordsIds = List.of();
+    private List<String> badWords = List.of();
     private OutputKind outputKind = OutputKind.CUMULATIVE;
 
     private Builder() {}
@@ -293,6 +300,11 @@ public record SamplingParams(
       return this;
     }
 
+    public Builder badWords(List<String> v) {
+      badWords = v;
+      return this;
+    }
+
     public Builder outputKind(OutputKind v) {
       outputKind = v;
       return this;
@@ -321,6 +333,7 @@ public record SamplingParams(
           earlyStopping,
           noRepeatNgramSize,
           badWordsIds,
+          badWords,
           outputKind);
     }
   }

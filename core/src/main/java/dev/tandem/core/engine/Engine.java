@@ -11,6 +11,7 @@ import dev.tandem.api.sequence.SequenceStatus;
 import dev.tandem.core.checkpoint.GenerationConfig;
 import dev.tandem.core.config.EngineConfig;
 import dev.tandem.core.plugin.Plugins;
+import dev.tandem.core.sampling.BadWords;
 import dev.tandem.core.sampling.BeamSearch;
 import dev.tandem.core.sampling.Sampler;
 import dev.tandem.core.sampling.TokenRules;
@@ -121,7 +122,7 @@ public final class Engine implements AutoCloseable {
       throw new IllegalArgumentException(
           "request id '" + id + "' is already used by an unfinished request; ids must be unique");
     }
-    SamplingParams params = request.samplingParams();
+    SamplingParams params = withBadWordIds(id, request.samplingParams());
     checkBeamSearch(id, params);
     String promptText = request.encoderPrompt() instanceof Prompt.Text(String text) ? text : null;
     int[] encoderIds = encode(request.encoderPrompt());
@@ -480,6 +481,20 @@ public final class Engine implements AutoCloseable {
       wanted = Math.max(1, maxLength - decoderPromptLength);
     }
     return Math.min(wanted, room);
+  }
+
+  /** {@code params} with its bad_words tokenized into more bad_words_ids. */
+  private SamplingParams withBadWordIds(String id, SamplingParams params) {
+    if (params.badWords().isEmpty()) {
+      return params;
+    }
+    List<List<Integer>> ids = new ArrayList<>(params.badWordsIds());
+    try {
+      ids.addAll(BadWords.tokenIds(parts.tokenizer(), params.badWords()));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("request '" + id + "': " + e.getMessage(), e);
+    }
+    return params.toBuilder().badWordsIds(ids).badWords(List.of()).build();
   }
 
   private void checkTokenIds(String id, String which, int[] ids) {

@@ -81,8 +81,9 @@ final class RequestState {
     this.firstOutput = outputs.get(firstId);
   }
 
+  /** The request's parameters as the engine resolved them (bad_words tokenized). */
   SamplingParams params() {
-    return request.samplingParams();
+    return group.samplingParams();
   }
 
   String requestId() {

@@ -173,9 +173,9 @@ public final class HuggingFaceTokenizer implements Tokenizer {
   }
 
   @Override
-  public int[] encode(String text) {
+  public int[] encode(String text, boolean addSpecialTokens) {
     requireNonNull(text, "text is null");
-    long[] ids = djl.encode(text).getIds();
+    long[] ids = djl.encode(text, addSpecialTokens, false).getIds();
     return Arrays.stream(ids).mapToInt(Math::toIntExact).toArray();
   }
 

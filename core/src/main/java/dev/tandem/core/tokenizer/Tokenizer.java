@@ -9,7 +9,15 @@ public interface Tokenizer extends AutoCloseable {
    * The ids of {@code text} with the special tokens HuggingFace's {@code tokenizer(text)} adds (T5:
    * {@code </s>} appended; BART: {@code <s> ... </s>}); never truncated or padded.
    */
-  int[] encode(String text);
+  default int[] encode(String text) {
+    return encode(text, true);
+  }
+
+  /**
+   * The ids of {@code text}, with the special tokens or without them (HuggingFace's {@code
+   * tokenizer.encode(text, add_special_tokens=...)}).
+   */
+  int[] encode(String text, boolean addSpecialTokens);
 
   /**
    * The text of {@code ids}, as HuggingFace's {@code tokenizer.decode(ids, skip_special_tokens)}

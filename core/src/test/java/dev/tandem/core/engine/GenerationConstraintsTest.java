@@ -142,4 +142,30 @@ class GenerationConstraintsTest {
       assertGreedy(golden, engine, engine.defaultSamplingParams());
     }
   }
+
+  /**
+   * vLLM's bad_words through the engine: the words' ids are banned as bad_words_ids would be. On
+   * numwords-t5, "seven" is one piece (34) and HuggingFace's generate() with bad_words_ids [[34]]
+   * answers "to words: 7777" with "seventy-seven thousande hundred seventy-seven" (transformers
+   * 5.18.0): so does the engine.
+   */
+  @Test
+  void badWordsAreTokenizedAndBanned() {
+    SamplingParams.Builder params = SamplingParams.builder().maxTokens(48);
+    try (Engine engine = RealModels.engine(Fixtures.numwordsT5(), MANAGER, Map.of())) {
+      List<RequestOutput> outputs =
+          engine.generate(
+              List.of(
+                  Request.of("plain", "to words: 7777", params.build()),
+                  Request.of("words", "to words: 7777", params.badWords(List.of("seven")).build()),
+                  Request.of(
+                      "ids",
+                      "to words: 7777",
+                      params.badWords(List.of()).badWordsIds(List.of(List.of(34))).build())));
+      assertEquals("seven thousand seven hundred seventy-seven", outputs.get(0).first().text());
+      assertEquals("seventy-seven thousande hundred seventy-seven", outputs.get(1).first().text());
+      assertArrayEquals(outputs.get(2).first().tokenIds(), outputs.get(1).first().tokenIds());
+      EnginePressureTest.assertAllBlocksFree(engine);
+    }
+  }
 }

@@ -345,13 +345,15 @@ final class ToyModel implements StepExecutor {
     }
 
     @Override
-    public int[] encode(String text) {
+    public int[] encode(String text, boolean addSpecialTokens) {
       String[] words = text.trim().isEmpty() ? new String[0] : text.trim().split("\\s+");
-      int[] ids = new int[words.length + 1];
+      int[] ids = new int[words.length + (addSpecialTokens ? 1 : 0)];
       for (int i = 0; i < words.length; i++) {
         ids[i] = 3 + Math.floorMod(words[i].hashCode(), vocabSize - 3);
       }
-      ids[words.length] = EOS;
+      if (addSpecialTokens) {
+        ids[words.length] = EOS;
+      }
       return ids;
     }
 

@@ -74,8 +74,8 @@ class IncrementalDetokenizerTest {
       Tokenizer measured =
           new Tokenizer() {
             @Override
-            public int[] encode(String text) {
-              return real.encode(text);
+            public int[] encode(String text, boolean addSpecialTokens) {
+              return real.encode(text, addSpecialTokens);
             }
 
             @Override
