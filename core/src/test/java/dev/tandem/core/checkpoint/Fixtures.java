@@ -9,10 +9,11 @@ public final class Fixtures {
 
   /**
    * Every fixture with HuggingFace's outputs: the shared t5-tiny and bart-tiny, and the families
-   * scripts/make-family-fixtures.py adds (Flan-T5, mBART, Marian), whose outputs vary per position.
+   * scripts/make-family-fixtures.py adds (Flan-T5, mT5, mBART, Marian), whose outputs vary per
+   * position.
    */
   public static final List<String> HUGGING_FACE =
-      List.of("t5-tiny", "bart-tiny", "flan-t5-tiny", "mbart-tiny", "marian-tiny");
+      List.of("t5-tiny", "bart-tiny", "flan-t5-tiny", "mt5-tiny", "mbart-tiny", "marian-tiny");
 
   private Fixtures() {}
 

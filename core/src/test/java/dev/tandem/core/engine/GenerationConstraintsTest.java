@@ -31,7 +31,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 class GenerationConstraintsTest {
 
   /** The fixtures with a "constrained" run. */
-  static final List<String> FAMILIES = List.of("flan-t5-tiny", "mbart-tiny", "marian-tiny");
+  static final List<String> FAMILIES =
+      List.of("flan-t5-tiny", "mt5-tiny", "mbart-tiny", "marian-tiny");
 
   private static final String MANAGER = ToyModel.blockManagers().findFirst().orElseThrow();
 

@@ -68,10 +68,13 @@ final class ReferenceModel {
       addInPlace(h, t5Ffn(p + "2.DenseReluDense.", x));
     }
     h = rms(h, w("decoder.final_layer_norm.weight"));
+    // transformers 5: T5 records the choice; mT5's head is never scaled
     boolean scale =
         config
             .optBoolean("scale_decoder_outputs")
-            .orElse(config.getBoolean("tie_word_embeddings", true));
+            .orElse(
+                !config.getString("model_type").equals("mt5")
+                    && config.getBoolean("tie_word_embeddings", true));
     if (scale) {
       float s = (float) Math.pow(d, -0.5);
       for (float[] row : h) {

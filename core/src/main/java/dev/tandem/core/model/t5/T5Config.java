@@ -12,8 +12,9 @@ import dev.tandem.core.model.layers.Activations;
  * @param activation the FFN activation; "gated-gelu" means gelu_new (tanh approximation), as in
  *     HuggingFace
  * @param scaleDecoderOutputs whether the LM head input is scaled by d_model^-0.5: the key of that
- *     name when present (transformers 5 writes it), else tie_word_embeddings (older configs: T5
- *     v1.0 ties and scales, v1.1 does neither)
+ *     name when present (transformers 5 writes it for T5), else tie_word_embeddings (older configs:
+ *     T5 v1.0 ties and scales, v1.1 does neither); never for mT5, which transformers 5 does not
+ *     scale whatever its config says (it writes tie_word_embeddings true and no such key)
  */
 record T5Config(
     String source,
@@ -63,7 +64,10 @@ record T5Config(
         gated,
         Activations.fromHuggingFace(activationName, json.source() + " feed_forward_proj"),
         json.optBoolean("scale_decoder_outputs")
-            .orElseGet(() -> json.getBoolean("tie_word_embeddings", true)),
+            .orElseGet(
+                () ->
+                    !json.modelType().equals("mt5")
+                        && json.getBoolean("tie_word_embeddings", true)),
         json.getInt("decoder_start_token_id", padTokenId),
         padTokenId,
         json.optIntArray("eos_token_id").orElse(new int[] {1}));
