@@ -83,25 +83,32 @@ NO_REPEAT_NGRAM_SIZE = 2  # the constrained runs'; their bad words come from the
 MAX_FLOAT32_ERROR = 2e-5
 
 
+# What the T5 family's fixtures share: gated-GELU (v1.1), 2 encoder layers, T5's special ids.
+T5_COMMON = dict(
+    vocab_size=VOCAB, d_kv=16, num_layers=2, feed_forward_proj="gated-gelu",
+    relative_attention_num_buckets=16, relative_attention_max_distance=20,
+    decoder_start_token_id=0, pad_token_id=0, eos_token_id=1)
+
+
+def t5_tokenizer():
+    """SentencePiece-style unigram pieces; ids 0-2 are <pad>, </s>, <unk>; prompts end with </s>."""
+    return tokenizer(["<pad>", "</s>", "<unk>"], "$A </s>")
+
+
 def flan_t5():
-    """T5 v1.1 / Flan-T5: gated-GELU feed-forward, untied LM head, 2 encoder and 3 decoder layers."""
+    """T5 v1.1 / Flan-T5: untied LM head (see untie_t5_head), 3 decoder layers."""
     config = T5Config(
-        vocab_size=VOCAB, d_model=64, d_kv=16, num_heads=4, d_ff=96, num_layers=2,
-        num_decoder_layers=3, feed_forward_proj="gated-gelu",
-        relative_attention_num_buckets=16, relative_attention_max_distance=20,
-        decoder_start_token_id=0, pad_token_id=0, eos_token_id=1, initializer_factor=1.3)
-    # SentencePiece-style unigram pieces; ids 0-2 are <pad>, </s>, <unk>; prompts end with </s>
-    return T5ForConditionalGeneration, config, tokenizer(["<pad>", "</s>", "<unk>"], "$A </s>")
+        **T5_COMMON, d_model=64, num_heads=4, d_ff=96, num_decoder_layers=3,
+        initializer_factor=1.3)
+    return T5ForConditionalGeneration, config, t5_tokenizer()
 
 
 def mt5():
-    """mT5 as transformers 5 saves it: gated-GELU, its head tied to the embeddings and not scaled."""
+    """mT5 as transformers 5 saves it: its head tied to the embeddings and not scaled."""
     config = MT5Config(
-        vocab_size=VOCAB, d_model=48, d_kv=16, num_heads=3, d_ff=80, num_layers=2,
-        num_decoder_layers=2, feed_forward_proj="gated-gelu",
-        relative_attention_num_buckets=16, relative_attention_max_distance=20,
-        decoder_start_token_id=0, pad_token_id=0, eos_token_id=1, initializer_factor=1.0)
-    return MT5ForConditionalGeneration, config, tokenizer(["<pad>", "</s>", "<unk>"], "$A </s>")
+        **T5_COMMON, d_model=48, num_heads=3, d_ff=80, num_decoder_layers=2,
+        initializer_factor=1.0)
+    return MT5ForConditionalGeneration, config, t5_tokenizer()
 
 
 def untie_t5_head(directory, seed):
