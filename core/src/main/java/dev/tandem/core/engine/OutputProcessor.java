@@ -24,6 +24,8 @@ import java.util.function.LongSupplier;
  */
 final class OutputProcessor {
 
+  private static final System.Logger LOG = System.getLogger(OutputProcessor.class.getName());
+
   private final Scheduler scheduler;
   private final ParallelSampling sampling;
   private final Sampler sampler; // sampling's sampler for the calling thread
@@ -372,6 +374,9 @@ final class OutputProcessor {
   }
 
   private void sampleStep(RequestState state, Sequence seq, float[] logits, int row) {
+    if (state.isFinished()) {
+      return; // failed at an earlier row of this step
+    }
     SamplingParams params = state.params();
     Distribution dist = sampler.distribution(logits, row * vocabSize, seq, params, state.maxTokens);
     SequenceGroup group = state.group;
@@ -394,7 +399,28 @@ final class OutputProcessor {
   }
 
   private void accept(RequestState state, Sequence seq, SampledToken token) {
-    accept(state, seq, token.token(), token.logprob(), token.logprobs());
+    if (token == SampledToken.NONE_ALLOWED) {
+      failNoTokenAllowed(state, seq.outputLength());
+    } else if (!state.isFinished()) {
+      accept(state, seq, token.token(), token.logprob(), token.logprobs());
+    }
+  }
+
+  /**
+   * Ends a request whose bans leave a sequence no token at all (HuggingFace would go on with token
+   * 0, itself banned): an error for this request alone, its blocks freed, its outputs so far kept.
+   */
+  private void failNoTokenAllowed(RequestState state, int generated) {
+    if (state.isFinished()) {
+      return;
+    }
+    String message =
+        ("request '%s': no token is allowed after %d generated tokens: no_repeat_ngram_size and"
+                + " bad_words_ids ban every token of the vocabulary")
+            .formatted(state.requestId(), generated);
+    LOG.log(System.Logger.Level.WARNING, message);
+    scheduler.abort(state.requestId());
+    state.finishGroup(FinishReason.ERROR, message, System.nanoTime());
   }
 
   /** Appends the token, detokenizes, checks the stop conditions, frees a finished sequence. */
@@ -472,6 +498,10 @@ final class OutputProcessor {
     }
     BeamSearch.Step step = state.beamSearch.step(beams, beamRows, firstRow, vocabSize, histories);
     SequenceGroup group = state.group;
+    if (step.done() && state.beamSearch.best(1).isEmpty()) {
+      failNoTokenAllowed(state, beams.getFirst().outputLength());
+      return;
+    }
     if (step.done()) {
       for (Sequence beam : beams) {
         beam.setStatus(SequenceStatus.FINISHED_STOPPED);

@@ -72,6 +72,11 @@ public final class Distribution {
     return max;
   }
 
+  /** Whether any token is left unmasked (bans and rules can mask them all). */
+  public boolean allowsAny() {
+    return max != Float.NEGATIVE_INFINITY;
+  }
+
   /**
    * Every token's weight exp(logit - max), masked tokens 0: computed on the first call after {@link
    * #findMax()}, then kept up to date by {@link #mask}.

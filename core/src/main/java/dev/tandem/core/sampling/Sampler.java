@@ -85,8 +85,14 @@ public final class Sampler {
     return distribution;
   }
 
-  /** Chooses the next token: greedy or drawn from {@code random}, with requested logprobs. */
+  /**
+   * Chooses the next token: greedy or drawn from {@code random}, with requested logprobs; {@link
+   * SampledToken#NONE_ALLOWED} when the bans leave no token.
+   */
   public SampledToken choose(Distribution dist, SamplingParams params, RandomGenerator random) {
+    if (!dist.allowsAny()) {
+      return SampledToken.NONE_ALLOWED;
+    }
     int token = params.temperature() == 0 ? dist.greedy() : dist.sample(random);
     PositionLogprobs logprobs =
         params.logprobs() == null ? null : dist.positionLogprobs(token, params.logprobs());

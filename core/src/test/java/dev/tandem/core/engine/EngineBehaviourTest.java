@@ -360,6 +360,44 @@ class EngineBehaviourTest {
         IllegalStateException.class, () -> engine.addRequest(Request.of("z", "a", GREEDY)));
   }
 
+  /**
+   * Bans can leave no token at all (here: no token twice, over the toy's 64-token vocabulary, past
+   * 63 tokens): that request ends with an error naming the cause and keeps what it generated, for
+   * greedy, sampled and beam rows alike; the other request of the batch goes on and no block leaks.
+   */
+  @Test
+  void bansThatLeaveNoTokenFailThatRequestAlone() {
+    SamplingParams.Builder everyTokenOnce =
+        SamplingParams.builder().maxTokens(100).ignoreEos(true).noRepeatNgramSize(1);
+    List<SamplingParams> kinds =
+        List.of(
+            everyTokenOnce.build(),
+            everyTokenOnce.temperature(1).seed(3L).build(),
+            everyTokenOnce.temperature(0).numBeams(2).build());
+    for (SamplingParams params : kinds) {
+      try (Engine engine = engine()) {
+        List<RequestOutput> outs =
+            engine.generate(
+                List.of(
+                    Request.ofTokens("banned", new int[] {5, 6}, params),
+                    Request.ofTokens("other", new int[] {5, 6}, GREEDY)));
+        CompletionOutput banned = outs.get(0).first();
+        assertEquals(FinishReason.ERROR, banned.finishReason(), params::toString);
+        assertEquals(
+            "request 'banned': no token is allowed after 63 generated tokens:"
+                + " no_repeat_ngram_size and bad_words_ids ban every token of the vocabulary",
+            banned.finishMessage());
+        if (!params.isBeamSearch()) {
+          assertEquals(63, banned.tokenIds().length, "the tokens before stay in the output");
+          assertEquals(63, Arrays.stream(banned.tokenIds()).distinct().count());
+        }
+        assertNotEquals(FinishReason.ERROR, outs.get(1).first().finishReason());
+        assertTrue(outs.get(1).first().tokenIds().length > 0);
+        EnginePressureTest.assertAllBlocksFree(engine);
+      }
+    }
+  }
+
   private static void assertMessage(org.junit.jupiter.api.function.Executable call, String part) {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
     assertTrue(e.getMessage().contains(part), e.getMessage());
