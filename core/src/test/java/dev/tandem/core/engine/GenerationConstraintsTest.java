@@ -24,9 +24,10 @@ import org.junit.jupiter.params.provider.FieldSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * HuggingFace's {@code no_repeat_ngram_size} and {@code bad_words_ids} against its own outputs (the
- * fixtures' "constrained" runs, made by scripts/make-family-fixtures.py): greedy and beam search,
- * given per request or taken from the checkpoint's generation_config.json.
+ * HuggingFace's {@code no_repeat_ngram_size} and {@code bad_words_ids}, with {@code
+ * repetition_penalty}, against its own outputs (the fixtures' "constrained" runs, made by
+ * scripts/make-family-fixtures.py): greedy and beam search, given per request or taken from the
+ * checkpoint's generation_config.json.
  */
 class GenerationConstraintsTest {
 
@@ -42,6 +43,7 @@ class GenerationConstraintsTest {
       bad.add(Arrays.stream(RealModels.ints(word)).boxed().toList());
     }
     return SamplingParams.builder()
+        .repetitionPenalty(rules.get("repetition_penalty").asDouble())
         .noRepeatNgramSize(rules.get("no_repeat_ngram_size").asInt())
         .badWordsIds(bad);
   }
@@ -133,8 +135,9 @@ class GenerationConstraintsTest {
       Files.copy(source.resolve(file), dir.resolve(file));
     }
     ObjectNode generation = (ObjectNode) RealModels.json(source.resolve("generation_config.json"));
-    generation.set("no_repeat_ngram_size", golden.get("constrained").get("no_repeat_ngram_size"));
-    generation.set("bad_words_ids", golden.get("constrained").get("bad_words_ids"));
+    for (String key : List.of("repetition_penalty", "no_repeat_ngram_size", "bad_words_ids")) {
+      generation.set(key, golden.get("constrained").get(key));
+    }
     Files.writeString(dir.resolve("generation_config.json"), generation.toString());
     try (Engine engine = RealModels.engine(dir, MANAGER, Map.of())) {
       SamplingParams defaults = engine.defaultSamplingParams().build();
