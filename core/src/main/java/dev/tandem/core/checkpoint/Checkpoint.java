@@ -77,7 +77,7 @@ public final class Checkpoint implements AutoCloseable {
     }
     Path configFile = dir.resolve(CONFIG_FILE);
     if (!Files.isRegularFile(configFile)) {
-      throw missingFile(dir, CONFIG_FILE + " (the model configuration)");
+      throw missingFile(dir, CONFIG_FILE + " (the model configuration)", "");
     }
     ConfigJson config = ConfigJson.read(configFile);
     Path generationFile = dir.resolve(GENERATION_CONFIG_FILE);
@@ -93,16 +93,16 @@ public final class Checkpoint implements AutoCloseable {
       index = ShardIndex.read(indexFile);
       weightFiles = index.shardFiles();
     } else {
-      String pickled =
+      boolean pickled =
           Files.isRegularFile(dir.resolve("pytorch_model.bin"))
-                  || Files.isRegularFile(dir.resolve("pytorch_model.bin.index.json"))
+              || Files.isRegularFile(dir.resolve("pytorch_model.bin.index.json"));
+      throw missingFile(
+          dir,
+          WEIGHTS_FILE + " or " + WEIGHTS_INDEX_FILE + " (the weights)",
+          pickled
               ? "; pytorch_model.bin (PyTorch's pickle format) is not read: write safetensors with"
                   + " HuggingFace's model.save_pretrained(dir, safe_serialization=True)"
-              : "";
-      throw new CheckpointException(
-          missingFile(dir, WEIGHTS_FILE + " or " + WEIGHTS_INDEX_FILE + " (the weights)")
-                  .getMessage()
-              + pickled);
+              : "");
     }
 
     List<SafetensorsFile> opened = new ArrayList<>();
@@ -143,7 +143,8 @@ public final class Checkpoint implements AutoCloseable {
     }
   }
 
-  private static CheckpointException missingFile(Path dir, String expected) {
+  /** "checkpoint DIR has no EXPECTED; the directory holds [...]" and the hint, if any. */
+  private static CheckpointException missingFile(Path dir, String expected, String hint) {
     String present;
     try (Stream<Path> list = Files.list(dir)) {
       present = list.map(p -> p.getFileName().toString()).sorted().toList().toString();
@@ -151,7 +152,7 @@ public final class Checkpoint implements AutoCloseable {
       present = "(cannot list: " + e + ")";
     }
     return new CheckpointException(
-        "checkpoint " + dir + " has no " + expected + "; the directory holds " + present);
+        "checkpoint " + dir + " has no " + expected + "; the directory holds " + present + hint);
   }
 
   public Path directory() {
