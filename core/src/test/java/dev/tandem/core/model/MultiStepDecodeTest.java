@@ -37,13 +37,14 @@ class MultiStepDecodeTest {
   private static final int POSITIONS = 4;
 
   /**
-   * Greedy over numwords-t5 (a trained model: its tokens vary from one position to the next, which
-   * the tiny fixtures' greedy tokens do not), sampled over the fixtures.
+   * Greedy over numwords-t5 (a trained model) and flan-t5-tiny, whose tokens vary from one position
+   * to the next (the shared tiny fixtures' greedy tokens do not); sampled over the shared fixtures.
    */
   static Stream<Arguments> cases() {
     List<Arguments> cases = new ArrayList<>();
     for (AttentionBackendProvider backend : Providers.backends()) {
       cases.add(Arguments.of(backend, "numwords-t5", false));
+      cases.add(Arguments.of(backend, "flan-t5-tiny", false));
       cases.add(Arguments.of(backend, "t5-tiny", true));
       cases.add(Arguments.of(backend, "bart-tiny", true));
     }
@@ -57,7 +58,11 @@ class MultiStepDecodeTest {
       if (!name.equals("numwords-t5")) {
         Golden golden = Golden.load(name);
         int[] starts = Arrays.stream(golden.greedy()).mapToInt(sequence -> sequence[0]).toArray();
-        return new Workload(golden.dir(), golden.inputs(), starts, null);
+        int[][] hfGreedy =
+            Arrays.stream(golden.greedy())
+                .map(sequence -> Arrays.copyOfRange(sequence, 1, sequence.length))
+                .toArray(int[][]::new);
+        return new Workload(golden.dir(), golden.inputs(), starts, hfGreedy);
       }
       JsonNode examples = Fixtures.json(Fixtures.numwords().resolve("eval.json")).get("examples");
       int[][] prompts = new int[8][];
