@@ -13,7 +13,6 @@ import dev.tandem.api.backend.KvCacheSpec;
 import dev.tandem.api.backend.Normalization;
 import dev.tandem.api.backend.SamplingRows;
 import dev.tandem.api.block.BlockMapping;
-import java.lang.management.ManagementFactory;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -35,9 +34,6 @@ final class OpenClBackend implements AttentionBackend {
 
   private static final System.Logger LOG = System.getLogger(OpenClBackend.class.getName());
 
-  /** Share of the heap kept free when reporting allocatable memory (host mirrors live there). */
-  private static final double HEAP_HEADROOM = 0.1;
-
   /** Rows below which the 1×4 GEMM tile beats the 4×4 one (which would compute absent rows). */
   private static final int GEMM_4X4_MIN_ROWS = 4;
 
@@ -48,6 +44,7 @@ final class OpenClBackend implements AttentionBackend {
   private final DeviceKernel k;
   private final LaunchArgs args;
   private final Gemm gemm;
+  private final DeviceMemory memory;
   private final Arena floats = new Arena();
   private final Arena ints = new Arena();
   private final Set<ClTensor> live = new HashSet<>();
@@ -75,6 +72,7 @@ final class OpenClBackend implements AttentionBackend {
     this.k = ops.kernel();
     this.args = ops.args();
     this.gemm = gemm;
+    this.memory = new DeviceMemory(ops);
     this.plans = new AttentionPlans(ops);
     this.attention = new OpenClAttention(ops, plans, attentionGroups);
     LOG.log(System.Logger.Level.DEBUG, "opencl backend: {0}", deviceName());
@@ -97,34 +95,12 @@ final class OpenClBackend implements AttentionBackend {
 
   @Override
   public long freeMemoryBytes() {
-    return freeMemoryBesideSwap(0);
+    return memory.freeBesideSwap(0);
   }
 
-  /**
-   * The KV pools are mirrored in Java arrays on the heap, where the swap pool lives too. A CPU
-   * device's buffers are copies in the same RAM as the heap: they get at most what the heap's
-   * maximum leaves of the machine's memory, and at most the device's own global memory size (PoCL
-   * reports less than the RAM on some machines: 4.1 of 23 GiB on one).
-   */
   @Override
   public long freeMemoryBesideSwap(long swapBytes) {
-    long deviceUsed =
-        Float.BYTES * ((long) k.mem.length + k.ints.length + k.kPool.length + k.vPool.length);
-    long deviceFree = ops.device().getGlobalMemSize() - deviceUsed;
-    if (ops.cpuDevice()) {
-      long ram =
-          ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
-              .getTotalMemorySize();
-      deviceFree = Math.min(deviceFree, ram - Runtime.getRuntime().maxMemory() - deviceUsed);
-    }
-    long poolLimit = 2 * ops.maxBufferFloats() * Float.BYTES; // K and V: one buffer each
-    Runtime rt = Runtime.getRuntime();
-    long hostFree =
-        rt.maxMemory()
-            - (rt.totalMemory() - rt.freeMemory())
-            - (long) (rt.maxMemory() * HEAP_HEADROOM)
-            - swapBytes;
-    return Math.max(0, Math.min(deviceFree, Math.min(poolLimit, hostFree)));
+    return memory.freeBesideSwap(swapBytes);
   }
 
   // ---- memory
@@ -233,20 +209,8 @@ final class OpenClBackend implements AttentionBackend {
   @Override
   public void allocateKvCache(KvCacheSpec spec) {
     requireNonNull(spec, "spec is null");
-    cache = null;
-    long needed = (long) (spec.numBlocks() + spec.numSwapBlocks()) * spec.bytesPerBlock();
-    long free = freeMemoryBytes() + Float.BYTES * ((long) k.kPool.length + k.vPool.length);
-    if (needed > free) {
-      throw new IllegalArgumentException(
-          "opencl: KV cache "
-              + spec
-              + " needs "
-              + needed
-              + " bytes but about "
-              + free
-              + " are free (device memory, one buffer per K and V pool, and the JVM heap that"
-              + " mirrors them); use fewer blocks or raise -Xmx");
-    }
+    cache = null; // let the old pools be collected before sizing the new ones
+    memory.checkKvCacheFits(spec);
     cache = new OpenClKvCache(spec, ops);
     attention.useCache(cache);
   }

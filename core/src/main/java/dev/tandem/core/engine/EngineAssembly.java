@@ -56,13 +56,16 @@ final class EngineAssembly {
               .kvCache()
               .map(size -> size.blocks(bytesPerBlock))
               .orElseGet(
-                  () ->
-                      ModelRunner.blocksThatFit(
-                          (long)
-                              (backend.freeMemoryBesideSwap(swapBytes)
-                                  * cache.gpuMemoryUtilization()),
-                          spec,
-                          cache.blockSize()));
+                  () -> {
+                    // A closed engine's pools count as used on the heap until collected.
+                    System.gc();
+                    return ModelRunner.blocksThatFit(
+                        (long)
+                            (backend.freeMemoryBesideSwap(swapBytes)
+                                * cache.gpuMemoryUtilization()),
+                        spec,
+                        cache.blockSize());
+                  });
       if (gpuBlocks < 1) {
         throw new IllegalStateException(
             "the KV cache would hold no block of "
