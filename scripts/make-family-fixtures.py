@@ -80,6 +80,8 @@ SEEDS = 400  # tried in order until one meets the three conditions
 # The constrained runs' settings; their bad words come from the first greedy run.
 NO_REPEAT_NGRAM_SIZE = 2
 REPETITION_PENALTY = 1.3
+# The min_length runs: EOS is a token the first greedy run emits early, held back until this length.
+MIN_LENGTH = 8
 # HuggingFace's own float32 logits against its float64 ones: larger weights vary the outputs more
 # but amplify rounding (2e-4 to 1e-2 at twice these scales), and the tests allow 1e-4.
 MAX_FLOAT32_ERROR = 2e-5
@@ -272,6 +274,40 @@ def constrained(model, config, input_ids, greedy):
     return bad, out.sequences, margin, beam
 
 
+@torch.no_grad()
+def min_length_runs(model, config, input_ids, runs):
+    """
+    Greedy and beam search with MIN_LENGTH, and as EOS a token that the greedy runs emit before that
+    length (the first, by position, whose run keeps every top-2 gap), so that min_length holds it
+    back; without min_new_tokens, which would take precedence. Returns the EOS, the greedy sequences, their smallest top-2 gap among allowed
+    tokens, and the beam search output.
+    """
+    ids, mask = padded(input_ids, config.pad_token_id)
+    early = [row[position] for position in range(2, MIN_LENGTH) for run in runs for row in run.tolist()]
+    for eos in dict.fromkeys(early):
+        if eos in (config.pad_token_id, config.decoder_start_token_id):
+            continue
+        rules = dict(eos_token_id=eos, min_length=MIN_LENGTH, max_new_tokens=GREEDY["max_new_tokens"])
+        out = model.generate(
+            input_ids=ids, attention_mask=mask, do_sample=False, num_beams=1, use_cache=False,
+            output_scores=True, return_dict_in_generate=True, **rules)
+        margin = min(
+            (top[0] - top[1]).item()
+            for step in out.scores for row in step
+            for top in [row.topk(2).values] if torch.isfinite(top[1]))
+        if margin >= MIN_MARGIN:
+            beam = model.generate(
+                input_ids=ids, attention_mask=mask, do_sample=False, use_cache=False,
+                output_scores=True, return_dict_in_generate=True,
+                **{**without_min_new_tokens(BEAM), **rules, "max_new_tokens": BEAM["max_new_tokens"]})
+            return eos, out.sequences, margin, beam
+    sys.exit(f"no early greedy token gives a min_length run with top-2 gaps >= {MIN_MARGIN}")
+
+
+def without_min_new_tokens(settings):
+    return {key: value for key, value in settings.items() if key != "min_new_tokens"}
+
+
 def trim(sequence, eos):
     """A generated row up to its first EOS: generate() pads the shorter beams after theirs."""
     row = sequence.tolist()
@@ -304,6 +340,8 @@ def build(name, family, rewrite, min_distinct, out_dir):
         sys.exit(f"{name}: no seed below {SEEDS} gave {min_distinct} distinct greedy tokens, a top-2 "
                  f"margin >= {MIN_MARGIN} and float32 logits within {MAX_FLOAT32_ERROR} of float64")
     pad, start = config.pad_token_id, config.decoder_start_token_id
+    min_eos, min_greedy, min_margin, min_beam = min_length_runs(
+        model, config, input_ids, (greedy, constrained_greedy))
     golden = {
         "model": name,
         "reference": f"transformers {transformers.__version__}, torch {torch.__version__}, float32 on CPU",
@@ -332,6 +370,16 @@ def build(name, family, rewrite, min_distinct, out_dir):
             "beam_search": {**BEAM,
                             "sequences": [trim(s, eos) for s in constrained_beam.sequences],
                             "sequences_scores": constrained_beam.sequences_scores.tolist()},
+        },
+        "min_length": {
+            "eos_token_id": min_eos,
+            "min_length": MIN_LENGTH,
+            "max_new_tokens": GREEDY["max_new_tokens"],
+            "greedy_sequences": [trim(s, min_eos) for s in min_greedy],
+            "min_top2_margin": min_margin,
+            "beam_search": {**without_min_new_tokens(BEAM),
+                            "sequences": [trim(s, min_eos) for s in min_beam.sequences],
+                            "sequences_scores": min_beam.sequences_scores.tolist()},
         },
     }
     tok.save(os.path.join(directory, "tokenizer.json"))

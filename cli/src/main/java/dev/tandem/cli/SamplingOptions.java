@@ -20,7 +20,9 @@ final class SamplingOptions {
   @Option(
       names = "--min-tokens",
       paramLabel = "N",
-      description = "EOS and stop tokens are suppressed until this many were generated")
+      description =
+          "EOS and stop tokens are suppressed until this many were generated (default: the"
+              + " model's min_new_tokens, else min_length less the decoder prompt)")
   Integer minTokens;
 
   @Option(names = "--temperature", paramLabel = "T", description = "0 is greedy (default)")

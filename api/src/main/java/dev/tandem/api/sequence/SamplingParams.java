@@ -15,7 +15,9 @@ import java.util.Objects;
  * @param minP minimum probability relative to the most likely token, in [0, 1]
  * @param seed per-request random seed, or null for a random one
  * @param maxTokens maximum number of generated tokens, or null for the model's default
- * @param minTokens EOS and stop token ids are suppressed until this many tokens were generated
+ * @param minTokens EOS and stop token ids are suppressed until this many tokens were generated, or
+ *     null for the model's default (HuggingFace's min_new_tokens, else its min_length, which counts
+ *     the decoder prompt; never more than max_tokens)
  * @param logprobs number of top log-probabilities to return per token, or null for none
  * @param numBeams 1 for sampling/greedy; more for beam search
  * @param lengthPenalty beam search: score = sum of logprobs / length^lengthPenalty
@@ -38,7 +40,7 @@ public record SamplingParams(
     double presencePenalty,
     double frequencyPenalty,
     Integer maxTokens,
-    int minTokens,
+    Integer minTokens,
     List<String> stop,
     List<Integer> stopTokenIds,
     boolean ignoreEos,
@@ -86,9 +88,9 @@ public record SamplingParams(
         frequencyPenalty,
         "must be in [-2, 2]");
     check(maxTokens == null || maxTokens >= 1, "max_tokens", maxTokens, "must be at least 1");
-    check(minTokens >= 0, "min_tokens", minTokens, "must be >= 0");
+    check(minTokens == null || minTokens >= 0, "min_tokens", minTokens, "must be >= 0");
     check(
-        maxTokens == null || minTokens <= maxTokens,
+        maxTokens == null || minTokens == null || minTokens <= maxTokens,
         "min_tokens",
         minTokens,
         "must be <= max_tokens (" + maxTokens + ")");
@@ -179,7 +181,7 @@ public record SamplingParams(
     private double presencePenalty = 0;
     private double frequencyPenalty = 0;
     private Integer maxTokens;
-    private int minTokens = 0;
+    private Integer minTokens;
     private List<String> stop = List.of();
     private List<Integer> stopTokenIds = List.of();
     private boolean ignoreEos;
@@ -245,7 +247,7 @@ public record SamplingParams(
       return this;
     }
 
-    public Builder minTokens(int v) {
+    public Builder minTokens(Integer v) {
       minTokens = v;
       return this;
     }

@@ -26,8 +26,7 @@ import java.util.function.Function;
  *     (HuggingFace uses 20 when neither this nor maxNewTokens is set)
  * @param badWordsIds {@code bad_words_ids} (Marian's files ban the pad token so), empty when unset
  * @param notApplied generation settings the files set (away from HuggingFace's default) that Tandem
- *     does not apply, as {@code key=value}: e.g. min_length (min_tokens does its job), typical_p,
- *     num_beam_groups, suppress_tokens
+ *     does not apply, as {@code key=value}: e.g. typical_p, num_beam_groups, suppress_tokens
  */
 public record GenerationConfig(
     int decoderStartTokenId,
@@ -59,8 +58,6 @@ public record GenerationConfig(
   private static final Map<String, String> NOT_APPLIED_DEFAULTS =
       new TreeMap<>(
           Map.ofEntries(
-              // counts the decoder start token; a floor that max_new_tokens could not lower
-              Map.entry("min_length", "0"),
               Map.entry("typical_p", "1"),
               Map.entry("epsilon_cutoff", "0"),
               Map.entry("eta_cutoff", "0"),

@@ -150,11 +150,8 @@ public final class Engine implements AutoCloseable {
       checkTokenIds(id, "bad_words_ids", word.stream().mapToInt(Integer::intValue).toArray());
     }
     int maxTokens = maxTokens(params, decoderIds.length);
-    if (params.minTokens() > maxTokens) {
-      throw new IllegalArgumentException(
-          "request '%s': min_tokens=%d is more than the %d tokens it may generate"
-              .formatted(id, params.minTokens(), maxTokens));
-    }
+    params =
+        params.toBuilder().minTokens(minTokens(id, params, decoderIds.length, maxTokens)).build();
     long seed = params.seed() != null ? params.seed() : seeds.nextLong();
     Sequence encoder = new Sequence(nextSequenceId++, encoderIds);
     Sequence decoder = new Sequence(nextSequenceId++, decoderIds);
@@ -352,17 +349,17 @@ public final class Engine implements AutoCloseable {
 
   /**
    * Sampling parameters with the model's generation defaults ({@code generation_config.json}):
-   * max_new_tokens, min_new_tokens, num_beams, length_penalty, early_stopping, repetition_penalty,
+   * max_new_tokens, num_beams, length_penalty, early_stopping, repetition_penalty,
    * no_repeat_ngram_size, bad_words_ids, and the sampling settings when {@code do_sample} is true
-   * (else greedy). Settings that are not applied are logged when the model loads ({@link
-   * GenerationConfig#notApplied()}).
+   * (else greedy). min_tokens left null takes min_new_tokens and min_length when a request is
+   * added, and max_tokens left null max_length, as both depend on its decoder prompt. Settings that
+   * are not applied are logged when the model loads ({@link GenerationConfig#notApplied()}).
    */
   public SamplingParams.Builder defaultSamplingParams() {
     GenerationConfig g = parts.generation();
     SamplingParams.Builder builder =
         SamplingParams.builder()
             .maxTokens(g.maxNewTokens())
-            .minTokens(g.minNewTokens() == null ? 0 : g.minNewTokens())
             .numBeams(g.numBeams())
             .lengthPenalty(g.lengthPenalty())
             .earlyStopping(g.earlyStopping())
@@ -481,6 +478,25 @@ public final class Engine implements AutoCloseable {
       wanted = Math.max(1, maxLength - decoderPromptLength);
     }
     return Math.min(wanted, room);
+  }
+
+  /**
+   * The request's min_tokens, else the model's: HuggingFace's min_new_tokens and min_length (which
+   * counts the decoder prompt), whichever asks for more, capped by maxTokens as HuggingFace's
+   * length limit caps them.
+   */
+  private int minTokens(String id, SamplingParams params, int decoderPromptLength, int maxTokens) {
+    if (params.minTokens() != null) {
+      if (params.minTokens() > maxTokens) {
+        throw new IllegalArgumentException(
+            "request '%s': min_tokens=%d is more than the %d tokens it may generate"
+                .formatted(id, params.minTokens(), maxTokens));
+      }
+      return params.minTokens();
+    }
+    GenerationConfig g = parts.generation();
+    int wanted = g.minNewTokens() != null ? g.minNewTokens() : g.minLength() - decoderPromptLength;
+    return Math.clamp(wanted, 0, maxTokens);
   }
 
   /** {@code params} with its bad_words tokenized into more bad_words_ids. */

@@ -148,7 +148,9 @@ public final class Sampler {
 
   /** Whether min_tokens masks anything at this position: EOS (unless ignored), stop_token_ids. */
   private boolean suppressesStops(Sequence seq, SamplingParams params) {
-    return seq.outputLength() < params.minTokens()
+    // The engine resolves a null min_tokens to the model's default; without one, none.
+    return params.minTokens() != null
+        && seq.outputLength() < params.minTokens()
         && ((!params.ignoreEos() && hasEos) || !params.stopTokenIds().isEmpty());
   }
 

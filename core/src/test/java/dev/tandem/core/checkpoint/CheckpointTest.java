@@ -106,9 +106,9 @@ class CheckpointTest {
     GenerationConfig generation = GenerationConfig.of(config, generationConfig);
     assertEquals(3, generation.noRepeatNgramSize());
     assertEquals(List.of(List.of(9)), generation.badWordsIds());
+    assertEquals(56, generation.minLength());
     assertEquals(
-        List.of("min_length=56", "num_return_sequences=2", "suppress_tokens=[1,2]"),
-        generation.notApplied());
+        List.of("num_return_sequences=2", "suppress_tokens=[1,2]"), generation.notApplied());
   }
 
   @Test

@@ -148,6 +148,67 @@ class GenerationConstraintsTest {
   }
 
   /**
+   * HuggingFace's min_length from generation_config.json, with an EOS that the model emits before
+   * that length (the fixtures' "min_length" runs): greedy and beam search hold it back until then.
+   * min_length counts the decoder start token.
+   */
+  @ParameterizedTest
+  @FieldSource("FAMILIES")
+  void minLengthFromTheModelsFilesMatchesHuggingFace(String fixture, @TempDir Path dir)
+      throws IOException {
+    JsonNode golden = RealModels.golden(fixture);
+    JsonNode run = golden.get("min_length");
+    Path source = Fixtures.fixture(fixture);
+    for (String file : List.of("config.json", "model.safetensors", "tokenizer.json")) {
+      Files.copy(source.resolve(file), dir.resolve(file));
+    }
+    ObjectNode generation = (ObjectNode) RealModels.json(source.resolve("generation_config.json"));
+    for (String key : List.of("eos_token_id", "min_length", "max_new_tokens")) {
+      generation.set(key, run.get(key));
+    }
+    Files.writeString(dir.resolve("generation_config.json"), generation.toString());
+    List<RequestOutput> unheld;
+    try (Engine engine = RealModels.engine(dir, MANAGER, Map.of())) {
+      // Capped by max_tokens, not an error; given per request, min_tokens wins.
+      for (RequestOutput capped :
+          engine.generate(requests(golden, SamplingParams.builder().maxTokens(3).build()))) {
+        assertEquals(3, capped.first().tokenIds().length);
+      }
+      unheld = engine.generate(requests(golden, SamplingParams.builder().minTokens(0).build()));
+      List<RequestOutput> greedy = engine.generate(requests(golden, SamplingParams.greedy()));
+      JsonNode beam = run.get("beam_search");
+      List<RequestOutput> beams =
+          engine.generate(
+              requests(golden, RealModels.beamSearch(beam, SamplingParams.builder()).build()));
+      for (int i = 0; i < greedy.size(); i++) {
+        assertArrayEquals(
+            generated(run.get("greedy_sequences").get(i)),
+            greedy.get(i).first().tokenIds(),
+            "greedy, prompt " + i);
+        assertArrayEquals(
+            generated(beam.get("sequences").get(i)),
+            beams.get(i).first().tokenIds(),
+            "beam search, prompt " + i);
+        assertEquals(
+            beam.get("sequences_scores").get(i).asDouble(),
+            beams.get(i).first().score(),
+            1e-4,
+            "beam search, prompt " + i);
+      }
+      EnginePressureTest.assertAllBlocksFree(engine);
+    }
+    // HuggingFace: min_new_tokens, when set, takes precedence over min_length.
+    generation.put("min_new_tokens", 0);
+    Files.writeString(dir.resolve("generation_config.json"), generation.toString());
+    try (Engine engine = RealModels.engine(dir, MANAGER, Map.of())) {
+      List<RequestOutput> greedy = engine.generate(requests(golden, SamplingParams.greedy()));
+      for (int i = 0; i < greedy.size(); i++) {
+        assertArrayEquals(unheld.get(i).first().tokenIds(), greedy.get(i).first().tokenIds());
+      }
+    }
+  }
+
+  /**
    * vLLM's bad_words through the engine: the words' ids are banned as bad_words_ids would be. On
    * numwords-t5, "seven" is one piece (34) and HuggingFace's generate() with bad_words_ids [[34]]
    * answers "to words: 7777" with "seventy-seven thousande hundred seventy-seven" (transformers

@@ -59,11 +59,14 @@ final class RealModels {
     return json(Fixtures.fixture(fixture).resolve("golden.json"));
   }
 
-  /** {@code base} with a fixture's {@code beam_search} settings (golden.json). */
+  /**
+   * {@code base} with a fixture's {@code beam_search} settings (golden.json); without
+   * min_new_tokens there, min_tokens is the model's.
+   */
   static SamplingParams.Builder beamSearch(JsonNode beam, SamplingParams.Builder base) {
     return base.numBeams(beam.get("num_beams").asInt())
         .maxTokens(beam.get("max_new_tokens").asInt())
-        .minTokens(beam.get("min_new_tokens").asInt())
+        .minTokens(beam.has("min_new_tokens") ? beam.get("min_new_tokens").asInt() : null)
         .lengthPenalty(beam.get("length_penalty").asDouble())
         .earlyStopping(beam.get("early_stopping").asBoolean());
   }
