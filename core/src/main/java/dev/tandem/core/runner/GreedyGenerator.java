@@ -19,9 +19,9 @@ import java.util.List;
  * false and one beam: every prompt is prefilled (in steps within the model's limits), then all
  * unfinished sequences advance one token per decode step until each has produced EOS or {@code
  * maxNewTokens} tokens. HuggingFace's logits processors are applied in its order: EOS is suppressed
- * while fewer than {@code minNewTokens} tokens (or {@code min_length} decoder tokens) exist, then
- * forced_bos_token_id is forced at the first step and forced_eos_token_id at the last one. The KV
- * cache must hold the whole batch: this is not a scheduler and never preempts.
+ * while fewer than {@code minNewTokens} tokens exist (given, it replaces min_length, as in
+ * HuggingFace), then forced_bos_token_id is forced at the first step and forced_eos_token_id at the
+ * last one. The KV cache must hold the whole batch: this is not a scheduler and never preempts.
  */
 public final class GreedyGenerator {
 
@@ -154,7 +154,7 @@ public final class GreedyGenerator {
       if (forcedBos != null && length == 1) {
         return forcedBos;
       }
-      if (seq.outputLength() < minNewTokens || length < generation.minLength()) {
+      if (seq.outputLength() < minNewTokens) {
         for (int eos : generation.eosTokenIds()) {
           logits.set(row, eos, Float.NEGATIVE_INFINITY);
         }
