@@ -185,9 +185,10 @@ if ! skipped tests; then
   fi
   if ! skipped graphs && [[ ",$gpu_backends," == *,cuda,* ]]; then
     # Kernel launches recorded and replayed as CUDA graphs (option cuda.graphs, KernelStream):
-    # the model parity tests again, the graphs replaying every decode step after its second.
-    phase "2d. core model tests with cuda.graphs=true (-Dtandem.cuda.graphs=true)"
-    junit_flags=(-Dtandem.cuda.graphs=true)
+    # the model parity tests again on cuda alone, the graphs replaying every decode step after its
+    # second.
+    phase "2d. core model tests on cuda with cuda.graphs=true (-Dtandem.cuda.graphs=true)"
+    junit_flags=(-Dtandem.cuda.graphs=true -Dtandem.test.backends=cuda)
     junit graphs "$(allow 120)" dev.tandem.core.model
     rc=$?; status+=("cuda graphs tests rc=$rc"); (( rc != 0 )) && tests_rc=$rc
     junit_flags=()

@@ -10,15 +10,18 @@ import java.util.stream.Collectors;
 
 /**
  * The backends and block managers this test run can use: every provider on the class path that
- * reports itself available. The others are printed once with their reasons, so that a run says what
- * it did not cover.
+ * reports itself available, and for backends, where the system property {@code
+ * tandem.test.backends} lists names, only those (scripts/gpu-check.sh runs the model tests again
+ * with CUDA graphs on cuda alone). The others are printed once with their reasons, so that a run
+ * says what it did not cover.
  */
 public final class Providers {
 
   private static final List<AttentionBackendProvider> BACKENDS =
-      available(AttentionBackendProvider.class, "backend");
+      available(
+          AttentionBackendProvider.class, "backend", System.getProperty("tandem.test.backends"));
   private static final List<BlockSpaceManagerProvider> BLOCK_MANAGERS =
-      available(BlockSpaceManagerProvider.class, "block manager");
+      available(BlockSpaceManagerProvider.class, "block manager", null);
 
   private Providers() {}
 
@@ -38,10 +41,22 @@ public final class Providers {
     return BLOCK_MANAGERS;
   }
 
-  private static <P extends PluginProvider> List<P> available(Class<P> kind, String what) {
+  /** Providers of {@code kind}, only those named in {@code only} (comma-separated) unless null. */
+  private static <P extends PluginProvider> List<P> available(
+      Class<P> kind, String what, String only) {
+    List<String> names = only == null ? null : List.of(only.split(","));
     List<P> all =
         ServiceLoader.load(kind).stream()
             .map(ServiceLoader.Provider::get)
+            .filter(
+                p -> {
+                  boolean wanted = names == null || names.contains(p.name());
+                  if (!wanted) {
+                    System.out.println(
+                        "skipping " + what + " " + p.name() + ": not in tandem.test.backends");
+                  }
+                  return wanted;
+                })
             .sorted(Comparator.comparing(PluginProvider::name))
             .toList();
     for (P provider : all) {
