@@ -5,8 +5,6 @@ import com.aparapi.device.Device;
 import com.aparapi.device.OpenCLDevice;
 import com.aparapi.internal.kernel.KernelManager;
 import java.io.IOException;
-import java.lang.management.GarbageCollectorMXBean;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashSet;
@@ -24,7 +22,8 @@ import java.util.List;
  * changed since the last launch (the GC moved it), it recreates the OpenCL buffer from the host
  * array ({@code CL_MEM_USE_HOST_PTR}), and on a discrete GPU the device contents are replaced by
  * the stale host copy. They are therefore at least {@link #MIN_RESIDENT} elements long, which makes
- * them humongous objects that G1 never moves; see {@link #residentSize}.
+ * them humongous objects that G1 never moves; see {@link #residentSize}. With another collector the
+ * backend is unavailable ({@link HeapPlacement}).
  *
  * <p>Buffers are created with {@code CL_MEM_COPY_HOST_PTR}, never {@code CL_MEM_USE_HOST_PTR}
  * (Aparapi's default, {@link OpenCLDevice#isSharedMemory}): an OpenCL buffer over a host pointer
@@ -112,7 +111,6 @@ final class DeviceOps implements AutoCloseable {
     this.cpuDevice = device.getType() == Device.TYPE.CPU;
     // Enough work-items to fill every compute unit (2,048 resident on an NVIDIA SM).
     this.maxGlobal = localSize * Math.max(1, computeUnits * 2048 / localSize);
-    warnUnlessG1();
     warnUnlessSignalChaining();
     // Read by Aparapi when it creates the kernel's OpenCL context (first launch): copy host
     // arrays into driver-owned buffers instead of aliasing Java heap memory (see the class doc).
@@ -126,22 +124,6 @@ final class DeviceOps implements AutoCloseable {
     kernel.put(kernel.meta).put(kernel.stage).put(kernel.bigStage).put(kernel.intStage);
     // The first execute translates and builds the kernel; a failure surfaces here.
     runNow();
-  }
-
-  /** Only G1 is known to keep {@link #MIN_RESIDENT}-long arrays in place (see the class doc). */
-  private static void warnUnlessG1() {
-    List<String> collectors =
-        ManagementFactory.getGarbageCollectorMXBeans().stream()
-            .map(GarbageCollectorMXBean::getName)
-            .toList();
-    if (collectors.stream().noneMatch(name -> name.startsWith("G1"))) {
-      LOG.log(
-          System.Logger.Level.WARNING,
-          "opencl: the JVM runs garbage collector(s) {0}, not G1: if it moves a device-resident"
-              + " array, Aparapi recreates the device buffer from the stale host copy and a"
-              + " discrete GPU loses weights or KV cache; run with -XX:+UseG1GC (the default)",
-          collectors);
-    }
   }
 
   private static boolean signalWarningDone;

@@ -9,6 +9,7 @@ import dev.tandem.api.backend.AttentionBackendProvider;
 import dev.tandem.api.backend.BackendConfig;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * The "opencl" backend: the whole model on one OpenCL device through Aparapi kernels written in
@@ -59,7 +60,8 @@ public final class OpenClBackendProvider implements AttentionBackendProvider {
 
   /**
    * Finds the default device and builds the kernel on it once per JVM: a device whose compiler
-   * rejects the kernel, or where Aparapi would fall back to Java threads, is unavailable.
+   * rejects the kernel, or where Aparapi would fall back to Java threads, is unavailable, and so is
+   * every device in a JVM whose collector moves the device-resident arrays ({@link HeapPlacement}).
    */
   @Override
   public Availability availability() {
@@ -72,6 +74,10 @@ public final class OpenClBackendProvider implements AttentionBackendProvider {
   }
 
   private static Availability probe() {
+    Optional<String> heap = HeapPlacement.problem();
+    if (heap.isPresent()) {
+      return Availability.unavailable(heap.get());
+    }
     OpenClDevices.Choice choice = OpenClDevices.choose(System.getProperty("tandem.opencl.device"));
     if (choice.device() == null) {
       return Availability.unavailable(choice.problem());

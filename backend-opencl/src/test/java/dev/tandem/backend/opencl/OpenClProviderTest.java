@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.sun.management.HotSpotDiagnosticMXBean;
 import dev.tandem.api.Availability;
 import dev.tandem.api.backend.AttentionBackend;
 import dev.tandem.api.backend.AttentionBackendProvider;
@@ -13,6 +14,7 @@ import dev.tandem.api.backend.BackendConfig;
 import dev.tandem.api.backend.DataType;
 import dev.tandem.api.backend.DeviceTensor;
 import dev.tandem.backend.testkit.BackendParity;
+import java.lang.management.ManagementFactory;
 import java.util.Map;
 import java.util.Random;
 import java.util.ServiceLoader;
@@ -170,5 +172,33 @@ class OpenClProviderTest {
     arena.release(c, 16);
     assertEquals(48, arena.capacityFor(16)); // c, at the top, lowered it back to 32
     assertEquals(32, arena.used());
+  }
+
+  /**
+   * Another collector, or G1 with regions over 32 MiB, moves the device-resident arrays: the
+   * backend is then unavailable, saying which flag to set (the pom runs this test again under
+   * -XX:+UseParallelGC and under -XX:G1HeapRegionSize=64m).
+   */
+  @Test
+  void availableOnlyWhereTheCollectorKeepsDeviceArraysInPlace() {
+    boolean g1 =
+        ManagementFactory.getGarbageCollectorMXBeans().stream()
+            .anyMatch(collector -> collector.getName().startsWith("G1"));
+    long region =
+        Long.parseLong(
+            ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
+                .getVMOption("G1HeapRegionSize")
+                .getValue());
+    Availability availability = new OpenClBackendProvider().availability();
+    System.out.println("collector G1 " + g1 + ", regions " + region + ": " + availability);
+    if (!g1) {
+      assertFalse(availability.available());
+      assertTrue(availability.reason().contains("-XX:+UseG1GC"), availability.reason());
+    } else if (region > 32 << 20) {
+      assertFalse(availability.available());
+      assertTrue(availability.reason().contains("-XX:G1HeapRegionSize=32m"), availability.reason());
+    } else {
+      assertFalse(availability.reason().contains("XX:"), availability.reason());
+    }
   }
 }
