@@ -264,10 +264,7 @@ def constrained(model, config, input_ids, greedy):
     out = model.generate(
         input_ids=ids, attention_mask=mask, do_sample=False, num_beams=1, use_cache=False,
         output_scores=True, return_dict_in_generate=True, **rules, **GREEDY)
-    margin = min(
-        (top[0] - top[1]).item()
-        for step in out.scores for row in step
-        for top in [row.topk(2).values] if torch.isfinite(top[1]))
+    margin = smallest_allowed_gap(out.scores)
     beam = model.generate(
         input_ids=ids, attention_mask=mask, do_sample=False, use_cache=False, output_scores=True,
         return_dict_in_generate=True, **rules, **BEAM)
@@ -279,8 +276,8 @@ def min_length_runs(model, config, input_ids, runs):
     """
     Greedy and beam search with MIN_LENGTH, and as EOS a token that the greedy runs emit before that
     length (the first, by position, whose run keeps every top-2 gap), so that min_length holds it
-    back; without min_new_tokens, which would take precedence. Returns the EOS, the greedy sequences, their smallest top-2 gap among allowed
-    tokens, and the beam search output.
+    back; without min_new_tokens, which would take precedence. Returns the EOS, the greedy sequences,
+    their smallest top-2 gap among allowed tokens, and the beam search output.
     """
     ids, mask = padded(input_ids, config.pad_token_id)
     early = [row[position] for position in range(2, MIN_LENGTH) for run in runs for row in run.tolist()]
@@ -291,10 +288,7 @@ def min_length_runs(model, config, input_ids, runs):
         out = model.generate(
             input_ids=ids, attention_mask=mask, do_sample=False, num_beams=1, use_cache=False,
             output_scores=True, return_dict_in_generate=True, **rules)
-        margin = min(
-            (top[0] - top[1]).item()
-            for step in out.scores for row in step
-            for top in [row.topk(2).values] if torch.isfinite(top[1]))
+        margin = smallest_allowed_gap(out.scores)
         if margin >= MIN_MARGIN:
             beam = model.generate(
                 input_ids=ids, attention_mask=mask, do_sample=False, use_cache=False,
@@ -302,6 +296,20 @@ def min_length_runs(model, config, input_ids, runs):
                 **{**without_min_new_tokens(BEAM), **rules, "max_new_tokens": BEAM["max_new_tokens"]})
             return eos, out.sequences, margin, beam
     sys.exit(f"no early greedy token gives a min_length run with top-2 gaps >= {MIN_MARGIN}")
+
+
+def smallest_allowed_gap(scores):
+    """The smallest top-2 gap of generate()'s processed scores, over the tokens left allowed."""
+    return min(
+        (top[0] - top[1]).item()
+        for step in scores for row in step
+        for top in [row.topk(2).values] if torch.isfinite(top[1]))
+
+
+def beam_record(settings, beam, eos):
+    """A beam search run for golden.json: its settings, best sequences (up to EOS) and scores."""
+    return {**settings, "sequences": [trim(s, eos) for s in beam.sequences],
+            "sequences_scores": beam.sequences_scores.tolist()}
 
 
 def without_min_new_tokens(settings):
@@ -358,18 +366,14 @@ def build(name, family, rewrite, min_distinct, out_dir):
                           "'encoder_hidden' [batch, max_input_len, d_model]",
         "min_top2_margin": margin.min().item(),
         "float32_vs_float64": error,
-        "beam_search": {**BEAM,
-                        "sequences": [trim(s, eos) for s in beam.sequences],
-                        "sequences_scores": beam.sequences_scores.tolist()},
+        "beam_search": beam_record(BEAM, beam, eos),
         "constrained": {
             "repetition_penalty": REPETITION_PENALTY,
             "no_repeat_ngram_size": NO_REPEAT_NGRAM_SIZE,
             "bad_words_ids": bad,
             "greedy_sequences": constrained_greedy.tolist(),
             "min_top2_margin": constrained_margin,
-            "beam_search": {**BEAM,
-                            "sequences": [trim(s, eos) for s in constrained_beam.sequences],
-                            "sequences_scores": constrained_beam.sequences_scores.tolist()},
+            "beam_search": beam_record(BEAM, constrained_beam, eos),
         },
         "min_length": {
             "eos_token_id": min_eos,
@@ -377,9 +381,7 @@ def build(name, family, rewrite, min_distinct, out_dir):
             "max_new_tokens": GREEDY["max_new_tokens"],
             "greedy_sequences": [trim(s, min_eos) for s in min_greedy],
             "min_top2_margin": min_margin,
-            "beam_search": {**without_min_new_tokens(BEAM),
-                            "sequences": [trim(s, min_eos) for s in min_beam.sequences],
-                            "sequences_scores": min_beam.sequences_scores.tolist()},
+            "beam_search": beam_record(without_min_new_tokens(BEAM), min_beam, min_eos),
         },
     }
     tok.save(os.path.join(directory, "tokenizer.json"))
